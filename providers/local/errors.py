@@ -1,0 +1,82 @@
+"""Errors the local server answers with, in the shapes AWS clients parse.
+
+Every failure a request can meet becomes an `ApiError` carrying the AWS error
+code, the HTTP status and a message; the app turns it into the wire shape of the
+protocol that was spoken, so boto3 raises `ClientError` with the same
+`Error.Code` it would get from AWS:
+
+- control plane (JSON 1.1): body `{"__type": CODE, "message": ...}`;
+- runtime (REST-JSON): body `{"message": ...}` plus the `x-amzn-ErrorType`
+  header, which botocore's REST-JSON parser prefers.
+
+An error with `code=None` mimics AWS's front door, which answers an oversized
+body with a bare status: botocore then reports the status as the code ("413").
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+JSON_11 = b"application/x-amz-json-1.1"
+REST_JSON = b"application/json"
+
+
+class ApiError(Exception):
+    """A request the server refuses; never a crash."""
+
+    def __init__(self, code: str | None, message: str, status: int = 400, **extra: Any) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+        self.extra = extra
+
+
+def validation(message: str) -> ApiError:
+    """SageMaker's catch-all for bad input and missing objects alike."""
+    return ApiError("ValidationException", message)
+
+
+def conflict(message: str) -> ApiError:
+    return ApiError("ConflictException", message)
+
+
+def resource_not_found(message: str) -> ApiError:
+    return ApiError("ResourceNotFound", message)
+
+
+def runtime_validation(message: str) -> ApiError:
+    """sagemaker-runtime spells its validation error differently."""
+    return ApiError("ValidationError", message)
+
+
+def too_large(limit: int) -> ApiError:
+    return ApiError(None, f"HTTP content length exceeded {limit} bytes.", status=413)
+
+
+def internal(message: str) -> ApiError:
+    return ApiError("InternalFailure", message, status=500)
+
+
+def json11_body(error: ApiError) -> bytes:
+    payload: dict[str, Any] = {"message": error.message}
+    if error.code:
+        payload["__type"] = error.code
+    payload.update(error.extra)
+    return json.dumps(payload).encode()
+
+
+def rest_json_body(error: ApiError) -> bytes:
+    payload: dict[str, Any] = {"message": error.message}
+    if error.extra:
+        payload["Message"] = error.message
+        payload.update(error.extra)
+    return json.dumps(payload).encode()
+
+
+def error_headers(error: ApiError, content_type: bytes) -> list[tuple[bytes, bytes]]:
+    headers = [(b"content-type", content_type)]
+    if error.code:
+        headers.append((b"x-amzn-errortype", error.code.encode()))
+    return headers

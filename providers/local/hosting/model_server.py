@@ -1,0 +1,343 @@
+"""A SageMaker-compatible model server: ``GET /ping`` and ``POST /invocations``.
+
+It loads the user's entry point (``$SAGEMAKER_PROGRAM``, default ``inference.py``, from
+the model's ``code/`` folder) and answers with the SageMaker inference toolkit's handler
+contract: ``model_fn``, ``input_fn``, ``predict_fn``, ``output_fn`` or ``transform_fn``,
+each optional except ``model_fn``, with default codecs for JSON, CSV and NPY.
+
+The file is self-contained and imports only the standard library at start-up, because
+it runs under Python interpreters that have nothing of smstate installed: the process
+runtime runs it by path with the model's own Python, and the docker runtime's test
+image copies it next to a bare ``python3``. uvicorn serves when it is importable (the
+fast path); otherwise ``http.server`` does, with keep-alive and TCP_NODELAY too.
+
+    python model_server.py --model-dir DIR [--port 8080 | --fd N] [--host 127.0.0.1]
+
+The model is loaded before serving; if that fails the process prints the traceback and
+a last one-line reason to stderr and exits 1, so the caller can report it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import inspect
+import io
+import json
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+JSON, CSV, NPY = "application/json", "text/csv", "application/x-npy"
+ATTRIBUTES_HEADER = "x-amzn-sagemaker-custom-attributes"
+
+
+class UnsupportedFormat(Exception):
+    """A content type or accept type no handler can deal with: HTTP 415, as the toolkit."""
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    content_type: str
+    body: bytes
+    custom_attributes: str | None = None
+
+
+class Context:
+    """The per-request context handed to hooks that take one extra ``context`` argument.
+
+    It keeps the toolkit's method names so handlers written for it run unchanged.
+    """
+
+    def __init__(self, headers: dict[str, str]) -> None:
+        self.request_headers = headers
+        self.response_headers: dict[str, str] = {}
+
+    @property
+    def custom_attributes(self) -> str | None:
+        return self.request_headers.get(ATTRIBUTES_HEADER)
+
+    def get_request_header(self, idx: int, key: str) -> str | None:
+        return self.request_headers.get(key.lower())
+
+    def set_response_header(self, idx: int, key: str, value: str) -> None:
+        self.response_headers[key.lower()] = value
+
+
+def _media_type(value: str) -> str:
+    return value.split(";", 1)[0].strip().lower()
+
+
+def _numpy() -> Any:
+    try:
+        import numpy
+    except ImportError:
+        raise UnsupportedFormat(f"{NPY} needs numpy, which this Python does not have") from None
+    return numpy
+
+
+def default_input_fn(body: bytes, content_type: str) -> Any:
+    """Decode JSON, CSV (one record per line) or NPY into an array (a list without numpy)."""
+    media = _media_type(content_type)
+    if media == NPY:
+        return _numpy().load(io.BytesIO(body), allow_pickle=False)
+    if media not in (JSON, CSV):
+        raise UnsupportedFormat(f"unsupported content type: {content_type}")
+    try:
+        import numpy
+    except ImportError:
+        numpy = None
+    if media == JSON:
+        data = json.loads(body)
+        return data if numpy is None else numpy.asarray(data)
+    text = body.decode("utf-8")
+    if numpy is not None:
+        return numpy.genfromtxt(io.StringIO(text), delimiter=",", ndmin=2)
+    return [[float(v) for v in line.split(",")] for line in text.splitlines() if line.strip()]
+
+
+def _to_jsonable(value: Any) -> Any:
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def default_output_fn(prediction: Any, accept: str) -> bytes:
+    """Encode a prediction as JSON, CSV (one row per line) or NPY."""
+    media = _media_type(accept)
+    if media == JSON:
+        return json.dumps(prediction, default=_to_jsonable).encode()
+    if media == CSV:
+        rows = _to_jsonable(prediction) if hasattr(prediction, "tolist") else prediction
+        rows = rows if isinstance(rows, list) else [rows]
+        lines = (",".join(map(str, r)) if isinstance(r, list) else str(r) for r in rows)
+        return ("\n".join(lines) + "\n").encode()
+    if media == NPY:
+        buffer = io.BytesIO()
+        _numpy().save(buffer, _numpy().asarray(prediction), allow_pickle=False)
+        return buffer.getvalue()
+    raise UnsupportedFormat(f"unsupported accept type: {accept}")
+
+
+def default_predict_fn(data: Any, model: Any) -> Any:
+    return model.predict(data)
+
+
+class _Hook:
+    """A handler function and whether it wants the trailing ``context`` argument."""
+
+    def __init__(self, fn: Callable[..., Any], arity: int) -> None:
+        self.fn = fn
+        try:
+            self.wants_context = len(inspect.signature(fn).parameters) == arity + 1
+        except (TypeError, ValueError):
+            self.wants_context = False
+
+    def __call__(self, context: Context, *args: Any) -> Any:
+        return self.fn(*args, context) if self.wants_context else self.fn(*args)
+
+
+class Handlers:
+    """The loaded model and the hooks that serve it."""
+
+    def __init__(self, model_dir: Path) -> None:
+        module = _import_user_module(model_dir)
+        hook: Callable[[str], Any] = lambda name: getattr(module, name, None)
+        if hook("transform_fn") and any(hook(n) for n in ("input_fn", "predict_fn", "output_fn")):
+            raise RuntimeError("transform_fn cannot be combined with input_fn, predict_fn or output_fn")
+        if hook("model_fn") is None:
+            where = getattr(module, "__file__", None) or f"{model_dir}/code/inference.py (absent)"
+            raise RuntimeError(f"no model_fn defined in {where}")
+        self.transform_fn = _Hook(hook("transform_fn"), 4) if hook("transform_fn") else None
+        self.input_fn = _Hook(hook("input_fn") or default_input_fn, 2)
+        self.predict_fn = _Hook(hook("predict_fn") or default_predict_fn, 2)
+        self.output_fn = _Hook(hook("output_fn") or default_output_fn, 2)
+        self.default_accept = os.environ.get("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT")
+        self.model = _Hook(hook("model_fn"), 1)(Context({}), str(model_dir))
+
+    def invoke(self, body: bytes, headers: dict[str, str]) -> Reply:
+        """Run one request through the hooks; 415 for unknown formats, 500 for errors."""
+        content_type = headers.get("content-type") or JSON
+        accept = headers.get("accept")
+        if not accept or accept == "*/*":
+            accept = self.default_accept or content_type
+        context = Context(headers)
+        try:
+            if self.transform_fn is not None:
+                result = self.transform_fn(context, self.model, body, content_type, accept)
+            else:
+                data = self.input_fn(context, body, content_type)
+                prediction = self.predict_fn(context, data, self.model)
+                result = self.output_fn(context, prediction, accept)
+            payload, media = result if isinstance(result, tuple) else (result, accept)
+            if isinstance(payload, str):
+                payload = payload.encode()
+            if not isinstance(payload, (bytes, bytearray)):
+                raise TypeError(f"the handler returned {type(payload).__name__}, not bytes or str")
+        except UnsupportedFormat as exc:
+            return Reply(415, "text/plain", str(exc).encode())
+        except Exception as exc:
+            traceback.print_exc()
+            return Reply(500, "text/plain", f"{type(exc).__name__}: {exc}".encode())
+        return Reply(200, media, bytes(payload), context.response_headers.get(ATTRIBUTES_HEADER))
+
+
+def _import_user_module(model_dir: Path) -> Any:
+    """Import ``$SAGEMAKER_PROGRAM`` from ``$SAGEMAKER_SUBMIT_DIRECTORY`` or ``code/``."""
+    submit = os.environ.get("SAGEMAKER_SUBMIT_DIRECTORY", "")
+    code_dir = Path(submit) if submit and Path(submit).is_dir() else model_dir / "code"
+    program = os.environ.get("SAGEMAKER_PROGRAM", "")
+    path = code_dir / (program or "inference.py")
+    if not path.is_file():
+        if program:
+            raise RuntimeError(f"SAGEMAKER_PROGRAM={program} not found in {code_dir}")
+        return None
+    sys.path.insert(0, str(code_dir))
+    return importlib.import_module(path.stem)
+
+
+def asgi_app(handlers: Handlers) -> Callable[..., Any]:
+    """A raw ASGI app: no framework on the hot path, predictions run on the loop thread."""
+
+    async def app(scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+        if scope["type"] != "http":
+            return
+        path, method = scope["path"], scope["method"]
+        if path == "/ping":
+            reply = Reply(200, JSON, b'{"status":"Healthy"}') if method == "GET" else _METHOD
+        elif path == "/invocations" and method == "POST":
+            chunks = []
+            while True:
+                message = await receive()
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body"):
+                    break
+            headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+            reply = handlers.invoke(b"".join(chunks), headers)
+        else:
+            reply = _METHOD if path == "/invocations" else _NOT_FOUND
+        raw = [(b"content-type", reply.content_type.encode("latin-1")),
+               (b"content-length", str(len(reply.body)).encode())]
+        if reply.custom_attributes is not None:
+            raw.append((ATTRIBUTES_HEADER.encode(), reply.custom_attributes.encode("latin-1")))
+        await send({"type": "http.response.start", "status": reply.status, "headers": raw})
+        await send({"type": "http.response.body", "body": reply.body})
+
+    return app
+
+
+_NOT_FOUND = Reply(404, "text/plain", b"not found")
+_METHOD = Reply(405, "text/plain", b"method not allowed")
+
+
+def serve_uvicorn(handlers: Handlers, sock: socket.socket) -> None:
+    import uvicorn
+
+    config = uvicorn.Config(
+        asgi_app(handlers), lifespan="off", access_log=False, log_level="warning",
+        timeout_keep_alive=75, server_header=False, date_header=False,
+    )
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def serve_stdlib(handlers: Handlers, sock: socket.socket) -> None:
+    """The fallback server: one thread per keep-alive connection, none per request."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class RequestHandler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True
+
+        def do_GET(self) -> None:
+            self._reply(Reply(200, JSON, b'{"status":"Healthy"}') if self.path == "/ping" else _NOT_FOUND)
+
+        def do_POST(self) -> None:
+            if self.path != "/invocations":
+                self._reply(_NOT_FOUND if self.path != "/ping" else _METHOD)
+            elif "content-length" not in self.headers:
+                self._reply(Reply(411, "text/plain", b"Content-Length required"))
+            else:
+                body = self.rfile.read(int(self.headers["content-length"]))
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                self._reply(handlers.invoke(body, headers))
+
+        def _reply(self, reply: Reply) -> None:
+            self.send_response(reply.status)
+            self.send_header("Content-Type", reply.content_type)
+            self.send_header("Content-Length", str(len(reply.body)))
+            if reply.custom_attributes is not None:
+                self.send_header("X-Amzn-SageMaker-Custom-Attributes", reply.custom_attributes)
+            self.end_headers()
+            self.wfile.write(reply.body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(sock.getsockname()[:2], RequestHandler, bind_and_activate=False)
+    server.socket.close()
+    server.socket = sock
+    server.daemon_threads = True
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    server.serve_forever()
+
+
+def _listen(args: argparse.Namespace) -> socket.socket:
+    if args.fd is not None:
+        return socket.socket(fileno=args.fd)
+    # IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on sockets whose proto says TCP.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((args.host, args.port))
+    sock.listen(1024)
+    return sock
+
+
+def _exit_with_parent() -> None:
+    """Exit when the process that started us is gone, so no server outlives the gateway."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True, name="parent-watch").start()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--model-dir", type=Path, default=Path("/opt/ml/model"))
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--fd", type=int, help="serve on this inherited listening socket")
+    parser.add_argument("--server", choices=("auto", "uvicorn", "stdlib"), default="auto")
+    parser.add_argument("--exit-with-parent", action="store_true")
+    args = parser.parse_args(argv)
+    if args.exit_with_parent:
+        _exit_with_parent()
+    sock = _listen(args)
+    try:
+        handlers = Handlers(args.model_dir)
+    except BaseException as exc:
+        traceback.print_exc()
+        reason = " ".join(f"{type(exc).__name__}: {exc}".split())
+        print(f"model server: failed to load the model: {reason}", file=sys.stderr)
+        return 1
+    server = args.server
+    if server == "auto":
+        server = "uvicorn" if importlib.util.find_spec("uvicorn") else "stdlib"
+    (serve_uvicorn if server == "uvicorn" else serve_stdlib)(handlers, sock)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

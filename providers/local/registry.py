@@ -1,0 +1,138 @@
+"""The local server's persistent registry of SageMaker objects.
+
+One JSON file per object under `<home>/registry/<kind>/`, written atomically
+(temp file in the same directory, fsync, rename, fsync of the directory), so a
+server killed at any instant leaves every object either as it was or as it
+became, never half-written. Everything lives in memory as well; the files are
+read once, at start.
+
+Keys are the lower-cased names (`group/3` for a versioned model package), since
+SageMaker lower-cases names in ARNs and so treats names differing only in case as
+the same object. A record is a plain dict:
+
+- `describe`: the Describe* response, exactly as served (timestamps as epoch
+  seconds);
+- `tags`: the object's tags, in the order they were added;
+- kind-specific internals next to them (an endpoint's live deployment, a model
+  package's client token).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, unquote
+
+Record = dict[str, Any]
+
+
+class Kind(enum.Enum):
+    """The object kinds, valued by their ARN resource type."""
+
+    MODEL = "model"
+    ENDPOINT_CONFIG = "endpoint-config"
+    ENDPOINT = "endpoint"
+    MODEL_PACKAGE_GROUP = "model-package-group"
+    MODEL_PACKAGE = "model-package"
+
+
+def key_of(name: str) -> str:
+    return name.lower()
+
+
+def write_json_atomic(path: Path, payload: Any) -> None:
+    """Replace `path` with `payload` so that readers see the old or the new file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(payload, handle, separators=(",", ":"))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(directory: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+class Registry:
+    """All objects of all kinds, in memory and on disk."""
+
+    def __init__(self, home: Path) -> None:
+        self.root = home / "registry"
+        self._objects: dict[Kind, dict[str, Record]] = {kind: {} for kind in Kind}
+        self._by_arn: dict[str, tuple[Kind, str]] = {}
+
+    def load(self) -> None:
+        """Read every record from disk; unreadable files are skipped, not fatal."""
+        for kind in Kind:
+            directory = self.root / kind.value
+            if not directory.is_dir():
+                continue
+            for path in sorted(directory.glob("*.json")):
+                try:
+                    record = json.loads(path.read_text(encoding="utf-8"))
+                except (OSError, ValueError):
+                    continue
+                self._remember(kind, unquote(path.stem), record)
+
+    def get(self, kind: Kind, key: str) -> Record | None:
+        return self._objects[kind].get(key)
+
+    def by_arn(self, arn: str) -> tuple[Kind, str, Record] | None:
+        found = self._by_arn.get(arn.lower())
+        if found is None:
+            return None
+        kind, key = found
+        return kind, key, self._objects[kind][key]
+
+    def values(self, kind: Kind) -> Iterator[Record]:
+        return iter(list(self._objects[kind].values()))
+
+    def items(self, kind: Kind) -> Iterator[tuple[str, Record]]:
+        return iter(list(self._objects[kind].items()))
+
+    def put(self, kind: Kind, key: str, record: Record) -> None:
+        """Store `record` (a new object or a changed one) and persist it now."""
+        write_json_atomic(self._path(kind, key), record)
+        self._remember(kind, key, record)
+
+    def delete(self, kind: Kind, key: str) -> None:
+        record = self._objects[kind].pop(key, None)
+        if record is not None:
+            self._by_arn.pop(_arn_of(record).lower(), None)
+        with contextlib.suppress(FileNotFoundError):
+            self._path(kind, key).unlink()
+        _fsync_dir(self.root / kind.value)
+
+    def _remember(self, kind: Kind, key: str, record: Record) -> None:
+        self._objects[kind][key] = record
+        self._by_arn[_arn_of(record).lower()] = (kind, key)
+
+    def _path(self, kind: Kind, key: str) -> Path:
+        return self.root / kind.value / f"{quote(key, safe='')}.json"
+
+
+def _arn_of(record: Record) -> str:
+    describe = record["describe"]
+    for field in ("ModelArn", "EndpointConfigArn", "EndpointArn", "ModelPackageGroupArn", "ModelPackageArn"):
+        if field in describe:
+            return str(describe[field])
+    raise KeyError("record without an ARN")

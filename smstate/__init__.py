@@ -1,0 +1,3 @@
+"""smstate: a declarative, Terraform-style reconciler for SageMaker inference resources."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,108 @@
+"""The local backend: `state/<workspace>.json`, written atomically, locked by a lock file."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+from ..errors import LockError, StateError
+from ..state import State
+from . import LockInfo
+
+
+class LocalBackend:
+    """A statefile on disk. Writes are atomic and durable; the previous file is kept as `.backup`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.lock_path = path.with_name(path.name + ".lock")
+        self.backup_path = path.with_name(path.name + ".backup")
+
+    def describe(self) -> str:
+        return str(self.path)
+
+    def read(self) -> State | None:
+        try:
+            text = self.path.read_text()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise StateError(f"cannot read {self.path}: {exc.strerror}") from None
+        return State.loads(text, str(self.path))
+
+    def write(self, state: State) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.exists():
+            _atomic_write(self.backup_path, self.path.read_bytes())
+        _atomic_write(self.path, state.dumps().encode())
+
+    def lock(self, operation: str, timeout: float) -> LockInfo:
+        info = LockInfo.new(operation)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + timeout
+        delay = 0.1
+        while True:
+            try:
+                fd = os.open(self.lock_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                if time.monotonic() >= deadline:
+                    raise LockError(self._held_message()) from None
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)
+                continue
+            with os.fdopen(fd, "w") as handle:
+                json.dump(info.to_json(), handle)
+                handle.flush()
+                os.fsync(handle.fileno())
+            return info
+
+    def unlock(self, info: LockInfo) -> None:
+        held = self._holder()
+        if held is not None and held.id == info.id:
+            self.lock_path.unlink(missing_ok=True)
+
+    def force_unlock(self, lock_id: str) -> None:
+        held = self._holder()
+        if not self.lock_path.exists():
+            raise LockError(f"the state at {self.path} is not locked")
+        if held is not None and held.id != lock_id:
+            raise LockError(f"lock ID {lock_id!r} does not match the lock held:\n  {held.describe()}")
+        if held is None and lock_id != "unreadable":
+            raise LockError(f"the lock file {self.lock_path} is unreadable; run `smstate force-unlock unreadable` to remove it")
+        self.lock_path.unlink(missing_ok=True)
+
+    def _holder(self) -> LockInfo | None:
+        try:
+            data = json.loads(self.lock_path.read_text())
+            return LockInfo(**{k: data[k] for k in LockInfo.__dataclass_fields__})
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def _held_message(self) -> str:
+        held = self._holder()
+        if held is None:
+            return f"the state is locked by {self.lock_path}, which is unreadable; if no smstate is running, run `smstate force-unlock unreadable`"
+        return f"the state is locked by another command:\n  {held.describe()}\nWait for it, pass --lock-timeout, or run `smstate force-unlock {held.id}` if it is dead"
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Temp file in the same directory, fsync, rename, fsync the directory; mode 0600."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)

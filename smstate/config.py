@@ -1,0 +1,216 @@
+"""The config: `smstate.yaml` plus every `*.smstate.yaml` beside it, merged.
+
+Loading is pure: it takes file names and texts and returns a `Config` or raises a
+`ConfigError` carrying every problem found, each with its file, line and key path.
+The envelope (provider, backend, variables, lifecycle) is checked by pydantic; resource
+bodies are checked against botocore's service model once references are resolved.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .addresses import NAME_RE, RESOURCE_TYPES, VALUE_TYPES, Address
+from .errors import ConfigError, Diagnostic
+from .yamlsrc import Path_, Source, dotted, parse
+
+SECTIONS = ("provider", "backend", "variables", *VALUE_TYPES, *RESOURCE_TYPES, "outputs")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ProviderSettings(_Strict):
+    """Where SageMaker is: the embedded local server (default) or AWS."""
+
+    type: Literal["local", "aws"] = "local"
+    region: str | None = None
+    profile: str | None = None
+    endpoint_url: str | None = None
+    artifact_bucket: str | None = None
+    url: str = "http://127.0.0.1:8765"
+    runtime: Literal["process", "docker"] = "process"
+    home: str | None = None
+    python: str | None = None
+    retry_mode: Literal["standard", "adaptive"] = "standard"
+    max_attempts: int = Field(default=8, ge=1, le=50)
+    timeout: float = Field(default=3600.0, gt=0, description="Longest wait for one endpoint, in seconds")
+
+
+class BackendSettings(_Strict):
+    """Where the statefile lives."""
+
+    type: Literal["local", "s3"] = "local"
+    path: str | None = None
+    bucket: str | None = None
+    key: str | None = None
+    region: str | None = None
+    endpoint_url: str | None = None
+
+
+class Variable(_Strict):
+    default: Any = None
+    description: str = ""
+    sensitive: bool = False
+    type: Literal["string", "number", "bool", "list", "map", "any"] = "any"
+
+
+class Lifecycle(_Strict):
+    """Guards users put on a resource: never destroy it, or ignore changes to some paths."""
+
+    prevent_destroy: bool = False
+    ignore_changes: list[str] | Literal["all"] = Field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ResourceDecl:
+    """One declared resource: its address, the raw body (references unresolved) and its guards."""
+
+    address: Address
+    body: dict[str, Any]
+    file: str
+    lifecycle: Lifecycle = Lifecycle()
+    name: str | None = None
+    depends_on: tuple[Address, ...] = ()
+
+    @property
+    def tags(self) -> Any:
+        return self.body.get("tags", {})
+
+
+@dataclass
+class Config:
+    provider: ProviderSettings = field(default_factory=ProviderSettings)
+    backend: BackendSettings = field(default_factory=BackendSettings)
+    variables: dict[str, Variable] = field(default_factory=dict)
+    values: dict[str, dict[str, Any]] = field(default_factory=dict)
+    resources: dict[Address, ResourceDecl] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    sources: dict[str, Source] = field(default_factory=dict)
+    locations: dict[str, tuple[str, Path_]] = field(default_factory=dict)
+
+    def where(self, key: str, sub: Path_ = ()) -> tuple[str, int | None]:
+        """File and line of a section key such as `models.churn`, or of a path below it."""
+        file, path = self.locations.get(key, ("smstate.yaml", ()))
+        source = self.sources.get(file)
+        return file, (source.line(path + sub) if source else None)
+
+    def diagnostic(self, key: str, sub: Path_, message: str) -> Diagnostic:
+        file, line = self.where(key, sub)
+        return Diagnostic(file, line, dotted(tuple(key.split(".")) + sub), message)
+
+
+def load(files: list[tuple[str, str]]) -> Config:
+    """Parse and merge config files given as (name, text) pairs."""
+    config = Config()
+    problems: list[Diagnostic] = []
+    for name, text in files:
+        try:
+            source = parse(text, name)
+        except ConfigError as exc:
+            problems += exc.diagnostics
+            continue
+        config.sources[name] = source
+        _merge(config, source, problems)
+    if problems:
+        raise ConfigError(problems)
+    return config
+
+
+def _merge(config: Config, source: Source, problems: list[Diagnostic]) -> None:
+    data = source.data
+    if not isinstance(data, dict):
+        problems.append(Diagnostic(source.file, 1, "", "the config must be a map of sections"))
+        return
+    for section, body in data.items():
+        if section not in SECTIONS:
+            problems.append(Diagnostic(source.file, source.line((section,)), section, "unknown section"))
+            continue
+        if section in ("provider", "backend"):
+            if section in config.locations:
+                problems.append(_dup(source, (section,), section))
+                continue
+            config.locations[section] = (source.file, (section,))
+            model = ProviderSettings if section == "provider" else BackendSettings
+            settings = _envelope(model, body, source, (section,), problems)
+            if settings is not None:
+                setattr(config, section, settings)
+            continue
+        if body is None:
+            continue
+        if not isinstance(body, dict):
+            problems.append(Diagnostic(source.file, source.line((section,)), section, "expected a map"))
+            continue
+        for key, value in body.items():
+            _merge_entry(config, source, section, str(key), value, problems)
+
+
+def _merge_entry(
+    config: Config, source: Source, section: str, key: str, value: Any, problems: list[Diagnostic]
+) -> None:
+    path: Path_ = (section, key)
+    full = f"{section}.{key}"
+    if full in config.locations:
+        problems.append(_dup(source, path, full))
+        return
+    config.locations[full] = (source.file, path)
+    if section == "outputs":
+        config.outputs[key] = value
+        return
+    if section == "variables":
+        var = _envelope(Variable, value if value is not None else {}, source, path, problems)
+        if var is not None:
+            config.variables[key] = var
+        return
+    if not NAME_RE.match(key):
+        problems.append(Diagnostic(source.file, source.line(path), full, "names use letters, digits, - and _"))
+        return
+    if section in VALUE_TYPES:
+        config.values.setdefault(section, {})[key] = value
+        return
+    _merge_resource(config, source, Address(section, key), value, problems)
+
+
+def _merge_resource(
+    config: Config, source: Source, address: Address, value: Any, problems: list[Diagnostic]
+) -> None:
+    path: Path_ = (address.type, address.name)
+    if value is None:
+        value = {}
+    if not isinstance(value, dict):
+        problems.append(Diagnostic(source.file, source.line(path), str(address), "expected a map"))
+        return
+    body = dict(value)
+    lifecycle = _envelope(Lifecycle, body.pop("lifecycle", {}) or {}, source, path + ("lifecycle",), problems)
+    depends: list[Address] = []
+    for i, dep in enumerate(body.pop("depends_on", []) or []):
+        try:
+            depends.append(Address.parse(str(dep)))
+        except Exception as exc:  # noqa: BLE001 - reported as a diagnostic
+            problems.append(Diagnostic(source.file, source.line(path + ("depends_on", i)), f"{address}.depends_on", str(exc)))
+    name = body.pop("name", None)
+    if name is not None and not isinstance(name, str):
+        problems.append(Diagnostic(source.file, source.line(path + ("name",)), f"{address}.name", "expected a string"))
+        name = None
+    config.resources[address] = ResourceDecl(
+        address, body, source.file, lifecycle or Lifecycle(), name, tuple(depends)
+    )
+
+
+def _envelope(model: type[_Strict], body: Any, source: Source, path: Path_, problems: list[Diagnostic]) -> Any:
+    try:
+        return model.model_validate(body if body is not None else {})
+    except ValidationError as exc:
+        for err in exc.errors():
+            sub = path + tuple(p for p in err["loc"] if isinstance(p, (str, int)))
+            message = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
+            problems.append(Diagnostic(source.file, source.line(sub), dotted(sub), message))
+        return None
+
+
+def _dup(source: Source, path: Path_, what: str) -> Diagnostic:
+    return Diagnostic(source.file, source.line(path), what, "declared twice")

@@ -1,0 +1,376 @@
+"""From config to desired specs: resolve references in dependency order, validate, name.
+
+Pure: values in (config, variable values, what state knows, artifact digests), values out.
+The executor runs it again during apply, once the values known only after apply exist.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import shapes
+from .addresses import Address
+from .config import Config, Lifecycle, ResourceDecl
+from .errors import ConfigError, Diagnostic
+from .graph import CycleError, Graph
+from .hashing import physical_name, sanitize, spec_hash
+from .references import Ref, RefError, dig, find, parse_ref, resolve
+from .resources import KINDS, Kind
+from .values import Unknown, has_unknown
+
+Digest = Callable[[str], str | None]
+
+
+@dataclass(frozen=True)
+class Desired:
+    """What the config asks for one resource, with every knowable value resolved."""
+
+    address: Address
+    kind: Kind
+    spec: dict[str, Any]
+    physical_name: str | Unknown | None
+    spec_hash: str | Unknown
+    tags: dict[str, str]
+    lifecycle: Lifecycle
+    dependencies: tuple[Address, ...]
+    pinned: bool = False
+
+    @property
+    def request(self) -> dict[str, Any]:
+        """The create request (PascalCase) without the name and tags."""
+        return shapes.to_request(self.kind.create_shape, {k: v for k, v in self.spec.items() if k in self._create_fields})
+
+    @property
+    def _create_fields(self) -> set[str]:
+        return self.kind.request_fields(self.kind.create)
+
+
+@dataclass(frozen=True)
+class Known:
+    """What state knows of an existing object, for `arn` and `version` references."""
+
+    physical_name: str | None
+    arn: str | None
+    spec_hash: str | None
+    version: int | None = None
+
+
+@dataclass
+class Evaluation:
+    desired: dict[Address, Desired] = field(default_factory=dict)
+    graph: Graph = field(default_factory=lambda: Graph({}))
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+
+def dependencies(decl: ResourceDecl) -> set[Address]:
+    deps = set(decl.depends_on)
+    for _, text in find(decl.body):
+        try:
+            ref = parse_ref(text)
+        except RefError:
+            continue
+        if ref.address is not None:
+            deps.add(ref.address)
+    return deps
+
+
+def build_graph(config: Config) -> Graph:
+    """The graph of declared resources; unknown addresses and cycles are config errors."""
+    problems: list[Diagnostic] = []
+    edges: dict[Address, set[Address]] = {}
+    for address, decl in config.resources.items():
+        edges[address] = set()
+        for dep in dependencies(decl):
+            if dep in config.resources:
+                edges[address].add(dep)
+            else:
+                path = _ref_path(decl, dep)
+                problems.append(config.diagnostic(str(address), path, f"reference to undeclared resource {dep}"))
+    if problems:
+        raise ConfigError(problems)
+    graph = Graph(edges)
+    try:
+        graph.order()
+    except CycleError as exc:
+        first = exc.cycle[0]
+        raise ConfigError(
+            [config.diagnostic(str(first), (), "dependency cycle: " + " -> ".join(str(a) for a in exc.cycle + [first]))]
+        ) from None
+    return graph
+
+
+def _ref_path(decl: ResourceDecl, dep: Address) -> tuple[str | int, ...]:
+    for path, text in find(decl.body):
+        if text.startswith(f"{dep}."):
+            return path
+    return ("depends_on",) if dep in decl.depends_on else ()
+
+
+def evaluate(
+    config: Config,
+    variables: Mapping[str, Any],
+    known: Mapping[Address, Known],
+    digest: Digest,
+    base_dir: str = ".",
+    only: set[Address] | None = None,
+) -> Evaluation:
+    """Resolve and validate every declared resource (or `only` these and their dependencies)."""
+    graph = build_graph(config)
+    result = Evaluation(graph=graph)
+    problems: list[Diagnostic] = []
+    for address in graph.order():
+        if only is not None and address not in only:
+            continue
+        decl = config.resources[address]
+        desired = _evaluate_one(config, decl, variables, known, result.desired, digest, base_dir, problems)
+        if desired is not None:
+            result.desired[address] = desired
+    _check_values(config, variables, problems)
+    _check_unique_names(config, result.desired, problems)
+    if problems:
+        raise ConfigError(problems)
+    lookup = _lookup(config, variables, known, result.desired, None, [])
+    for name, expr in config.outputs.items():
+        try:
+            result.outputs[name] = resolve(expr, lookup)
+        except (RefError, KeyError) as exc:
+            problems.append(config.diagnostic(f"outputs.{name}", (), str(exc).strip('"')))
+    if problems:
+        raise ConfigError(problems)
+    return result
+
+
+def _evaluate_one(
+    config: Config,
+    decl: ResourceDecl,
+    variables: Mapping[str, Any],
+    known: Mapping[Address, Known],
+    done: Mapping[Address, Desired],
+    digest: Digest,
+    base_dir: str,
+    problems: list[Diagnostic],
+) -> Desired | None:
+    kind = KINDS[decl.address.type]
+    key = str(decl.address)
+    before = len(problems)
+    spec: dict[str, Any] = {}
+    for field_name, raw in decl.body.items():
+        if field_name == "tags":
+            continue
+        try:
+            spec[field_name] = resolve(raw, _lookup(config, variables, known, done, decl, problems))
+        except (RefError, KeyError) as exc:
+            problems.append(config.diagnostic(key, (field_name,), str(exc).strip('"')))
+    tags = _tags(config, decl, variables, known, done, problems)
+    if len(problems) > before:
+        return None
+    spec = _localize_artifacts(spec, base_dir)
+    fields = kind.fields()
+    checked = _placeholder_artifacts(spec)
+    for field_name, value in checked.items():
+        if field_name not in fields:
+            problems.append(config.diagnostic(key, (field_name,), _unknown_field(field_name, fields)))
+        else:
+            for path, message in shapes.validate(fields[field_name], value, (field_name,)):
+                problems.append(config.diagnostic(key, path, message))
+    for field_name in kind.required():
+        if field_name not in spec:
+            problems.append(config.diagnostic(key, (), f"{field_name}: field required"))
+    for path, url in _artifacts(spec):
+        if digest(url) is None:
+            problems.append(config.diagnostic(key, path, f"model artifact not found: {url.removeprefix('file://')}"))
+    if len(problems) > before:
+        return None
+    desired = Desired(decl.address, kind, spec, None, "", tags, decl.lifecycle, tuple(sorted(dependencies(decl))))
+    request = desired.request
+    digest_hex: str | Unknown = Unknown(f"{key}.spec_hash") if has_unknown(request) else spec_hash(request, digest)
+    name = _physical_name(kind, decl, digest_hex)
+    name_problem = _check_name(kind, name)
+    if name_problem:
+        problems.append(config.diagnostic(key, ("name",) if decl.name else (), name_problem))
+        return None
+    return Desired(
+        decl.address, kind, spec, name, digest_hex, tags, decl.lifecycle, desired.dependencies, decl.name is not None
+    )
+
+
+def _physical_name(kind: Kind, decl: ResourceDecl, digest_hex: str | Unknown) -> str | Unknown | None:
+    if kind.name_member is None:
+        return None
+    if decl.name is not None:
+        return decl.name
+    if not kind.hashed:
+        return sanitize(decl.address.name)
+    if isinstance(digest_hex, Unknown):
+        return Unknown(f"{decl.address}.name")
+    return physical_name(decl.address.name, digest_hex)
+
+
+def _check_name(kind: Kind, name: str | Unknown | None) -> str | None:
+    if not isinstance(name, str) or kind.name_member is None:
+        return None
+    shape = kind.create_shape.members[kind.name_member]
+    problems = shapes.validate(shape, name)
+    return f"physical name {name!r} is invalid: {problems[0][1]}" if problems else None
+
+
+def _tags(
+    config: Config,
+    decl: ResourceDecl,
+    variables: Mapping[str, Any],
+    known: Mapping[Address, Known],
+    done: Mapping[Address, Desired],
+    problems: list[Diagnostic],
+) -> dict[str, str]:
+    key = str(decl.address)
+    raw = decl.body.get("tags") or {}
+    if not isinstance(raw, dict):
+        problems.append(config.diagnostic(key, ("tags",), "expected a map of strings"))
+        return {}
+    try:
+        tags = resolve(raw, _lookup(config, variables, known, done, decl, problems))
+    except (RefError, KeyError) as exc:
+        problems.append(config.diagnostic(key, ("tags",), str(exc).strip('"')))
+        return {}
+    tag_shape = shapes.service_model().shape_for("Tag")
+    out: dict[str, str] = {}
+    for k, v in tags.items():
+        if isinstance(v, bool) or not isinstance(v, (str, int, float)):
+            problems.append(config.diagnostic(key, ("tags", k), "tag values are strings"))
+            continue
+        if k.startswith(("smstate:", "aws:")):
+            problems.append(config.diagnostic(key, ("tags", k), "tag keys starting with smstate: or aws: are reserved"))
+            continue
+        for path, message in shapes.validate(tag_shape, {"key": k, "value": str(v)}):
+            problems.append(config.diagnostic(key, ("tags", k), f"{path[0]}: {message}"))
+        out[k] = str(v)
+    return out
+
+
+def _lookup(
+    config: Config,
+    variables: Mapping[str, Any],
+    known: Mapping[Address, Known],
+    done: Mapping[Address, Desired],
+    decl: ResourceDecl | None,
+    problems: list[Diagnostic],
+) -> Callable[[Ref], Any]:
+    def lookup(ref: Ref) -> Any:
+        if ref.kind == "var":
+            if ref.name not in variables:
+                raise RefError(f"${{{ref.text}}}: undeclared variable {ref.name!r}")
+            return dig(variables[ref.name], ref.attr, ref)
+        if ref.kind == "value":
+            values = config.values.get(ref.head, {})
+            if ref.name not in values:
+                raise RefError(f"${{{ref.text}}}: undeclared {ref.head} {ref.name!r}")
+            return dig(resolve(values[ref.name], lookup), ref.attr, ref)
+        address = ref.address
+        assert address is not None
+        if address not in config.resources:
+            raise RefError(f"${{{ref.text}}}: undeclared resource {address}")
+        target = done.get(address)
+        if target is None:
+            return Unknown(ref.text)
+        return dig(_attribute(target, ref.attr[0], known.get(address), ref), ref.attr[1:], ref)
+
+    return lookup
+
+
+def _attribute(target: Desired, attr: str, known: Known | None, ref: Ref) -> Any:
+    if attr == "name":
+        if target.physical_name is None:
+            raise RefError(f"${{{ref.text}}}: {target.address.type} have no name; use .arn")
+        return target.physical_name
+    if attr in ("arn", "version"):
+        same = known is not None and (
+            (target.physical_name is not None and known.physical_name == target.physical_name)
+            or (target.physical_name is None and known.spec_hash == target.spec_hash)
+        )
+        value = getattr(known, attr) if same and known is not None else None
+        return value if value is not None else Unknown(ref.text)
+    if attr in target.spec:
+        return target.spec[attr]
+    if attr == "tags":
+        return target.tags
+    raise RefError(f"${{{ref.text}}}: {target.address} has no attribute {attr!r}")
+
+
+def _unknown_field(name: str, fields: Mapping[str, Any]) -> str:
+    import difflib
+
+    hint = difflib.get_close_matches(name, list(fields), n=1)
+    return "unknown field" + (f" (did you mean {hint[0]!r}?)" if hint else "")
+
+
+def _localize_artifacts(value: Any, base_dir: str) -> Any:
+    """A model artifact given as a path becomes an absolute `file://` URL."""
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            if key == "model_data_url" and isinstance(item, str) and "://" not in item:
+                item = "file://" + posixpath.normpath(posixpath.join(base_dir, item))
+            out[key] = _localize_artifacts(item, base_dir)
+        return out
+    if isinstance(value, list):
+        return [_localize_artifacts(item, base_dir) for item in value]
+    return value
+
+
+def _placeholder_artifacts(value: Any) -> Any:
+    """Local artifacts are uploaded (aws) or read in place (local): their URL is checked apart."""
+    if isinstance(value, dict):
+        return {
+            k: "s3://local-artifact/model.tar.gz"
+            if k == "model_data_url" and isinstance(v, str) and v.startswith("file://")
+            else _placeholder_artifacts(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_placeholder_artifacts(v) for v in value]
+    return value
+
+
+def _artifacts(value: Any, path: tuple[str | int, ...] = ()) -> list[tuple[tuple[str | int, ...], str]]:
+    if isinstance(value, dict):
+        out = []
+        for key, item in value.items():
+            if key == "model_data_url" and isinstance(item, str) and item.startswith("file://"):
+                out.append((path + (key,), item))
+            else:
+                out += _artifacts(item, path + (key,))
+        return out
+    if isinstance(value, list):
+        return [found for i, item in enumerate(value) for found in _artifacts(item, path + (i,))]
+    return []
+
+
+def _check_values(config: Config, variables: Mapping[str, Any], problems: list[Diagnostic]) -> None:
+    """Named VPC settings are checked on their own, referenced or not."""
+    shape = shapes.service_model().shape_for("VpcConfig")
+    lookup = _lookup(config, variables, {}, {}, None, problems)
+    for name, raw in config.values.get("vpc_configs", {}).items():
+        key = f"vpc_configs.{name}"
+        try:
+            value = resolve(raw, lookup)
+        except (RefError, KeyError) as exc:
+            problems.append(config.diagnostic(key, (), str(exc).strip('"')))
+            continue
+        for path, message in shapes.validate(shape, value):
+            problems.append(config.diagnostic(key, path, message))
+
+
+def _check_unique_names(config: Config, desired: Mapping[Address, Desired], problems: list[Diagnostic]) -> None:
+    seen: dict[tuple[str, str], Address] = {}
+    for address, item in desired.items():
+        if isinstance(item.physical_name, str):
+            key = (address.type, item.physical_name)
+            if key in seen:
+                problems.append(
+                    config.diagnostic(str(address), (), f"physical name {item.physical_name!r} is also used by {seen[key]}")
+                )
+            seen[key] = address
+

@@ -1,0 +1,50 @@
+"""The dependency graph: references and `depends_on` are edges, order follows them."""
+
+from __future__ import annotations
+
+import graphlib
+from collections.abc import Iterable, Mapping
+
+from .addresses import Address
+
+
+class CycleError(ValueError):
+    def __init__(self, cycle: list[Address]) -> None:
+        self.cycle = cycle
+        super().__init__(" -> ".join(str(a) for a in cycle))
+
+
+class Graph:
+    """Addresses and the addresses each depends on."""
+
+    def __init__(self, edges: Mapping[Address, Iterable[Address]]) -> None:
+        self.edges: dict[Address, frozenset[Address]] = {a: frozenset(d) for a, d in edges.items()}
+
+    def order(self) -> list[Address]:
+        """Dependencies first; ties broken by address so output is stable. Raises CycleError."""
+        sorter: graphlib.TopologicalSorter[Address] = graphlib.TopologicalSorter()
+        for node in sorted(self.edges):
+            sorter.add(node, *sorted(d for d in self.edges[node] if d in self.edges))
+        try:
+            sorter.prepare()
+        except graphlib.CycleError as exc:
+            raise CycleError(list(reversed(exc.args[1]))) from None
+        out: list[Address] = []
+        while sorter.is_active():
+            ready = sorted(sorter.get_ready())
+            out += ready
+            sorter.done(*ready)
+        return out
+
+    def dependents(self, address: Address) -> set[Address]:
+        return {a for a, deps in self.edges.items() if address in deps}
+
+    def to_dot(self) -> str:
+        lines = ["digraph smstate {", "  rankdir = LR;"]
+        for node in sorted(self.edges):
+            lines.append(f'  "{node}";')
+        for node in sorted(self.edges):
+            for dep in sorted(self.edges[node]):
+                lines.append(f'  "{node}" -> "{dep}";')
+        lines.append("}")
+        return "\n".join(lines) + "\n"

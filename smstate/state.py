@@ -1,0 +1,128 @@
+"""The state: what smstate created, by address, as last seen. Format in state/statefile.schema.json.
+
+The state is the only record tying an address to a physical object, so it is written after
+every completed operation. Objects replaced but not yet deleted stay listed as `deposed`,
+so a crash between the create of the new object and the delete of the old one leaks nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import uuid
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from . import __version__
+from .errors import StateError
+from .values import Secret
+
+FORMAT_VERSION = 1
+
+
+@dataclass
+class ObjectState:
+    """One physical object: a managed resource, or a deposed one waiting to be deleted."""
+
+    type: str
+    physical_name: str | None = None
+    arn: str | None = None
+    spec_hash: str = ""
+    spec: dict[str, Any] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    attributes: dict[str, Any] = field(default_factory=dict)
+    dependencies: list[str] = field(default_factory=list)
+    version: int | None = None
+    status: str = "ready"
+    deposed: list[ObjectState] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        """What the provider finds the object by: its name, or its ARN for model packages."""
+        return self.physical_name or self.arn or ""
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["deposed"] = [d.to_json() for d in self.deposed]
+        if not self.deposed:
+            del out["deposed"]
+        if self.version is None:
+            del out["version"]
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ObjectState:
+        deposed = [cls.from_json(d) for d in data.get("deposed", [])]
+        fields = {k: v for k, v in data.items() if k in cls.__dataclass_fields__ and k != "deposed"}
+        obj = cls(**fields, deposed=deposed)
+        if not isinstance(obj.type, str) or not isinstance(obj.spec, dict) or not isinstance(obj.attributes, dict):
+            raise TypeError("resource fields have the wrong types")
+        return obj
+
+
+@dataclass
+class State:
+    lineage: str = field(default_factory=lambda: str(uuid.uuid4()))
+    serial: int = 0
+    resources: dict[str, ObjectState] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    smstate_version: str = __version__
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format_version": FORMAT_VERSION,
+            "serial": self.serial,
+            "lineage": self.lineage,
+            "smstate_version": self.smstate_version,
+            "resources": {a: r.to_json() for a, r in sorted(self.resources.items())},
+            "outputs": self.outputs,
+        }
+
+    def dumps(self) -> str:
+        return json.dumps(self.to_json(), indent=2, sort_keys=False) + "\n"
+
+    @classmethod
+    def loads(cls, text: str, where: str) -> State:
+        """Parse a statefile; anything malformed or from a newer smstate is a StateError."""
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise StateError(f"{where} is not valid JSON (line {exc.lineno}): {exc.msg}; the file was left untouched") from None
+        if not isinstance(data, dict):
+            raise StateError(f"{where} is not a statefile (expected a JSON object); the file was left untouched")
+        version = data.get("format_version")
+        if not isinstance(version, int):
+            raise StateError(f"{where} has no format_version; the file was left untouched")
+        if version > FORMAT_VERSION:
+            raise StateError(
+                f"{where} has format_version {version}, newer than this smstate understands ({FORMAT_VERSION}); upgrade smstate"
+            )
+        try:
+            resources = {str(a): ObjectState.from_json(r) for a, r in data["resources"].items()}
+            state = cls(
+                lineage=str(data["lineage"]),
+                serial=int(data["serial"]),
+                resources=resources,
+                outputs=dict(data.get("outputs") or {}),
+                smstate_version=str(data.get("smstate_version", "")),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise StateError(f"{where} is malformed ({exc}); the file was left untouched") from None
+        return state
+
+
+def redact(value: Any, salt: str) -> Any:
+    """Replace sensitive strings by a salted hash: diffable, never readable."""
+    if isinstance(value, Secret):
+        digest = hmac.new(salt.encode(), str(value).encode(), hashlib.sha256).hexdigest()[:32]
+        return f"(sensitive:{digest})"
+    if isinstance(value, dict):
+        return {k: redact(v, salt) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v, salt) for v in value]
+    return value
+
+
+def is_redacted(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith("(sensitive:")

@@ -44,6 +44,12 @@ class Desired:
         return shapes.to_request(self.kind.create_shape, {k: v for k, v in self.spec.items() if k in self._create_fields})
 
     @property
+    def identity(self) -> dict[str, Any]:
+        """The part of the request that makes the object what it is: all but its mutable fields."""
+        fields = self._create_fields - self.kind.mutable - self.kind.settings
+        return shapes.to_request(self.kind.create_shape, {k: v for k, v in self.spec.items() if k in fields})
+
+    @property
     def _create_fields(self) -> set[str]:
         return self.kind.request_fields(self.kind.create)
 
@@ -185,7 +191,7 @@ def _evaluate_one(
     if len(problems) > before:
         return None
     desired = Desired(decl.address, kind, spec, None, "", tags, decl.lifecycle, tuple(sorted(dependencies(decl))))
-    request = desired.request
+    request = desired.identity
     digest_hex: str | Unknown = Unknown(f"{key}.spec_hash") if has_unknown(request) else spec_hash(request, digest)
     name = _physical_name(kind, decl, digest_hex)
     name_problem = _check_name(kind, name)

@@ -20,7 +20,7 @@ import itertools
 import logging
 import shutil
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -31,10 +31,19 @@ DRAIN_TIMEOUT = 60.0
 
 
 class InvokeResultLike(Protocol):
-    status: int
-    content_type: str | None
-    body: bytes
-    custom_attributes: str | None
+    """What the gateway relays from `providers.local.hosting.InvokeResult`."""
+
+    @property
+    def status(self) -> int: ...
+
+    @property
+    def content_type(self) -> str | None: ...
+
+    @property
+    def body(self) -> bytes: ...
+
+    @property
+    def custom_attributes(self) -> str | None: ...
 
 
 class Instance(Protocol):
@@ -47,7 +56,7 @@ class Instance(Protocol):
 
     async def invoke(
         self, body: bytes, content_type: str, accept: str | None, custom_attributes: str | None
-    ) -> Any: ...
+    ) -> InvokeResultLike: ...
 
     async def stop(self) -> None: ...
 
@@ -70,11 +79,20 @@ class Slot:
 class Fleet:
     """The instances serving `variant` with `model` (a DescribeModel dict)."""
 
-    def __init__(self, variant: str, model: dict[str, Any], workdir: Path, starter: Starter) -> None:
+    def __init__(
+        self,
+        variant: str,
+        model: dict[str, Any],
+        workdir: Path,
+        starter: Starter,
+        on_change: Callable[[], None] = lambda: None,
+    ) -> None:
         self.variant = variant
+        self.variant_header = variant.encode()
         self.model = model
         self.workdir = workdir
         self._starter = starter
+        self._on_change = on_change
         self._slots: list[Slot] = []
         self._turn = 0
         self._serial = itertools.count()
@@ -88,25 +106,46 @@ class Fleet:
     def healthy(self) -> bool:
         return all(slot.instance.alive for slot in self._slots)
 
-    def pick(self) -> Slot:
+    async def invoke(
+        self, body: bytes, content_type: str, accept: str | None, custom_attributes: str | None
+    ) -> InvokeResultLike:
+        """Hand one request to the next instance in turn (the fleet is not empty)."""
         slots = self._slots
         self._turn = turn = (self._turn + 1) % len(slots)
-        return slots[turn]
+        slot = slots[turn]
+        slot.in_flight += 1
+        self.requests += 1
+        try:
+            result = await slot.instance.invoke(body, content_type, accept, custom_attributes)
+        except BaseException:
+            self.failures += 1
+            raise
+        finally:
+            slot.in_flight -= 1
+        if result.status >= 500:
+            self.failures += 1
+        return result
 
     async def grow(self, count: int, timeout: float) -> None:
         """Start `count` more instances; all of them join, or none does."""
         if count <= 0:
             return
         workdirs = [self.workdir / f"{self.variant}-{next(self._serial)}" for _ in range(count)]
-        results = await asyncio.gather(
-            *(self._start(workdir, timeout) for workdir in workdirs), return_exceptions=True
-        )
-        started = [r for r in results if isinstance(r, Slot)]
-        failures = [r for r in results if isinstance(r, BaseException)]
+        tasks = [asyncio.ensure_future(self._start(workdir, timeout)) for workdir in workdirs]
+        try:
+            await asyncio.wait(tasks)
+        except asyncio.CancelledError:
+            for task in tasks:
+                task.cancel()
+            await _stop_started(tasks)
+            raise
+        failures = [t.exception() for t in tasks if t.exception() is not None]
         if failures:
-            await asyncio.gather(*(_stop(slot) for slot in started))
-            raise failures[0]
+            await _stop_started(tasks)
+            raise failures[0]  # type: ignore[misc]
+        started = [t.result() for t in tasks]
         self._slots.extend(started)
+        self._on_change()
 
     async def _start(self, workdir: Path, timeout: float) -> Slot:
         workdir.mkdir(parents=True, exist_ok=True)
@@ -125,10 +164,18 @@ class Fleet:
             return
         leaving = self._slots[-count:]
         self._slots = self._slots[:-count]
+        self._on_change()
         await asyncio.gather(*(_drain_and_stop(slot) for slot in leaving))
 
     async def stop(self) -> None:
         await self.shrink(len(self._slots))
+
+
+async def _stop_started(tasks: Sequence[asyncio.Future[Slot]]) -> None:
+    """Stop the instances that did start when their batch as a whole failed."""
+    await asyncio.gather(*tasks, return_exceptions=True)
+    started = [t.result() for t in tasks if not t.cancelled() and t.exception() is None]
+    await asyncio.gather(*(_stop(slot) for slot in started))
 
 
 async def _drain_and_stop(slot: Slot) -> None:

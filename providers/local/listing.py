@@ -45,12 +45,16 @@ def time_filters(params: dict[str, Any]) -> list[Callable[[Summary], bool]]:
         ("LastModifiedTimeAfter", "LastModifiedTime", True),
     ):
         if params.get(member) is not None:
-            bound = epoch(params[member])
-            if after:
-                checks.append(lambda s, f=field, b=bound: s[f] > b)
-            else:
-                checks.append(lambda s, f=field, b=bound: s[f] < b)
+            checks.append(_bound(field, epoch(params[member]), after))
     return checks
+
+
+def _bound(field: str, bound: float, after: bool) -> Callable[[Summary], bool]:
+    def check(summary: Summary) -> bool:
+        value = float(summary[field])
+        return value > bound if after else value < bound
+
+    return check
 
 
 def page(

@@ -17,7 +17,7 @@ import posixpath
 import tarfile
 import zlib
 from pathlib import Path
-from typing import BinaryIO
+from typing import Protocol
 
 from providers.local.hosting.errors import HostingError
 
@@ -42,10 +42,14 @@ def max_artifact_bytes() -> int:
     return value
 
 
+class _Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
 class _CountingReader:
     """A read-only stream that fails once more than ``limit`` bytes were read."""
 
-    def __init__(self, raw: BinaryIO, limit: int) -> None:
+    def __init__(self, raw: _Readable, limit: int) -> None:
         self._raw = raw
         self._limit = limit
         self.count = 0
@@ -79,7 +83,7 @@ def safe_extract(
     with archive.open("rb") as raw:
         compressed = raw.read(2) == _GZIP_MAGIC
         raw.seek(0)
-        stream: BinaryIO = gzip.GzipFile(fileobj=raw, mode="rb") if compressed else raw
+        stream: _Readable = gzip.GzipFile(fileobj=raw, mode="rb") if compressed else raw
         _extract_stream(_CountingReader(stream, limit), archive, dest, limit, max_members)
 
 

@@ -20,6 +20,7 @@ a last one-line reason to stderr and exits 1, so the caller can report it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import importlib.util
 import inspect
@@ -92,10 +93,9 @@ def default_input_fn(body: bytes, content_type: str) -> Any:
         return _numpy().load(io.BytesIO(body), allow_pickle=False)
     if media not in (JSON, CSV):
         raise UnsupportedFormat(f"unsupported content type: {content_type}")
-    try:
+    numpy: Any = None
+    with contextlib.suppress(ImportError):
         import numpy
-    except ImportError:
-        numpy = None
     if media == JSON:
         data = json.loads(body)
         return data if numpy is None else numpy.asarray(data)

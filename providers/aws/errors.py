@@ -1,0 +1,32 @@
+"""Reading SageMaker's errors: which mean "not found", and turning the rest into ours."""
+
+from __future__ import annotations
+
+import re
+
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+from smstate.errors import ProviderError, RetryableError
+
+_NOT_FOUND = re.compile(r"could not find|does not exist|not found|cannot find|no such", re.IGNORECASE)
+_NOT_FOUND_CODES = ("ResourceNotFound", "ResourceNotFoundException", "ValidationException", "ValidationError")
+_RETRYABLE = ("ThrottlingException", "Throttling", "ServiceUnavailable", "InternalFailure", "InternalServerError")
+
+
+def is_not_found(exc: ClientError) -> bool:
+    error = exc.response.get("Error", {})
+    return error.get("Code") in _NOT_FOUND_CODES and bool(_NOT_FOUND.search(error.get("Message", "")))
+
+
+def translate(exc: Exception, what: str) -> ProviderError:
+    """One readable line: the operation, the API's error code and its message."""
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        code, message = error.get("Code", "Error"), error.get("Message", "")
+        cls = RetryableError if code in _RETRYABLE else ProviderError
+        return cls(f"{what}: {code}: {message}")
+    if isinstance(exc, NoCredentialsError):
+        return ProviderError(f"{what}: no AWS credentials found (set a profile, AWS_PROFILE or AWS_ACCESS_KEY_ID)")
+    if isinstance(exc, BotoCoreError):
+        return RetryableError(f"{what}: {exc}")
+    return ProviderError(f"{what}: {exc}")

@@ -1,0 +1,261 @@
+"""SageMaker through boto3. Stateless beyond its clients; every method is one API verb.
+
+Retries are botocore's (`standard` or `adaptive` mode); waits poll DescribeEndpoint with
+backoff, starting at once, so progress can show each stage and a rollback is never
+mistaken for success.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore import xform_name
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from smstate.provider import Created, Live, Progress, ProgressFn
+from smstate.resources import Kind
+
+from .errors import is_not_found, translate
+
+ARN_FIELDS = {
+    "models": "ModelArn",
+    "endpoint_configs": "EndpointConfigArn",
+    "endpoints": "EndpointArn",
+    "model_package_groups": "ModelPackageGroupArn",
+    "model_packages": "ModelPackageArn",
+}
+STATUS_FIELDS = {"endpoints": "EndpointStatus", "model_packages": "ModelPackageStatus"}
+SETTLED = ("InService", "Failed", "UpdateRollbackFailed", "OutOfService")
+
+
+class AwsProvider:
+    """SageMaker reached through boto3, with botocore's retry modes."""
+
+    name = "aws"
+
+    def __init__(
+        self,
+        region: str | None = None,
+        profile: str | None = None,
+        endpoint_url: str | None = None,
+        artifact_bucket: str | None = None,
+        retry_mode: str = "standard",
+        max_attempts: int = 8,
+        credentials: dict[str, str] | None = None,
+        pool_size: int = 32,
+        pass_local_artifacts: bool = False,
+    ) -> None:
+        session = boto3.session.Session(profile_name=profile, region_name=region, **(credentials or {}))
+        if session.region_name is None:
+            session = boto3.session.Session(profile_name=profile, region_name="us-east-1", **(credentials or {}))
+        self.session = session
+        self.endpoint_url = endpoint_url
+        self.artifact_bucket = artifact_bucket
+        self.pass_local_artifacts = pass_local_artifacts
+        self.config = Config(
+            retries={"mode": retry_mode, "max_attempts": max_attempts},
+            max_pool_connections=pool_size,
+            connect_timeout=10,
+            read_timeout=70,
+        )
+        self.sagemaker = self._client("sagemaker")
+        self.sleep: Callable[[float], None] = time.sleep
+
+    def _client(self, service: str) -> Any:
+        kwargs: dict[str, Any] = {"config": self.config}
+        if self.endpoint_url and service in ("sagemaker", "sagemaker-runtime"):
+            kwargs["endpoint_url"] = self.endpoint_url
+        return self.session.client(service, **kwargs)
+
+    def _call(self, operation: str, what: str, **params: Any) -> Any:
+        try:
+            return getattr(self.sagemaker, xform_name(operation))(**params)
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc, what) from None
+
+    # -- read -------------------------------------------------------------------------
+
+    def read(self, kind: Kind, object_id: str) -> Live | None:
+        key = kind.name_member or "ModelPackageName"
+        try:
+            description = getattr(self.sagemaker, xform_name(kind.describe))(**{key: object_id})
+        except ClientError as exc:
+            if is_not_found(exc):
+                return None
+            raise translate(exc, f"{kind.describe} {object_id}") from None
+        except BotoCoreError as exc:
+            raise translate(exc, f"{kind.describe} {object_id}") from None
+        description.pop("ResponseMetadata", None)
+        arn = description.get(ARN_FIELDS[kind.type])
+        tags = self._tags(arn) if arn and kind.type != "model_packages" else None
+        status = description.get(STATUS_FIELDS.get(kind.type, ""))
+        if kind.type == "endpoints" and status == "Deleting":
+            tags = tags or {}
+        name = description.get(kind.name_member) if kind.name_member else None
+        return Live(
+            physical_name=name,
+            arn=arn,
+            description=description,
+            tags=tags,
+            status=status,
+            failure_reason=description.get("FailureReason"),
+            version=description.get("ModelPackageVersion"),
+        )
+
+    def _tags(self, arn: str) -> dict[str, str]:
+        tags: dict[str, str] = {}
+        try:
+            for page in self.sagemaker.get_paginator("list_tags").paginate(ResourceArn=arn):
+                tags.update({t["Key"]: t["Value"] for t in page.get("Tags", [])})
+        except ClientError as exc:
+            if is_not_found(exc):
+                return {}
+            raise translate(exc, f"ListTags {arn}") from None
+        except BotoCoreError as exc:
+            raise translate(exc, f"ListTags {arn}") from None
+        return tags
+
+    # -- write ------------------------------------------------------------------------
+
+    def create(self, kind: Kind, name: str | None, request: dict[str, Any], tags: dict[str, str]) -> Created:
+        params = self._upload_artifacts(request)
+        if kind.name_member and name:
+            params[kind.name_member] = name
+        params["Tags"] = [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
+        result = self._call(kind.create, f"{kind.create} {name or ''}".strip(), **params)
+        arn = result.get(ARN_FIELDS[kind.type], "")
+        return Created(physical_name=name, arn=arn)
+
+    def update(self, kind: Kind, object_id: str, request: dict[str, Any]) -> None:
+        if kind.type == "endpoints":
+            self._call("UpdateEndpoint", f"UpdateEndpoint {object_id}", EndpointName=object_id, **request)
+        elif kind.type == "model_packages":
+            self._call("UpdateModelPackage", f"UpdateModelPackage {object_id}", ModelPackageArn=object_id, **request)
+        else:
+            raise NotImplementedError(f"{kind.type} cannot be updated in place")
+
+    def set_tags(self, arn: str, add: dict[str, str], remove: list[str]) -> None:
+        if remove:
+            self._call("DeleteTags", f"DeleteTags {arn}", ResourceArn=arn, TagKeys=remove)
+        if add:
+            self._call("AddTags", f"AddTags {arn}", ResourceArn=arn, Tags=[{"Key": k, "Value": v} for k, v in add.items()])
+
+    def delete(self, kind: Kind, object_id: str) -> None:
+        key = kind.name_member or "ModelPackageName"
+        try:
+            getattr(self.sagemaker, xform_name(kind.delete))(**{key: object_id})
+        except ClientError as exc:
+            if not is_not_found(exc):
+                raise translate(exc, f"{kind.delete} {object_id}") from None
+        except BotoCoreError as exc:
+            raise translate(exc, f"{kind.delete} {object_id}") from None
+
+    def wait(self, kind: Kind, object_id: str, until: str, timeout: float, progress: ProgressFn) -> Live | None:
+        """Poll with backoff (0.5 s doubling to 15 s) until settled or gone, or `timeout` passes."""
+        deadline = time.monotonic() + timeout
+        delay = 0.5
+        history: list[str] = []
+        while True:
+            live = self.read(kind, object_id)
+            if live is None:
+                if until == "deleted":
+                    return None
+                return None
+            status = live.status or ""
+            stage = describe_stage(live.description)
+            label = f"{status}: {stage}" if stage else status
+            if not history or history[-1] != label:
+                history.append(label)
+            progress(Progress(status, stage, tuple(history)))
+            if until == "ready" and status in SETTLED:
+                return live
+            if time.monotonic() >= deadline:
+                from smstate.errors import ProviderError
+
+                raise ProviderError(
+                    f"timed out after {timeout:.0f}s waiting for {object_id} (status {status}); "
+                    "it keeps going in SageMaker, and the next plan re-reads it"
+                )
+            self.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+            delay = min(delay * 2, 15.0)
+
+    # -- checks -----------------------------------------------------------------------
+
+    def find_packages(self, group: str) -> list[Live]:
+        found: list[Live] = []
+        for page in self.sagemaker.get_paginator("list_model_packages").paginate(ModelPackageGroupName=group):
+            for summary in page.get("ModelPackageSummaryList", []):
+                found.append(Live(None, summary["ModelPackageArn"], summary, None, summary.get("ModelPackageStatus")))
+        return found
+
+    def check_network(self, subnets: list[str], security_groups: list[str]) -> list[str]:
+        ec2 = self.session.client("ec2", config=self.config)
+        missing: list[str] = []
+        for ids, call, key, field in (
+            (subnets, ec2.describe_subnets, "SubnetIds", "Subnets"),
+            (security_groups, ec2.describe_security_groups, "GroupIds", "SecurityGroups"),
+        ):
+            for item in sorted(set(ids)):
+                try:
+                    call(**{key: [item]})
+                except ClientError as exc:
+                    code = exc.response.get("Error", {}).get("Code", "")
+                    if "NotFound" in code or "Malformed" in code:
+                        missing.append(item)
+                    elif "UnauthorizedOperation" in code or "AccessDenied" in code:
+                        raise PermissionError(code) from None
+                    else:
+                        raise translate(exc, f"EC2 {field}") from None
+        return missing
+
+    # -- artifacts --------------------------------------------------------------------
+
+    def _upload_artifacts(self, request: dict[str, Any]) -> dict[str, Any]:
+        """A local model artifact goes to `artifact_bucket` under a key derived from its bytes."""
+
+        def walk(value: Any) -> Any:
+            if isinstance(value, dict):
+                return {
+                    k: self._upload(v) if k == "ModelDataUrl" and isinstance(v, str) and v.startswith("file://") else walk(v)
+                    for k, v in value.items()
+                }
+            if isinstance(value, list):
+                return [walk(v) for v in value]
+            return value
+
+        if self.pass_local_artifacts:
+            return dict(request)
+        result: dict[str, Any] = walk(request)
+        return result
+
+    def _upload(self, url: str) -> str:
+        from smstate.errors import ProviderError
+
+        path = Path(url.removeprefix("file://"))
+        if not self.artifact_bucket:
+            raise ProviderError(f"the model artifact {path} is a local file: set provider.artifact_bucket to upload it")
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        key = f"smstate/artifacts/{digest}/{path.name}"
+        s3 = self.session.client("s3", config=self.config)
+        try:
+            s3.head_object(Bucket=self.artifact_bucket, Key=key)
+        except ClientError:
+            s3.upload_file(str(path), self.artifact_bucket, key)
+        return f"s3://{self.artifact_bucket}/{key}"
+
+
+def describe_stage(description: dict[str, Any]) -> str:
+    """The current deployment stage, from PendingDeploymentSummary's variant statuses."""
+    pending = description.get("PendingDeploymentSummary") or {}
+    parts = []
+    for variant in pending.get("ProductionVariants", []):
+        for status in variant.get("VariantStatus", []):
+            message = status.get("StatusMessage", "")
+            parts.append(f"{variant.get('VariantName')}: {status.get('Status')}" + (f" ({message})" if message else ""))
+    return "; ".join(parts)

@@ -1,0 +1,173 @@
+"""Managing a background local server: start on demand, status, stop, logs.
+
+Import-light on purpose (standard library only): the smstate CLI calls these on
+every command that targets the local provider.
+
+A server is recognised by its `GET /ping` answer, which names its pid, runtime
+and home. Starting one runs `python -m providers.local serve` in its own session
+(so a Ctrl-C in the terminal does not reach it) with output appended to
+`<home>/server.log`, then waits until it answers. Stopping sends SIGTERM and
+waits: the server stops its model servers itself before it exits, so no process
+is left behind. A pid is signalled only if it is a live local server's (from its
+`/ping`) or, if that server no longer answers, a process whose command line is
+ours.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from providers.local.settings import is_loopback, resolve_home, split_url
+
+STOP_TIMEOUT = 30.0
+
+
+class DaemonError(Exception):
+    """The local server could not be reached, started or stopped as asked."""
+
+
+def log_path(home: Path | None = None) -> Path:
+    return resolve_home(home) / "server.log"
+
+
+def pid_path(home: Path | None = None) -> Path:
+    return resolve_home(home) / "server.pid"
+
+
+def ping(url: str, timeout: float = 2.0) -> dict[str, Any] | None:
+    """The server's `/ping` answer; None if nothing listens at `url`.
+
+    Raises `DaemonError` if something that is not a local SageMaker answers."""
+    try:
+        with urllib.request.urlopen(url.rstrip("/") + "/ping", timeout=timeout) as response:
+            raw = response.read()
+    except urllib.error.HTTPError as exc:
+        raise DaemonError(f"{url} is taken by something that is not the local SageMaker (HTTP {exc.code})") from None
+    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+        return None
+    try:
+        info = json.loads(raw)
+    except ValueError:
+        info = None
+    if not isinstance(info, dict) or info.get("status") != "Healthy" or "runtime" not in info:
+        raise DaemonError(f"{url} is taken by something that is not the local SageMaker")
+    return info
+
+
+def ensure_running(
+    url: str,
+    home: Path | None = None,
+    runtime: str = "process",
+    python: str | None = None,
+    timeout: float = 30.0,
+) -> None:
+    """Make sure a local server answers at `url`, starting one if none does."""
+    info = ping(url)
+    if info is not None:
+        _check_compatible(url, info, home, runtime)
+        return
+    host, port = split_url(url)
+    if not is_loopback(host):
+        raise DaemonError(f"the local SageMaker runs on loopback addresses only; cannot start one at {url}")
+    home = resolve_home(home)
+    home.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "providers.local", "serve", "--host", host, "--port", str(port),
+               "--home", str(home), "--runtime", runtime]  # fmt: skip
+    if python:
+        command += ["--python", python]
+    env = dict(os.environ)
+    package_root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+    with open(log_path(home), "ab") as log:
+        process = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env, start_new_session=True
+        )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise DaemonError(f"the local SageMaker exited at start:\n{_tail(log_path(home))}")
+        info = ping(url, timeout=1.0)
+        if info is not None:
+            _check_compatible(url, info, home, runtime)
+            return
+        time.sleep(0.1)
+    raise DaemonError(f"the local SageMaker did not answer at {url} within {timeout:g} s; see {log_path(home)}")
+
+
+def _check_compatible(url: str, info: dict[str, Any], home: Path | None, runtime: str) -> None:
+    if info.get("runtime") != runtime:
+        raise DaemonError(
+            f"the local SageMaker at {url} runs the {info.get('runtime')} runtime, not {runtime}; "
+            "stop it first (python -m providers.local stop)"
+        )
+    if home is not None and Path(str(info.get("home"))) != resolve_home(home):
+        raise DaemonError(f"the local SageMaker at {url} keeps its registry in {info.get('home')}, not {home}")
+
+
+def status(url: str, home: Path | None = None) -> dict[str, Any]:
+    """`running` plus, for a running server, what its `/ping` tells."""
+    info = ping(url)
+    result: dict[str, Any] = {"url": url, "running": info is not None, "log": str(log_path(home))}
+    if info is not None:
+        result.update({k: info[k] for k in ("pid", "runtime", "home", "python") if k in info})
+        result["log"] = str(Path(str(info.get("home"))) / "server.log")
+    return result
+
+
+def stop(url: str, home: Path | None = None, timeout: float = STOP_TIMEOUT) -> bool:
+    """Stop the server at `url` (or the one recorded in `home`); False if none ran."""
+    info = ping(url)
+    pid = int(info["pid"]) if info is not None else _recorded_pid(home)
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return False
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not _alive(pid):
+            return True
+        time.sleep(0.1)
+    raise DaemonError(f"the local SageMaker (pid {pid}) did not stop within {timeout:g} s")
+
+
+def _recorded_pid(home: Path | None) -> int | None:
+    try:
+        pid = int(pid_path(home).read_text().strip())
+    except (OSError, ValueError):
+        return None
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return None
+    return pid if b"providers.local" in cmdline else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
+    except ChildProcessError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"

@@ -1,0 +1,145 @@
+"""Model artifacts: from ``ModelDataUrl`` to an extracted model directory.
+
+A ``ModelDataUrl`` may be a filesystem path, a ``file://`` URL or ``s3://bucket/key``
+(downloaded with boto3, so ``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_S3`` point it at
+any S3-compatible server). A ``model.tar.gz`` is extracted once per content: the cache
+is keyed by the archive's sha256, because the same artifact is hosted by every
+instance of every variant that uses it and extraction can take seconds. A path to a
+directory (or an ``s3://.../`` prefix, as ``ModelDataSource`` with no compression
+names one) is used as the model directory as it is.
+
+The cache lives under ``$SMSTATE_LOCAL_HOME/artifacts`` (default
+``~/.smstate/local/artifacts``), next to the local server's registry, so it survives
+restarts and is removed with it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import posixpath
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator
+from urllib.parse import unquote, urlparse
+
+from providers.local.hosting.errors import HostingError
+from providers.local.hosting.extract import safe_extract
+
+
+def default_cache_dir() -> Path:
+    home = os.environ.get("SMSTATE_LOCAL_HOME") or "~/.smstate/local"
+    return Path(home).expanduser() / "artifacts"
+
+
+def fetch_artifact(model_data_url: str, cache_dir: Path) -> Path:
+    """The artifact as a local path (a file or a directory), downloading S3 objects."""
+    if model_data_url.startswith("s3://"):
+        return _download_s3(model_data_url, cache_dir / "downloads")
+    if model_data_url.startswith("file://"):
+        path = Path(unquote(urlparse(model_data_url).path))
+    elif "://" in model_data_url:
+        raise HostingError(f"unsupported model artifact URL {model_data_url!r}: use a path, file:// or s3://")
+    else:
+        path = Path(model_data_url).expanduser()
+    if not path.exists():
+        raise HostingError(f"model artifact not found: {model_data_url}")
+    return path
+
+
+def prepare_model_dir(model_data_url: str, cache_dir: Path) -> Path:
+    """An extracted model directory for the artifact; extracted at most once per content.
+
+    Extraction goes to a scratch directory renamed into place, so a directory in the
+    cache is always complete, and two instances preparing the same artifact at once
+    both end up with the same directory.
+    """
+    source = fetch_artifact(model_data_url, cache_dir)
+    if source.is_dir():
+        return source
+    target = cache_dir / "models" / _sha256(source)
+    if not target.is_dir():
+        with _scratch(target.parent) as scratch:
+            safe_extract(source, scratch / "model")
+            (scratch / "model").chmod(0o755)
+            _move(scratch / "model", target)
+    return target
+
+
+@contextlib.contextmanager
+def _scratch(parent: Path) -> Iterator[Path]:
+    parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=".scratch-", dir=parent))
+    try:
+        yield scratch
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _move(source: Path, target: Path) -> None:
+    """Rename into place; losing the race to an identical concurrent copy is fine."""
+    with contextlib.suppress(OSError):
+        source.rename(target)
+    if not target.exists():
+        raise HostingError(f"could not move {source} into {target}")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _download_s3(url: str, downloads: Path) -> Path:
+    """Download an object (or, for a URL ending in ``/``, a prefix) once per ETag."""
+    import boto3
+    import botocore.exceptions
+
+    bucket, _, key = url[len("s3://"):].partition("/")
+    if not bucket:
+        raise HostingError(f"malformed S3 URL: {url}")
+    try:
+        s3 = boto3.client("s3")
+        if key.endswith("/") or not key:
+            return _download_prefix(s3, url, bucket, key, downloads)
+        target = _cache_path(downloads, url, s3.head_object(Bucket=bucket, Key=key)["ETag"])
+        if not target.exists():
+            with _scratch(downloads) as scratch:
+                s3.download_file(bucket, key, str(scratch / "artifact"))
+                _move(scratch / "artifact", target)
+        return target
+    except botocore.exceptions.ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code in ("404", "NoSuchKey", "NoSuchBucket", "NotFound"):
+            raise HostingError(f"model artifact not found: {url}") from None
+        raise HostingError(f"cannot download {url}: {exc}") from None
+    except botocore.exceptions.BotoCoreError as exc:
+        raise HostingError(f"cannot download {url}: {exc}") from None
+
+
+def _download_prefix(s3: Any, url: str, bucket: str, prefix: str, downloads: Path) -> Path:
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+    objects = [o for page in pages for o in page.get("Contents", []) if not o["Key"].endswith("/")]
+    if not objects:
+        raise HostingError(f"model artifact not found: {url} (no objects under the prefix)")
+    target = _cache_path(downloads, url, "\0".join(f"{o['Key']}\0{o['ETag']}" for o in objects))
+    if target.exists():
+        return target
+    with _scratch(downloads) as scratch:
+        for obj in objects:
+            relative = posixpath.normpath(obj["Key"][len(prefix):])
+            if relative.startswith(("../", "/")) or relative in ("..", "."):
+                raise HostingError(f"refusing S3 object {obj['Key']!r}: it would land outside the model dir")
+            (scratch / "model" / relative).parent.mkdir(parents=True, exist_ok=True)
+            s3.download_file(bucket, obj["Key"], str(scratch / "model" / relative))
+        (scratch / "model").chmod(0o755)
+        _move(scratch / "model", target)
+    return target
+
+
+def _cache_path(downloads: Path, url: str, version: str) -> Path:
+    return downloads / hashlib.sha256(f"{url}\0{version}".encode()).hexdigest()

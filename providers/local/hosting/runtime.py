@@ -1,0 +1,158 @@
+"""Container runtimes: how one container of a model becomes a running model server.
+
+A runtime turns a :class:`ContainerSpec` and its extracted model directory into a
+:class:`Container`: something with a keep-alive client to its ``/ping`` and
+``/invocations``, a way to tell whether (and why) it died, and a way to stop it.
+The ``process`` runtime lives here; the ``docker`` runtime is in ``docker_runtime``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from providers.local.hosting.client import ContainerClient
+from providers.local.hosting.errors import HostingError
+
+MODEL_SERVER = Path(__file__).with_name("model_server.py")
+STOP_GRACE_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    """One container of a model, as the runtimes need it (from DescribeModel's shape)."""
+
+    index: int
+    image: str
+    model_data: str | None
+    environment: dict[str, str] = field(default_factory=dict)
+    hostname: str | None = None
+
+    @property
+    def label(self) -> str:
+        """How messages name the container: its position and its image or hostname."""
+        return f"container {self.index} ({self.hostname or self.image or 'no image'})"
+
+
+class Container(Protocol):
+    """A started model-server container."""
+
+    spec: ContainerSpec
+    client: ContainerClient
+
+    @property
+    def alive(self) -> bool: ...
+
+    async def exit_reason(self) -> str | None:
+        """``None`` while it runs; once it has exited, one line saying how and why."""
+
+    async def stop(self) -> None:
+        """Terminate, then kill after a grace period; safe to call twice."""
+
+
+def last_line(text: str, limit: int = 900) -> str:
+    """The last non-empty line of a log: the model server's one-line failure reason."""
+    for line in reversed(text.splitlines()):
+        if line.strip():
+            line = line.strip()
+            return line if len(line) <= limit else line[: limit - 3] + "..."
+    return "no output"
+
+
+def describe_exit(code: int) -> str:
+    if code < 0:
+        try:
+            return f"was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"was killed by signal {-code}"
+    return f"exited with code {code}"
+
+
+def loopback_listener() -> socket.socket:
+    """A listening socket on a free loopback port, to hand to the child process.
+
+    Binding here and passing the descriptor means no other process can take the port
+    between choosing and binding it. The protocol is given explicitly because asyncio
+    sets TCP_NODELAY only on sockets whose ``proto`` is TCP, and accepted sockets
+    inherit it from the listener.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(1024)
+    return sock
+
+
+class ProcessContainer:
+    """A model server run as a child process of the local server.
+
+    It runs ``model_server.py`` by path with ``python`` (the model's libraries come
+    from that interpreter), the container's ``Environment`` over the server's own, and
+    stdout/stderr appended to ``<workdir>/container-<index>.log``. The child exits by
+    itself if the local server dies, so no model server outlives it.
+    """
+
+    def __init__(self, spec: ContainerSpec, process: asyncio.subprocess.Process, port: int, log: Path) -> None:
+        self.spec = spec
+        self.process = process
+        self.log = log
+        self.client = ContainerClient("127.0.0.1", port)
+
+    @classmethod
+    async def start(cls, spec: ContainerSpec, model_dir: Path, workdir: Path, python: str | None) -> ProcessContainer:
+        log = workdir / f"container-{spec.index}.log"
+        env = {**os.environ, **spec.environment, "PYTHONUNBUFFERED": "1"}
+        listener = loopback_listener()
+        try:
+            with log.open("ab") as out:
+                process = await asyncio.create_subprocess_exec(
+                    python or sys.executable, str(MODEL_SERVER), "--model-dir", str(model_dir),
+                    "--fd", str(listener.fileno()), "--exit-with-parent",
+                    stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=asyncio.subprocess.STDOUT,
+                    pass_fds=(listener.fileno(),), env=env, cwd=workdir,
+                )
+        except OSError as exc:
+            raise HostingError(f"{spec.label} could not start {python or sys.executable}: {exc}") from None
+        finally:
+            port = listener.getsockname()[1]
+            listener.close()
+        return cls(spec, process, port, log)
+
+    @property
+    def alive(self) -> bool:
+        return self.process.returncode is None
+
+    async def exit_reason(self) -> str | None:
+        code = self.process.returncode
+        if code is None:
+            return None
+        tail = await asyncio.to_thread(_read_tail, self.log)
+        return f"{describe_exit(code)}: {last_line(tail)}"
+
+    async def stop(self) -> None:
+        await self.client.close()
+        if self.process.returncode is None:
+            try:
+                self.process.terminate()
+                await asyncio.wait_for(self.process.wait(), STOP_GRACE_SECONDS)
+            except ProcessLookupError:
+                pass
+            except TimeoutError:
+                with contextlib.suppress(ProcessLookupError):
+                    self.process.kill()
+        await self.process.wait()
+
+
+def _read_tail(path: Path, size: int = 16384) -> str:
+    try:
+        with path.open("rb") as f:
+            f.seek(max(0, f.seek(0, os.SEEK_END) - size))
+            return f.read().decode("utf-8", "replace")
+    except OSError:
+        return ""

@@ -1,0 +1,196 @@
+"""Endpoints brought to life: creation, deletion, restart, shutdown.
+
+An endpoint's record says what it should be; this module makes the model servers
+match and moves `EndpointStatus` only on facts:
+
+- `Creating` -> `InService` once every instance of every variant answers
+  `/ping`; -> `Failed` (with `FailureReason`, instances stopped) otherwise;
+- `Deleting` -> gone once its instances are stopped;
+- after a restart of the server, every endpoint that was serving (or in the
+  middle of an update) is hosted again on its live config: `SystemUpdating` until
+  its instances answer, then `InService`. An update cut short by the restart did
+  not happen, as after a SageMaker rollback: the endpoint serves its previous
+  config and says why in `FailureReason`. An endpoint caught `Creating` is
+  created again; one caught `Deleting` is deleted.
+
+Updates and scaling are in `updates.py`; they share the bookkeeping here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from providers.local.deployment import Deployment, Snapshot
+from providers.local.fleet import Starter
+from providers.local.registry import Kind, Record, Registry, key_of
+from providers.local.router import Router
+from providers.local.views import VariantProps, pending_summary, variant_summaries
+
+log = logging.getLogger("smstate.local")
+
+DEFAULT_STARTUP_TIMEOUT = 180.0
+
+SERVING = frozenset({"InService", "Updating", "SystemUpdating", "RollingBack", "UpdateRollbackFailed"})
+
+
+def startup_timeout(snapshot: Snapshot) -> float:
+    """How long a new instance may take to answer `/ping`: the variants'
+    `ContainerStartupHealthCheckTimeoutInSeconds`, else three minutes. Not
+    time-scaled: a model server takes as long as it takes."""
+    values = [
+        v["ContainerStartupHealthCheckTimeoutInSeconds"]
+        for v in snapshot["config"]["ProductionVariants"]
+        if v.get("ContainerStartupHealthCheckTimeoutInSeconds")
+    ]
+    return float(max(values)) if values else DEFAULT_STARTUP_TIMEOUT
+
+
+class Endpoints:
+    """The live side of every endpoint: routers, background tasks, deployments."""
+
+    def __init__(self, registry: Registry, starter: Starter, workdir: Path) -> None:
+        self.registry = registry
+        self.starter = starter
+        self.workdir = workdir
+        self.routers: dict[str, Router] = {}
+        self.stages: dict[str, tuple[str, str, float]] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._owned: dict[str, set[Deployment]] = {}
+
+    # -- bookkeeping -------------------------------------------------------
+
+    def record(self, name: str) -> Record | None:
+        return self.registry.get(Kind.ENDPOINT, key_of(name))
+
+    def save(self, name: str, record: Record, **describe: Any) -> None:
+        """Merge `describe` fields (None removes one) and persist."""
+        fields = record["describe"]
+        for field, value in describe.items():
+            if value is None:
+                fields.pop(field, None)
+            else:
+                fields[field] = value
+        fields["LastModifiedTime"] = time.time()
+        self.registry.put(Kind.ENDPOINT, key_of(name), record)
+
+    def deployment(self, name: str, snapshot: Snapshot, props: VariantProps) -> Deployment:
+        weights = {v: p["DesiredWeight"] for v, p in props.items()}
+        counts = {v: p["DesiredInstanceCount"] for v, p in props.items()}
+        deployment = Deployment(snapshot, self.workdir / key_of(name), self.starter, weights, counts)
+        self._owned.setdefault(key_of(name), set()).add(deployment)
+        return deployment
+
+    def run(self, name: str, job: Any) -> None:
+        """Run `job` (a coroutine) as the endpoint's one background task."""
+        key = key_of(name)
+        task = asyncio.get_running_loop().create_task(job, name=f"endpoint:{key}")
+        self._tasks[key] = task
+        task.add_done_callback(lambda t: self._finished(key, t))
+
+    def _finished(self, key: str, task: asyncio.Task[None]) -> None:
+        if self._tasks.get(key) is task:
+            del self._tasks[key]
+        router = self.routers.get(key)
+        keep = set(router.deployments()) if router else set()
+        self._owned[key] = {d for d in self._owned.get(key, set()) if d in keep}
+        if not task.cancelled() and task.exception() is not None:
+            log.error("endpoint %s: %s", key, task.exception(), exc_info=task.exception())
+
+    def describe(self, record: Record) -> dict[str, Any]:
+        """DescribeEndpoint: the stored fields plus the live variants and stage."""
+        described = dict(record["describe"])
+        key = key_of(described["EndpointName"])
+        router = self.routers.get(key)
+        if router is not None or described["EndpointStatus"] not in ("Creating", "Failed"):
+            created = described["CreationTime"]
+            live = router.active if router else None
+            described["ProductionVariants"] = variant_summaries(
+                record["deployed"], record["variants"], live, created
+            )
+        pending = record.get("pending")
+        if pending is not None and key in self.stages:
+            incoming = router.incoming if router else None
+            described["PendingDeploymentSummary"] = pending_summary(
+                pending["snapshot"], pending["variants"], incoming, self.stages[key], pending["started"]
+            )
+        return described
+
+    # -- create, delete ----------------------------------------------------
+
+    def begin_create(self, name: str) -> None:
+        self.run(name, self._create(name))
+
+    async def _create(self, name: str, status_after: str = "InService", note: str | None = None) -> None:
+        record = self.record(name)
+        assert record is not None
+        deployment = self.deployment(name, record["deployed"], record["variants"])
+        try:
+            await deployment.start(startup_timeout(record["deployed"]))
+        except Exception as exc:
+            await deployment.stop()
+            log.warning("endpoint %s failed: %s", name, exc)
+            self.save(name, record, EndpointStatus="Failed", FailureReason=str(exc))
+            return
+        self.routers[key_of(name)] = Router(deployment)
+        self.save(name, record, EndpointStatus=status_after, FailureReason=note)
+        log.info("endpoint %s is %s", name, status_after)
+
+    async def begin_delete(self, name: str) -> None:
+        """Mark the endpoint Deleting, then stop it in the background."""
+        record = self.record(name)
+        assert record is not None
+        self.save(name, record, EndpointStatus="Deleting")
+        await self.cancel(name)
+        self.run(name, self._delete(name))
+
+    async def _delete(self, name: str) -> None:
+        key = key_of(name)
+        await self.stop_all(key)
+        self.registry.delete(Kind.ENDPOINT, key)
+        self.stages.pop(key, None)
+        await asyncio.to_thread(shutil.rmtree, self.workdir / key, True)
+        log.info("endpoint %s deleted", name)
+
+    async def cancel(self, name: str) -> None:
+        task = self._tasks.pop(key_of(name), None)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
+
+    async def stop_all(self, key: str) -> None:
+        self.routers.pop(key, None)
+        owned = self._owned.pop(key, set())
+        await asyncio.gather(*(d.stop() for d in owned), return_exceptions=True)
+
+    # -- restart, shutdown -------------------------------------------------
+
+    def restore(self) -> None:
+        """Host again what the registry says was live (see the module doc)."""
+        for _, record in self.registry.items(Kind.ENDPOINT):
+            name = record["describe"]["EndpointName"]
+            status = record["describe"]["EndpointStatus"]
+            if status == "Deleting":
+                self.run(name, self._delete(name))
+            elif status == "Creating":
+                self.run(name, self._create(name))
+            elif status in SERVING:
+                note = record["describe"].get("FailureReason")
+                if record.pop("pending", None) is not None:
+                    note = "The update was interrupted by a restart of the local server; it was rolled back."
+                self.save(name, record, EndpointStatus="SystemUpdating", PendingDeploymentSummary=None)
+                self.run(name, self._create(name, note=note))
+
+    async def shutdown(self) -> None:
+        """Stop every background task and every model server."""
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*(self.stop_all(key) for key in list(self._owned)), return_exceptions=True)

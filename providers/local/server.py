@@ -1,0 +1,127 @@
+"""Running the local SageMaker in the foreground.
+
+One asyncio process serves both APIs on a loopback address (anything else is
+refused: the server checks no signatures, so it must not be reachable from the
+network). One server owns a home directory at a time; it holds
+`<home>/server.lock` for its whole life and writes its pid to `<home>/server.pid`
+for `stop`; `GET /ping` tells its pid, url, runtime and home. On SIGTERM or SIGINT it stops every model
+server before exiting, so nothing is left running.
+
+The listening socket is made here, with TCP_NODELAY set (accepted sockets inherit
+it; asyncio sets it again on each transport): without it every response would
+stall ~40 ms on the delayed ACK. Connections are kept alive for 75 s, past the
+idle time of boto3's connection pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import os
+import shutil
+import socket
+import sys
+from pathlib import Path
+from typing import IO, Any
+
+import uvicorn
+
+from providers.local.app import App
+from providers.local.controlplane import ControlPlane
+from providers.local.fleet import Instance
+from providers.local.lifecycle import Endpoints
+from providers.local.registry import Registry
+from providers.local.runtime import Gateway
+from providers.local.settings import HOME_ENV, RUNTIMES, is_loopback
+
+log = logging.getLogger("smstate.local")
+
+KEEP_ALIVE_SECONDS = 75
+
+
+class ServerError(Exception):
+    """The server cannot start; the message says why."""
+
+
+def bind(host: str, port: int) -> socket.socket:
+    if not is_loopback(host):
+        raise ServerError(f"the local server listens on loopback addresses only, not {host!r}")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    try:
+        sock.bind((host.strip("[]"), port))
+    except OSError as exc:
+        sock.close()
+        raise ServerError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.listen(2048)
+    sock.setblocking(False)
+    return sock
+
+
+def lock_home(home: Path) -> IO[str]:
+    home.mkdir(parents=True, exist_ok=True)
+    handle = open(home / "server.lock", "a+")  # noqa: SIM115 - held for the process's life
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise ServerError(f"another local server is already using {home}") from None
+    return handle
+
+
+def build_app(home: Path, runtime: str, python: str | None, url: str) -> App:
+    from providers.local.hosting import start_instance
+
+    async def starter(model: dict[str, Any], workdir: Path) -> Instance:
+        return await start_instance(model, workdir, runtime=runtime, python=python)
+
+    registry = Registry(home)
+    registry.load()
+    workdir = home / "instances"
+    shutil.rmtree(workdir, ignore_errors=True)
+    endpoints = Endpoints(registry, starter, workdir)
+    info = {"pid": os.getpid(), "url": url, "runtime": runtime, "python": python or sys.executable,
+            "home": str(home)}  # fmt: skip
+
+    async def startup() -> None:
+        (home / "server.pid").write_text(f"{os.getpid()}\n")
+        endpoints.restore()
+        log.info("local SageMaker listening on %s (runtime %s, home %s)", url, runtime, home)
+
+    async def shutdown() -> None:
+        await endpoints.shutdown()
+        with contextlib.suppress(FileNotFoundError):
+            (home / "server.pid").unlink()
+        log.info("local SageMaker stopped")
+
+    return App(ControlPlane(registry, endpoints), Gateway(endpoints), info, startup, shutdown)
+
+
+def serve(host: str, port: int, home: Path, runtime: str = "process", python: str | None = None) -> None:
+    """Run the server until SIGTERM/SIGINT. Raises `ServerError` if it cannot start."""
+    if runtime not in RUNTIMES:
+        raise ServerError(f"unknown runtime {runtime!r}; choose one of {', '.join(RUNTIMES)}")
+    os.environ[HOME_ENV] = str(home)  # the hosting layer caches artifacts under it
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    lock = lock_home(home)
+    sock = bind(host, port)
+    shown_host = f"[{host}]" if ":" in host else host
+    app = build_app(home, runtime, python, f"http://{shown_host}:{sock.getsockname()[1]}")
+    config = uvicorn.Config(
+        app,
+        lifespan="on",
+        access_log=False,
+        log_level="warning",
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        timeout_graceful_shutdown=15,
+        server_header=False,
+    )
+    try:
+        asyncio.run(uvicorn.Server(config).serve(sockets=[sock]))
+    finally:
+        sock.close()
+        lock.close()

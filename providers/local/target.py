@@ -1,0 +1,30 @@
+"""The `local` target: the boto3 provider pointed at the embedded local SageMaker.
+
+The server is started in the background when nothing answers at `provider.url`. It needs
+no AWS account: requests are signed with placeholder credentials, which it does not check.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from providers.aws.provider import AwsProvider
+
+PLACEHOLDER_CREDENTIALS = {"aws_access_key_id": "smstate-local", "aws_secret_access_key": "smstate-local"}
+
+
+def make_provider(settings: Any, base_dir: str) -> AwsProvider:
+    """Entry point `smstate.providers:local`."""
+    from . import daemon
+
+    home = Path(settings.home).expanduser() if settings.home else None
+    daemon.ensure_running(settings.url, home, runtime=settings.runtime, python=settings.python)
+    return AwsProvider(
+        region="us-east-1",
+        endpoint_url=settings.url,
+        retry_mode=settings.retry_mode,
+        max_attempts=settings.max_attempts,
+        credentials=PLACEHOLDER_CREDENTIALS,
+        pass_local_artifacts=True,
+    )

@@ -1,0 +1,390 @@
+"""The executor: runs a plan's operations in dependency order, a bounded number at a time.
+
+State is saved after every completed operation, so a crash loses at most the operation in
+flight; content-derived names and ownership tags let the next run adopt what it created.
+SageMaker is believed only through reads: an endpoint update is a success only when
+DescribeEndpoint shows the new config InService.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+from .addresses import Address
+from .changes import Action, Change, Plan
+from .errors import OwnershipError, ProviderError, SmstateError
+from .evaluate import Desired
+from .live import attributes, user_tags
+from .operations import Operation, Step, operations
+from .provider import Live, Progress, Provider
+from .resources import KINDS, OWNER_ADDRESS_TAG, OWNER_LINEAGE_TAG, Kind
+from .state import ObjectState, State, redact
+
+READY_STATES = ("InService",)
+BUSY_STATES = ("Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting")
+
+
+class Interrupted(SmstateError):
+    """A second Ctrl-C: stop waiting; the object stays recorded and the next plan re-reads it."""
+
+
+class Hooks(Protocol):
+    def started(self, op: Operation, verb: str) -> None: ...
+
+    def progress(self, op: Operation, progress: Progress) -> None: ...
+
+    def finished(self, op: Operation, error: str | None) -> None: ...
+
+
+@dataclass
+class Outcome:
+    added: int = 0
+    changed: int = 0
+    destroyed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+Resolve = Callable[[Address, State], Desired]
+StateSink = Callable[[State], None]
+
+
+class Executor:
+    """Carries out one plan against one provider, saving state as it goes."""
+
+    def __init__(
+        self,
+        provider: Provider,
+        state: State,
+        save: StateSink,
+        resolve: Resolve,
+        hooks: Hooks,
+        parallelism: int = 10,
+        timeout: float | None = None,
+        default_timeout: float = 3600.0,
+    ) -> None:
+        self.provider = provider
+        self.state = state
+        self._save_sink = save
+        self.resolve = resolve
+        self.hooks = hooks
+        self.parallelism = max(1, parallelism)
+        self.timeout = timeout
+        self.default_timeout = default_timeout
+        self.stopping = threading.Event()
+        self.aborting = threading.Event()
+        self._lock = threading.Lock()
+        self.outcome = Outcome()
+
+    # -- scheduling -------------------------------------------------------------------
+
+    def run(self, plan: Plan) -> Outcome:
+        graph = operations(plan.changes)
+        done: set[tuple[str, str, str]] = set()
+        failed: set[tuple[str, str, str]] = set()
+        running: dict[Future[None], Operation] = {}
+        pending = dict(graph)
+        with ThreadPoolExecutor(max_workers=self.parallelism, thread_name_prefix="smstate") as pool:
+            while pending or running:
+                for key, (op, deps) in list(pending.items()):
+                    if deps & failed:
+                        failed.add(key)
+                        del pending[key]
+                        self.hooks.finished(op, "skipped: a dependency failed")
+                        continue
+                    if self.stopping.is_set() or len(running) >= self.parallelism or not deps <= done:
+                        continue
+                    del pending[key]
+                    running[pool.submit(self._run_one, op)] = op
+                if self.stopping.is_set() and not running:
+                    break
+                if not running:
+                    if pending:
+                        self.outcome.errors.append("cannot order the remaining operations: " + ", ".join(str(o) for o, _ in pending.values()))
+                    break
+                finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                for future in finished:
+                    op = running.pop(future)
+                    error = future.exception()
+                    if error is None:
+                        done.add(op.key)
+                        self.hooks.finished(op, None)
+                    else:
+                        failed.add(op.key)
+                        message = str(error) if isinstance(error, SmstateError) else f"{type(error).__name__}: {error}"
+                        self.outcome.errors.append(f"{op.change.address}: {message}" if not message.startswith(str(op.change.address)) else message)
+                        self.hooks.finished(op, message)
+        if self.stopping.is_set() and (pending or failed):
+            self.outcome.errors.append("interrupted: no new operations were started; run apply again to finish")
+        return self.outcome
+
+    def _run_one(self, op: Operation) -> None:
+        change = op.change
+        if op.step is Step.DESTROY:
+            self.hooks.started(op, "Destroying")
+            self._destroy(op, change)
+        elif change.action is Action.UPDATE:
+            self.hooks.started(op, "Modifying")
+            self._update(op, change)
+        else:
+            self.hooks.started(op, "Creating")
+            self._create(op, change)
+
+    # -- state ------------------------------------------------------------------------
+
+    def _commit(self, mutate: Callable[[State], None]) -> None:
+        with self._lock:
+            mutate(self.state)
+            self.state.serial += 1
+            self._save_sink(self.state)
+
+    def _progress(self, op: Operation) -> Callable[[Progress], None]:
+        def report(progress: Progress) -> None:
+            if self.aborting.is_set():
+                raise Interrupted(f"{op.change.address}: stopped waiting (status {progress.status}); the next plan re-reads it")
+            self.hooks.progress(op, progress)
+
+        return report
+
+    # -- create -----------------------------------------------------------------------
+
+    def _create(self, op: Operation, change: Change) -> None:
+        address = change.address
+        desired = self.resolve(address, self.state)
+        kind = desired.kind
+        name = desired.physical_name if isinstance(desired.physical_name, str) else None
+        live = self._adopt(kind, address, name) if name else None
+        if live is None:
+            request = dict(desired.request)
+            if kind.type == "model_packages":
+                request["ClientToken"] = self._token(address, str(desired.spec_hash))
+            created = self.provider.create(kind, name, request, self._tags(address, desired))
+            object_id = created.physical_name or created.arn
+            live = self.provider.read(kind, object_id) if kind.type != "endpoints" else None
+            if live is None and kind.type != "endpoints":
+                raise ProviderError(f"{address}: created {object_id} but cannot read it back")
+        if kind.type == "endpoints":
+            assert name is not None
+            live = self._wait_ready(op, kind, name, desired)
+            if live.status not in READY_STATES:
+                self._record(change, desired, live, status="tainted")
+                raise ProviderError(f"{address}: endpoint {name} is {live.status}: {live.failure_reason or 'no reason given'}")
+            if live.description.get("EndpointConfigName") != desired.spec.get("endpoint_config_name"):
+                self._record(change, desired, live)
+                self._update(op, replace(change, action=Action.UPDATE))
+                return
+        assert live is not None
+        self._record(change, desired, live)
+        self.outcome.added += 1
+
+    def _adopt(self, kind: Kind, address: Address, name: str) -> Live | None:
+        """An object of this name that this state created earlier is adopted; any other is refused."""
+        live = self.provider.read(kind, name)
+        if live is None:
+            return None
+        tags = live.tags or {}
+        if tags.get(OWNER_LINEAGE_TAG) == self.state.lineage and tags.get(OWNER_ADDRESS_TAG) == str(address):
+            return live
+        owner = tags.get(OWNER_LINEAGE_TAG)
+        whose = f"belongs to another state (lineage {owner})" if owner else "was not created by smstate"
+        raise OwnershipError(
+            f"{address}: a {kind.state_type.replace('_', ' ')} named {name!r} already exists and {whose}; "
+            f"run `smstate import {address} {name}` to manage it"
+        )
+
+    def _record(self, change: Change, desired: Desired, live: Live, status: str = "ready") -> None:
+        address = str(change.address)
+        kind = desired.kind
+        obj = ObjectState(
+            type=kind.state_type,
+            physical_name=live.physical_name,
+            arn=live.arn,
+            spec_hash=str(desired.spec_hash),
+            spec=redact(desired.spec, self.state.lineage),
+            tags=dict(desired.tags),
+            attributes=attributes(kind, live),
+            dependencies=[str(d) for d in desired.dependencies],
+            version=live.version,
+            status=status,
+        )
+
+        def mutate(state: State) -> None:
+            current = state.resources.get(address)
+            deposed = list(current.deposed) if current else []
+            if current is not None and current.status != "gone" and current.id != obj.id:
+                deposed.append(replace(current, deposed=[]))
+            obj.deposed = deposed
+            state.resources[address] = obj
+
+        self._commit(mutate)
+
+    def _tags(self, address: Address, desired: Desired) -> dict[str, str]:
+        return {**desired.tags, OWNER_ADDRESS_TAG: str(address), OWNER_LINEAGE_TAG: self.state.lineage}
+
+    def _token(self, address: Address, spec_hash: str) -> str:
+        return hashlib.sha256(f"{self.state.lineage}:{address}:{spec_hash}".encode()).hexdigest()[:36]
+
+    # -- update -----------------------------------------------------------------------
+
+    def _update(self, op: Operation, change: Change) -> None:
+        address = change.address
+        desired = self.resolve(address, self.state)
+        kind = desired.kind
+        prior = self.state.resources[str(address)]
+        live: Live | None = None
+        if kind.type == "endpoints":
+            live = self._update_endpoint(op, change, desired, prior)
+        elif kind.mutable:
+            request = _mutable_request(desired, prior)
+            if request:
+                self.provider.update(kind, prior.id, request)
+        live_tags = prior.attributes.get("tags", {}) if prior.type != "model_package" else prior.tags
+        add = {k: v for k, v in desired.tags.items() if live_tags.get(k) != v}
+        remove = [k for k in live_tags if k not in desired.tags]
+        if (add or remove) and prior.arn:
+            self.provider.set_tags(prior.arn, add, remove)
+        live = self.provider.read(kind, prior.id)
+        if live is None:
+            raise ProviderError(f"{address}: {prior.id} disappeared during the update")
+        self._record(change, desired, live)
+        self.outcome.changed += 1
+
+    def _update_endpoint(self, op: Operation, change: Change, desired: Desired, prior: ObjectState) -> Live:
+        kind = desired.kind
+        name = prior.id
+        live = self.provider.read(kind, name)
+        if live is None:
+            raise ProviderError(f"{change.address}: endpoint {name} no longer exists")
+        if live.status in BUSY_STATES:
+            live = self._wait_ready(op, kind, name, desired)
+        wanted = desired.spec.get("endpoint_config_name")
+        if live.description.get("EndpointConfigName") == wanted:
+            return live
+        old = live.description.get("EndpointConfigName")
+        request = {"EndpointConfigName": wanted, **_update_settings(desired)}
+        self.provider.update(kind, name, request)
+        history: list[str] = []
+
+        def remember(progress: Progress) -> None:
+            history[:] = list(progress.history) or history
+            self._progress(op)(progress)
+
+        live = self.provider.wait(kind, name, "ready", self._budget(desired), remember)
+        if live is None:
+            raise ProviderError(f"{change.address}: endpoint {name} disappeared during the update")
+        now = live.description.get("EndpointConfigName")
+        if live.status in READY_STATES and now == wanted:
+            return live
+        rolled_back = replace(desired, spec={**desired.spec, "endpoint_config_name": now})
+        self._record(change, rolled_back, live, status="ready" if live.status in READY_STATES else "tainted")
+        stages = ("\n  stages: " + " -> ".join(history)) if history else ""
+        what = f"rolled back to {now}" if now == old else f"ended {live.status} on {now}"
+        raise ProviderError(
+            f"{change.address}: the update of endpoint {name} to {wanted} failed and SageMaker {what}: "
+            f"{live.failure_reason or 'no reason given'}{stages}"
+        )
+
+    def _wait_ready(self, op: Operation, kind: Kind, name: str, desired: Desired) -> Live:
+        live = self.provider.wait(kind, name, "ready", self._budget(desired), self._progress(op))
+        if live is None:
+            raise ProviderError(f"{op.change.address}: endpoint {name} disappeared while being created")
+        return live
+
+    def _budget(self, desired: Desired | None) -> float:
+        if self.timeout is not None:
+            return self.timeout
+        policy = (desired.spec.get("deployment_config") or {}) if desired else {}
+        blue_green = policy.get("blue_green_update_policy") or {}
+        limit = blue_green.get("maximum_execution_timeout_in_seconds")
+        if limit:
+            return float(limit) + float(blue_green.get("termination_wait_in_seconds", 0)) + 600.0
+        return self.default_timeout
+
+    # -- destroy ----------------------------------------------------------------------
+
+    def _destroy(self, op: Operation, change: Change) -> None:
+        address = str(change.address)
+        target = change.deposed or change.prior
+        assert target is not None
+        kind = KINDS[change.address.type]
+        self._refuse_in_use(change, kind, target)
+        if kind.type == "endpoints":
+            live = self.provider.read(kind, target.id)
+            if live is not None and live.status in BUSY_STATES and live.status != "Deleting":
+                self.provider.wait(kind, target.id, "ready", self._budget(None), self._progress(op))
+            if live is not None and live.status != "Deleting":
+                self.provider.delete(kind, target.id)
+            self.provider.wait(kind, target.id, "deleted", self._budget(None), self._progress(op))
+        else:
+            self.provider.delete(kind, target.id)
+
+        def mutate(state: State) -> None:
+            current = state.resources.get(address)
+            if current is None:
+                return
+            if change.deposed is not None or current.id != target.id:
+                current.deposed = [d for d in current.deposed if d.id != target.id]
+                if current.status == "gone" and not current.deposed:
+                    del state.resources[address]
+            else:
+                if current.deposed:
+                    state.resources[address] = replace(current, status="gone")
+                else:
+                    del state.resources[address]
+
+        self._commit(mutate)
+        self.outcome.destroyed += 1
+
+    def _refuse_in_use(self, change: Change, kind: Kind, target: ObjectState) -> None:
+        """Never delete a config an endpoint is serving from, nor a model a kept config uses."""
+        if kind.type == "endpoint_configs":
+            for address, obj in list(self.state.resources.items()):
+                if obj.type != "endpoint" or obj.status == "gone":
+                    continue
+                live = self.provider.read(KINDS["endpoints"], obj.id)
+                if live is not None and live.description.get("EndpointConfigName") == target.physical_name:
+                    raise ProviderError(
+                        f"{change.address}: not deleting endpoint config {target.physical_name}: "
+                        f"endpoint {obj.id} ({address}) is still using it"
+                    )
+        if kind.type == "models":
+            for address, obj in list(self.state.resources.items()):
+                for config in [obj, *obj.deposed] if obj.type == "endpoint_config" and obj.status != "gone" else []:
+                    variants = config.spec.get("production_variants") or []
+                    if any(v.get("model_name") == target.physical_name for v in variants if isinstance(v, dict)):
+                        raise ProviderError(
+                            f"{change.address}: not deleting model {target.physical_name}: "
+                            f"endpoint config {config.physical_name} ({address}) still uses it"
+                        )
+
+
+def _mutable_request(desired: Desired, prior: ObjectState) -> dict[str, Any]:
+    """UpdateModelPackage fields that differ from the live object."""
+    from . import shapes
+
+    out: dict[str, Any] = {}
+    kind = desired.kind
+    for name in sorted(kind.mutable):
+        wanted, now = desired.spec.get(name), prior.attributes.get(name)
+        if wanted == now or wanted is None:
+            continue
+        member = shapes.to_request(kind.create_shape, {name: wanted})
+        out.update(member)
+        if isinstance(wanted, dict) and isinstance(now, dict):
+            gone = [k for k in now if k not in wanted]
+            if gone:
+                out[f"{next(iter(member))}ToRemove"] = gone
+    return out
+
+
+def _update_settings(desired: Desired) -> dict[str, Any]:
+    from . import shapes
+
+    update_shape = shapes.input_shape("UpdateEndpoint")
+    fields = {k: v for k, v in desired.spec.items() if k in desired.kind.settings}
+    converted: dict[str, Any] = shapes.to_request(update_shape, fields)
+    return converted

@@ -1,0 +1,296 @@
+"""The `smstate` command line. Commands are thin: parse, call the core, render, exit code.
+
+Exit codes: 0 success, 1 error, 2 changes present (`plan --detailed-exitcode`) or drift.
+Every user error is one `Error:` line; `--debug` (or SMSTATE_DEBUG=1) shows the traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated, Optional
+
+import typer
+
+from .errors import ConfigError, SmstateError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Declarative, Terraform-style reconciler for Amazon SageMaker inference resources.",
+)
+state_app = typer.Typer(no_args_is_help=True, help="Inspect and edit the state.")
+workspace_app = typer.Typer(no_args_is_help=True, help="Manage workspaces (one statefile each).")
+local_app = typer.Typer(no_args_is_help=True, help="Manage the embedded local SageMaker server.")
+rollout_app = typer.Typer(no_args_is_help=True, help="Follow endpoint rollouts.")
+app.add_typer(state_app, name="state")
+app.add_typer(workspace_app, name="workspace")
+app.add_typer(local_app, name="local")
+
+Chdir = Annotated[str, typer.Option("--chdir", "-C", help="The config directory.")]
+Vars = Annotated[Optional[list[str]], typer.Option("--var", help="Set a variable: NAME=VALUE.")]
+VarFiles = Annotated[Optional[list[str]], typer.Option("--var-file", help="A YAML or JSON file of variable values.")]
+Parallelism = Annotated[int, typer.Option("--parallelism", min=1, max=256, help="Operations at once.")]
+LockTimeout = Annotated[str, typer.Option("--lock-timeout", help="How long to wait for the state lock, e.g. 30s.")]
+Targets = Annotated[Optional[list[str]], typer.Option("--target", help="Only this address and its dependencies.")]
+Replaces = Annotated[Optional[list[str]], typer.Option("--replace", help="Force replacement of this address.")]
+
+
+def _inputs(chdir: str, var: list[str] | None = None, var_file: list[str] | None = None, parallelism: int = 10,
+            lock_timeout: str = "0s") -> object:
+    from .pipeline import Inputs
+
+    return Inputs(chdir, var or [], var_file or [], parallelism, _duration(lock_timeout))
+
+
+def _duration(text: str) -> float:
+    units = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+    for unit in sorted(units, key=len, reverse=True):
+        if text.endswith(unit):
+            number = text[: -len(unit)]
+            break
+    else:
+        unit, number = "s", text
+    try:
+        value = float(number) * units[unit]
+    except ValueError:
+        raise SmstateError(f"invalid duration {text!r}: use e.g. 30s, 5m") from None
+    if value < 0:
+        raise SmstateError(f"invalid duration {text!r}")
+    return value
+
+
+@app.command()
+def validate(chdir: Chdir = ".", var: Vars = None, var_file: VarFiles = None) -> None:
+    """Check the config: every problem, with file, line and key path."""
+    from .commands import inspect
+
+    raise typer.Exit(inspect.validate(_inputs(chdir, var, var_file)))  # type: ignore[arg-type]
+
+
+@app.command()
+def plan(
+    chdir: Chdir = ".",
+    var: Vars = None,
+    var_file: VarFiles = None,
+    out: Annotated[Optional[str], typer.Option("--out", help="Save the plan for `apply FILE`.")] = None,
+    json_: Annotated[bool, typer.Option("--json", help="Print the plan as one JSON object.")] = False,
+    detailed_exitcode: Annotated[bool, typer.Option("--detailed-exitcode", help="Exit 2 when there are changes.")] = False,
+    target: Targets = None,
+    replace: Replaces = None,
+    destroy: Annotated[bool, typer.Option("--destroy", help="Plan to destroy everything.")] = False,
+    refresh_only: Annotated[bool, typer.Option("--refresh-only", help="Only record live values in state.")] = False,
+    parallelism: Parallelism = 10,
+    lock_timeout: LockTimeout = "0s",
+) -> None:
+    """Show what apply would change."""
+    from .commands import run
+
+    options = run.RunOptions(_mode(destroy, refresh_only), target or [], replace or [])
+    inputs = _inputs(chdir, var, var_file, parallelism, lock_timeout)
+    raise typer.Exit(run.plan(inputs, options, json_, out, detailed_exitcode))  # type: ignore[arg-type]
+
+
+@app.command()
+def apply(
+    planfile: Annotated[Optional[str], typer.Argument(help="A plan saved with `plan --out`.")] = None,
+    chdir: Chdir = ".",
+    var: Vars = None,
+    var_file: VarFiles = None,
+    auto_approve: Annotated[bool, typer.Option("--auto-approve", help="Do not ask for approval.")] = False,
+    target: Targets = None,
+    replace: Replaces = None,
+    refresh_only: Annotated[bool, typer.Option("--refresh-only", help="Only record live values in state.")] = False,
+    parallelism: Parallelism = 10,
+    lock_timeout: LockTimeout = "0s",
+    timeout: Annotated[Optional[str], typer.Option("--timeout", help="Longest wait for one endpoint, e.g. 45m.")] = None,
+) -> None:
+    """Make the live objects match the config."""
+    from .commands import run
+
+    options = run.RunOptions(_mode(False, refresh_only), target or [], replace or [])
+    inputs = _inputs(chdir, var, var_file, parallelism, lock_timeout)
+    wait = _duration(timeout) if timeout else None
+    raise typer.Exit(run.apply(inputs, options, planfile, auto_approve, wait))  # type: ignore[arg-type]
+
+
+@app.command()
+def destroy(
+    chdir: Chdir = ".",
+    var: Vars = None,
+    var_file: VarFiles = None,
+    auto_approve: Annotated[bool, typer.Option("--auto-approve", help="Do not ask for approval.")] = False,
+    target: Targets = None,
+    parallelism: Parallelism = 10,
+    lock_timeout: LockTimeout = "0s",
+    timeout: Annotated[Optional[str], typer.Option("--timeout", help="Longest wait for one endpoint.")] = None,
+) -> None:
+    """Destroy every object in the state."""
+    from .changes import Mode
+    from .commands import run
+
+    options = run.RunOptions(Mode.DESTROY, target or [], [])
+    inputs = _inputs(chdir, var, var_file, parallelism, lock_timeout)
+    wait = _duration(timeout) if timeout else None
+    raise typer.Exit(run.apply(inputs, options, None, auto_approve, wait))  # type: ignore[arg-type]
+
+
+def _mode(destroy: bool, refresh_only: bool) -> object:
+    from .changes import Mode
+
+    if destroy and refresh_only:
+        raise SmstateError("--destroy and --refresh-only cannot be used together")
+    return Mode.DESTROY if destroy else Mode.REFRESH_ONLY if refresh_only else Mode.NORMAL
+
+
+@app.command()
+def output(
+    name: Annotated[Optional[str], typer.Argument()] = None,
+    chdir: Chdir = ".",
+    json_: Annotated[bool, typer.Option("--json")] = False,
+    raw: Annotated[bool, typer.Option("--raw", help="Print a string output without quotes.")] = False,
+) -> None:
+    """Show the outputs recorded by the last apply."""
+    from .commands import inspect
+
+    raise typer.Exit(inspect.output(_inputs(chdir), name, json_, raw))  # type: ignore[arg-type]
+
+
+@app.command()
+def graph(chdir: Chdir = ".", var: Vars = None, var_file: VarFiles = None) -> None:
+    """Print the dependency graph in DOT."""
+    from .commands import inspect
+
+    raise typer.Exit(inspect.graph(_inputs(chdir, var, var_file)))  # type: ignore[arg-type]
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the config, for YAML editors."""
+    from .commands import inspect
+
+    raise typer.Exit(inspect.schema())
+
+
+@app.command("force-unlock")
+def force_unlock(lock_id: Annotated[str, typer.Argument(metavar="ID")], chdir: Chdir = ".") -> None:
+    """Remove a stale state lock."""
+    from .commands import inspect
+
+    raise typer.Exit(inspect.force_unlock(_inputs(chdir), lock_id))  # type: ignore[arg-type]
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    from . import __version__
+
+    typer.echo(f"smstate {__version__}")
+
+
+@state_app.command("list")
+def state_list(chdir: Chdir = ".") -> None:
+    """List the addresses in the state."""
+    from .commands import inspect
+
+    raise typer.Exit(inspect.state_list(_inputs(chdir)))  # type: ignore[arg-type]
+
+
+@state_app.command("show")
+def state_show(address: str, chdir: Chdir = ".") -> None:
+    """Show one address as recorded."""
+    from .commands import inspect
+
+    raise typer.Exit(inspect.state_show(_inputs(chdir), address))  # type: ignore[arg-type]
+
+
+@state_app.command("rm")
+def state_rm(addresses: list[str], chdir: Chdir = ".", lock_timeout: LockTimeout = "0s") -> None:
+    """Forget addresses without touching the objects."""
+    from .commands import inspect
+
+    raise typer.Exit(inspect.state_rm(_inputs(chdir, lock_timeout=lock_timeout), addresses))  # type: ignore[arg-type]
+
+
+@workspace_app.command("list")
+def workspace_list(chdir: Chdir = ".") -> None:
+    """List workspaces; * marks the selected one."""
+    from .commands import inspect
+
+    raise typer.Exit(inspect.workspace_cmd(_inputs(chdir), "list", None))  # type: ignore[arg-type]
+
+
+@workspace_app.command("show")
+def workspace_show(chdir: Chdir = ".") -> None:
+    """Print the selected workspace."""
+    from .commands import inspect
+
+    raise typer.Exit(inspect.workspace_cmd(_inputs(chdir), "show", None))  # type: ignore[arg-type]
+
+
+@workspace_app.command("new")
+def workspace_new(name: str, chdir: Chdir = ".") -> None:
+    """Create a workspace and select it."""
+    from .commands import inspect
+
+    raise typer.Exit(inspect.workspace_cmd(_inputs(chdir), "new", name))  # type: ignore[arg-type]
+
+
+@workspace_app.command("select")
+def workspace_select(name: str, chdir: Chdir = ".") -> None:
+    """Select a workspace."""
+    from .commands import inspect
+
+    raise typer.Exit(inspect.workspace_cmd(_inputs(chdir), "select", name))  # type: ignore[arg-type]
+
+
+@workspace_app.command("delete")
+def workspace_delete(name: str, chdir: Chdir = ".") -> None:
+    """Delete an empty workspace."""
+    from .commands import inspect
+
+    raise typer.Exit(inspect.workspace_cmd(_inputs(chdir), "delete", name))  # type: ignore[arg-type]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; turn every user error into one `Error:` line and exit 1."""
+    import click
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = os.environ.get("SMSTATE_DEBUG") == "1" or "--debug" in args
+    args = [a for a in args if a != "--debug"]
+    try:
+        app(args=args, prog_name="smstate", standalone_mode=False)
+        return 0
+    except typer.Exit as exc:
+        return int(exc.exit_code or 0)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code or 0)
+    except click.exceptions.Abort:
+        sys.stderr.write("Error: interrupted\n")
+        return 1
+    except click.ClickException as exc:
+        sys.stderr.write(f"Error: {exc.format_message()}\n")
+        return 1
+    except ConfigError as exc:
+        if debug:
+            raise
+        for diagnostic in exc.diagnostics:
+            sys.stderr.write(f"Error: {diagnostic}\n")
+        return 1
+    except SmstateError as exc:
+        if debug:
+            raise
+        lines = str(exc).splitlines() or ["unknown error"]
+        sys.stderr.write(f"Error: {lines[0]}\n" + "".join(f"  {line}\n" for line in lines[1:]))
+        return 1
+    except KeyboardInterrupt:
+        sys.stderr.write("Error: interrupted\n")
+        return 1
+    except BrokenPipeError:
+        return 1
+
+
+def entry() -> None:
+    sys.exit(main())

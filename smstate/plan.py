@@ -1,0 +1,244 @@
+"""The planner: refreshed live objects + recorded state + desired specs -> changes and drift.
+
+Pure: no API, no disk. Every change carries its reason, so users see why, not only what.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from .addresses import Address
+from .changes import Action, Change, Drift, DriftKind, Mode, Plan
+from .config import Config, Lifecycle
+from .diff import DiffItem, diff, without_ignored
+from .errors import SmstateError
+from .evaluate import Desired, Evaluation
+from .live import attributes
+from .provider import Live
+from .resources import BY_STATE_TYPE, KINDS
+from .state import ObjectState, State, redact
+from .values import Unknown
+
+
+@dataclass(frozen=True)
+class Options:
+    mode: Mode = Mode.NORMAL
+    targets: frozenset[Address] = field(default_factory=frozenset)
+    replace: frozenset[Address] = field(default_factory=frozenset)
+
+
+LiveKey = tuple[str, int]
+"""(address, -1) for the current object of an address, (address, i) for its i-th deposed object."""
+
+
+def refresh(
+    state: State, lives: Mapping[LiveKey, Live | None], lifecycles: Mapping[str, Lifecycle]
+) -> tuple[State, list[Drift]]:
+    """State as the live world has it now, and how that differs from what was recorded."""
+    refreshed = State(state.lineage, state.serial, {}, dict(state.outputs), state.smstate_version)
+    drift: list[Drift] = []
+    for address, obj in sorted(state.resources.items()):
+        kind = BY_STATE_TYPE[obj.type]
+        deposed = [d for i, d in enumerate(obj.deposed) if lives.get((address, i)) is not None]
+        live = lives.get((address, -1))
+        if (address, -1) not in lives:
+            refreshed.resources[address] = replace(obj, deposed=deposed)
+            continue
+        if live is None:
+            drift.append(Drift(address, DriftKind.DELETED, obj.type, physical_name=obj.physical_name))
+            if deposed:
+                refreshed.resources[address] = replace(obj, status="gone", deposed=deposed)
+            continue
+        now = attributes(kind, live)
+        ignore = lifecycles[address].ignore_changes if address in lifecycles else []
+        changed = without_ignored(diff(obj.attributes, now), ignore)
+        if changed:
+            drift.append(Drift(address, DriftKind.MODIFIED, obj.type, changed, obj.physical_name))
+        refreshed.resources[address] = replace(
+            obj, attributes=now, arn=live.arn or obj.arn, deposed=deposed, status="ready"
+        )
+    return refreshed, drift
+
+
+def make_plan(config: Config, evaluation: Evaluation, state: State, drift: list[Drift], options: Options) -> Plan:
+    """Changes that make the (refreshed) state match the config."""
+    plan = Plan(options.mode, state.lineage, state.serial, drift=drift, outputs=evaluation.outputs)
+    if options.mode is Mode.REFRESH_ONLY:
+        return plan
+    changes: list[Change] = []
+    for address_text, obj in sorted(state.resources.items()):
+        for deposed in obj.deposed:
+            changes.append(_delete(Address.parse(address_text), obj, "replaced; the old object still exists", deposed))
+    if options.mode is Mode.DESTROY:
+        changes += [
+            _delete(Address.parse(a), obj, "destroy requested")
+            for a, obj in sorted(state.resources.items())
+            if obj.status != "gone"
+        ]
+    else:
+        for address, desired in evaluation.desired.items():
+            prior = state.resources.get(str(address))
+            change = _change(desired, prior, state.lineage, address in options.replace)
+            if change is not None:
+                changes.append(change)
+        for address_text, obj in sorted(state.resources.items()):
+            address = Address.parse(address_text)
+            if address not in evaluation.desired and obj.status != "gone":
+                changes.append(_delete(address, obj, "not in config"))
+    changes = _targeted(changes, state, evaluation, options)
+    _check_prevent_destroy(config, changes)
+    _check_in_use(changes, state)
+    plan.changes = sorted(changes, key=lambda c: (str(c.address), c.deposed is not None))
+    return plan
+
+
+def _change(desired: Desired, prior: ObjectState | None, lineage: str, forced: bool) -> Change | None:
+    after = _after(desired, lineage)
+    if prior is None or prior.status == "gone":
+        reason = "deleted outside smstate" if prior is not None else "not in state"
+        return Change(desired.address, Action.CREATE, reason, None, after, desired=desired, prior=None)
+    before = {**prior.spec, **({"tags": prior.tags} if prior.tags else {})}
+    spec_diff = diff(prior.spec, after_spec := {k: v for k, v in after.items() if k != "tags"})
+    kind = desired.kind
+    if forced:
+        return _replace(desired, prior, before, after, "--replace requested", spec_diff)
+    if desired.physical_name is not None and desired.physical_name != prior.physical_name:
+        if isinstance(desired.physical_name, Unknown):
+            reason = "spec depends on values known after apply"
+        elif kind.hashed and not desired.pinned:
+            reason = _spec_reason(spec_diff, kind.mutable | kind.settings)
+        else:
+            reason = "name changed"
+        return _replace(desired, prior, before, after, reason, spec_diff)
+    if desired.spec_hash != prior.spec_hash and kind.type not in ("endpoints",):
+        reason = _spec_reason(spec_diff, kind.mutable | kind.settings)
+        return _replace(desired, prior, before, after, reason, spec_diff, delete_first=desired.physical_name is not None)
+    items = _in_place(desired, prior, after_spec)
+    items = without_ignored(items, desired.lifecycle.ignore_changes)
+    if not items:
+        return None
+    reason = ", ".join(sorted({i.path.split(".")[0].split("[")[0] for i in items})) + " changed"
+    return Change(desired.address, Action.UPDATE, reason, before, after, items, desired, prior)
+
+
+def _in_place(desired: Desired, prior: ObjectState, after_spec: dict[str, Any]) -> list[DiffItem]:
+    kind = desired.kind
+    items: list[DiffItem] = []
+    for name in sorted(kind.mutable):
+        items += _prefixed(name, prior.attributes.get(name), after_spec.get(name))
+    for name in sorted(kind.settings):
+        items += _prefixed(name, prior.spec.get(name), after_spec.get(name))
+    live_tags = prior.attributes.get("tags", {}) if _tags_readable(prior) else prior.tags
+    items += _prefixed("tags", live_tags or {}, desired.tags)
+    return items
+
+
+def _tags_readable(prior: ObjectState) -> bool:
+    return prior.type != "model_package"
+
+
+def _prefixed(name: str, before: Any, after: Any) -> list[DiffItem]:
+    if before == after or (before in (None, {}, []) and after in (None, {}, [])):
+        return []
+    if isinstance(before, dict) and isinstance(after, dict):
+        return [DiffItem(f"{name}.{i.path}" if i.path else name, i.before, i.after) for i in diff(before, after)]
+    return [DiffItem(name, before, after)]
+
+
+def _spec_reason(items: list[DiffItem], mutable: frozenset[str]) -> str:
+    paths = [i.path for i in items if i.path.split(".")[0].split("[")[0] not in mutable]
+    if not paths:
+        return "spec changed"
+    shown = ", ".join(paths[:3]) + (f" (+{len(paths) - 3} more)" if len(paths) > 3 else "")
+    return f"spec changed: {shown}"
+
+
+def _replace(
+    desired: Desired,
+    prior: ObjectState,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    reason: str,
+    spec_diff: list[DiffItem],
+    delete_first: bool = False,
+) -> Change:
+    tags = _prefixed("tags", prior.tags, desired.tags)
+    same_name = desired.physical_name is not None and desired.physical_name == prior.physical_name
+    return Change(
+        desired.address, Action.REPLACE, reason, before, after, spec_diff + tags, desired, prior,
+        delete_first=delete_first or same_name,
+    )
+
+
+def _delete(address: Address, obj: ObjectState, reason: str, deposed: ObjectState | None = None) -> Change:
+    target = deposed or obj
+    before = {**target.spec, **({"tags": target.tags} if target.tags else {})}
+    return Change(address, Action.DELETE, reason, before, None, prior=obj, deposed=deposed)
+
+
+def _after(desired: Desired, lineage: str) -> dict[str, Any]:
+    out = redact(desired.spec, lineage)
+    if desired.tags:
+        out["tags"] = dict(desired.tags)
+    return out
+
+
+def _targeted(changes: list[Change], state: State, evaluation: Evaluation, options: Options) -> list[Change]:
+    if not options.targets:
+        return changes
+    wanted = set(options.targets)
+    if options.mode is Mode.DESTROY:
+        grew = True
+        while grew:
+            dependents = {
+                Address.parse(a) for a, obj in state.resources.items() if any(d in map(str, wanted) for d in obj.dependencies)
+            }
+            grew = not dependents <= wanted
+            wanted |= dependents
+    else:
+        stack = list(wanted)
+        while stack:
+            for dep in evaluation.graph.edges.get(stack.pop(), ()):
+                if dep not in wanted:
+                    wanted.add(dep)
+                    stack.append(dep)
+    return [c for c in changes if c.address in wanted]
+
+
+def _check_prevent_destroy(config: Config, changes: list[Change]) -> None:
+    for change in changes:
+        decl = config.resources.get(change.address)
+        if decl and decl.lifecycle.prevent_destroy and change.action in (Action.DELETE, Action.REPLACE) and not change.deposed:
+            raise SmstateError(
+                f"{change.address} has lifecycle.prevent_destroy set, but this plan would "
+                f"{'replace' if change.action is Action.REPLACE else 'destroy'} it ({change.reason}); "
+                "remove prevent_destroy to allow it"
+            )
+
+
+def _check_in_use(changes: list[Change], state: State) -> None:
+    """A pinned model or config that must be deleted first while something still uses it is refused."""
+    leaving = {str(c.address) for c in changes if c.action in (Action.DELETE, Action.REPLACE)}
+    for change in changes:
+        if not (change.action is Action.REPLACE and change.delete_first and change.address.type in ("models", "endpoint_configs")):
+            continue
+        users = [
+            a for a, obj in state.resources.items()
+            if str(change.address) in obj.dependencies and (a not in leaving or _replaced_first(changes, a))
+        ]
+        if users:
+            raise SmstateError(
+                f"{change.address} has a pinned name, so replacing it means deleting it first, but "
+                f"{', '.join(sorted(users))} still uses it; remove `name:` so smstate can create the new one first"
+            )
+
+
+def _replaced_first(changes: list[Change], address: str) -> bool:
+    return any(str(c.address) == address and c.action is Action.REPLACE and not c.delete_first for c in changes)
+
+
+def lifecycles(config: Config) -> dict[str, Lifecycle]:
+    return {str(a): d.lifecycle for a, d in config.resources.items()}
+

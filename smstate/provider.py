@@ -1,0 +1,87 @@
+"""The provider interface: read an object, create, change or delete it, wait for it.
+
+The core never talks to an API itself. A provider takes and returns SageMaker's own
+request and response shapes (PascalCase); the core converts them to and from config form.
+Providers are found by `provider.type` through the `smstate.providers` entry points.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any, Protocol
+
+from .errors import SmstateError
+from .resources import Kind
+
+
+@dataclass(frozen=True)
+class Live:
+    """An object as the API reports it now."""
+
+    physical_name: str | None
+    arn: str | None
+    description: dict[str, Any]
+    tags: dict[str, str] | None
+    """All tags, ownership tags included; None when the API cannot list them for this kind."""
+    status: str | None = None
+    failure_reason: str | None = None
+    version: int | None = None
+
+
+@dataclass(frozen=True)
+class Created:
+    physical_name: str | None
+    arn: str
+    version: int | None = None
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What a long wait is doing now, for the progress display."""
+
+    status: str
+    stage: str = ""
+    history: tuple[str, ...] = field(default_factory=tuple)
+
+
+ProgressFn = Callable[[Progress], None]
+
+
+class Provider(Protocol):
+    """SageMaker, reached somehow: AWS through boto3, or the embedded local server."""
+
+    name: str
+
+    def read(self, kind: Kind, object_id: str) -> Live | None:
+        """The object, or None when it does not exist."""
+
+    def create(self, kind: Kind, name: str | None, request: dict[str, Any], tags: dict[str, str]) -> Created:
+        """Create the object; `request` holds every field but the name and tags."""
+
+    def update(self, kind: Kind, object_id: str, request: dict[str, Any]) -> None:
+        """Change the mutable fields in `request` (UpdateEndpoint, UpdateModelPackage)."""
+
+    def set_tags(self, arn: str, add: dict[str, str], remove: list[str]) -> None: ...
+
+    def delete(self, kind: Kind, object_id: str) -> None: ...
+
+    def wait(self, kind: Kind, object_id: str, until: str, timeout: float, progress: ProgressFn) -> Live | None:
+        """Poll until the object is settled (`until` = "ready") or gone (`until` = "deleted")."""
+
+    def find_packages(self, group: str) -> list[Live]:
+        """Every model package version in a group, tags included where the API can list them."""
+
+    def check_network(self, subnets: list[str], security_groups: list[str]) -> list[str]:
+        """Names of the subnets and security groups that do not exist; raises nothing on missing permission."""
+
+
+def load_provider(settings: Any, base_dir: str) -> Provider:
+    """The provider for `provider.type`, from the `smstate.providers` entry point group."""
+    found = {ep.name: ep for ep in metadata.entry_points(group="smstate.providers")}
+    if settings.type not in found:
+        raise SmstateError(f"no provider {settings.type!r} is installed (have: {', '.join(sorted(found)) or 'none'})")
+    factory = found[settings.type].load()
+    provider: Provider = factory(settings, base_dir)
+    return provider

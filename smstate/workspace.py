@@ -1,0 +1,101 @@
+"""A working directory: its config files, its selected workspace and its state backend."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+from pathlib import Path
+
+from .addresses import NAME_RE
+from .backends.local import LocalBackend
+from .config import Config
+from .errors import SmstateError
+
+CONFIG_FILE = "smstate.yaml"
+CONFIG_GLOB = "*.smstate.yaml"
+
+
+class Workspace:
+    """The config directory (`-C`) and the workspace selected in it."""
+
+    def __init__(self, directory: str | Path) -> None:
+        self.dir = Path(directory).resolve()
+        if not self.dir.is_dir():
+            raise SmstateError(f"{directory} is not a directory")
+
+    def config_files(self) -> list[tuple[str, str]]:
+        """`smstate.yaml` and every `*.smstate.yaml` beside it, as (name, text)."""
+        paths = sorted(p for p in self.dir.glob(CONFIG_GLOB) if p.is_file())
+        main = self.dir / CONFIG_FILE
+        if main.is_file():
+            paths.insert(0, main)
+        if not paths:
+            raise SmstateError(f"no {CONFIG_FILE} or {CONFIG_GLOB} in {self.dir}")
+        out = []
+        for path in paths:
+            try:
+                out.append((path.name, path.read_text()))
+            except (OSError, UnicodeDecodeError) as exc:
+                raise SmstateError(f"cannot read {path}: {exc}") from None
+        return out
+
+    @property
+    def _selection(self) -> Path:
+        return self.dir / ".smstate" / "workspace"
+
+    @property
+    def name(self) -> str:
+        env = os.environ.get("SMSTATE_WORKSPACE")
+        if env:
+            return env
+        try:
+            return self._selection.read_text().strip() or "default"
+        except OSError:
+            return "default"
+
+    def select(self, name: str) -> None:
+        check_workspace_name(name)
+        self._selection.parent.mkdir(parents=True, exist_ok=True)
+        self._selection.write_text(name + "\n")
+
+    def state_dir(self, config: Config | None) -> Path:
+        if config is not None and config.backend.path:
+            return (self.dir / config.backend.path).parent
+        return self.dir / "state"
+
+    def backend(self, config: Config | None, workspace: str | None = None) -> LocalBackend:
+        name = workspace or self.name
+        check_workspace_name(name)
+        if config is not None and config.backend.type == "s3":
+            raise SmstateError("backend type s3 is not available in this version; use the local backend")
+        if config is not None and config.backend.path and name == "default":
+            return LocalBackend(self.dir / config.backend.path)
+        return LocalBackend(self.state_dir(config) / f"{name}.json")
+
+    def workspaces(self, config: Config | None) -> list[str]:
+        found = {p.stem for p in self.state_dir(config).glob("*.json")}
+        return sorted(found | {"default"})
+
+    @functools.cached_property
+    def _digests(self) -> dict[str, str | None]:
+        return {}
+
+    def digest(self, url: str) -> str | None:
+        """SHA-256 of a local artifact's bytes (cached per run), or None when it is missing."""
+        if url not in self._digests:
+            path = Path(url.removeprefix("file://"))
+            if not path.is_file():
+                self._digests[url] = None
+            else:
+                sha = hashlib.sha256()
+                with path.open("rb") as handle:
+                    for block in iter(lambda: handle.read(1 << 20), b""):
+                        sha.update(block)
+                self._digests[url] = sha.hexdigest()
+        return self._digests[url]
+
+
+def check_workspace_name(name: str) -> None:
+    if not NAME_RE.match(name):
+        raise SmstateError(f"invalid workspace name {name!r}: use letters, digits, - and _")

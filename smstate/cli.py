@@ -261,8 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     debug = os.environ.get("SMSTATE_DEBUG") == "1" or "--debug" in args
     args = [a for a in args if a != "--debug"]
     try:
-        app(args=args, prog_name="smstate", standalone_mode=False)
-        return 0
+        return int(app(args=args, prog_name="smstate", standalone_mode=False) or 0)
     except typer.Exit as exc:
         return int(exc.exit_code or 0)
     except click.exceptions.Exit as exc:

@@ -78,9 +78,10 @@ def make_plan(config: Config, evaluation: Evaluation, state: State, drift: list[
             if obj.status != "gone"
         ]
     else:
+        gone = {d.address for d in drift if d.kind is DriftKind.DELETED}
         for address, desired in evaluation.desired.items():
             prior = state.resources.get(str(address))
-            change = _change(desired, prior, state.lineage, address in options.replace)
+            change = _change(desired, prior, state.lineage, address in options.replace, str(address) in gone)
             if change is not None:
                 changes.append(change)
         for address_text, obj in sorted(state.resources.items()):
@@ -94,10 +95,10 @@ def make_plan(config: Config, evaluation: Evaluation, state: State, drift: list[
     return plan
 
 
-def _change(desired: Desired, prior: ObjectState | None, lineage: str, forced: bool) -> Change | None:
+def _change(desired: Desired, prior: ObjectState | None, lineage: str, forced: bool, gone: bool) -> Change | None:
     after = _after(desired, lineage)
     if prior is None or prior.status == "gone":
-        reason = "deleted outside smstate" if prior is not None else "not in state"
+        reason = "deleted outside smstate" if gone or prior is not None else "not in state"
         return Change(desired.address, Action.CREATE, reason, None, after, desired=desired, prior=None)
     before = {**prior.spec, **({"tags": prior.tags} if prior.tags else {})}
     spec_diff = diff(prior.spec, after_spec := {k: v for k, v in after.items() if k != "tags"})
@@ -229,9 +230,14 @@ def _check_in_use(changes: list[Change], state: State) -> None:
             if str(change.address) in obj.dependencies and (a not in leaving or _replaced_first(changes, a))
         ]
         if users:
+            hint = (
+                "remove `name:` so smstate can create the new one first"
+                if change.desired is not None and change.desired.pinned
+                else f"replace its users too (--replace {' --replace '.join(sorted(users))})"
+            )
             raise SmstateError(
-                f"{change.address} has a pinned name, so replacing it means deleting it first, but "
-                f"{', '.join(sorted(users))} still uses it; remove `name:` so smstate can create the new one first"
+                f"{change.address} keeps its name, so replacing it means deleting it first, but "
+                f"{', '.join(sorted(users))} still uses it; {hint}"
             )
 
 

@@ -79,6 +79,7 @@ def build_app(home: Path, runtime: str, python: str | None, url: str) -> App:
     async def starter(model: dict[str, Any], workdir: Path) -> Instance:
         return await start_instance(model, workdir, runtime=runtime, python=python)
 
+    home.mkdir(parents=True, exist_ok=True)
     registry = Registry(home)
     registry.load()
     workdir = home / "instances"

@@ -124,10 +124,16 @@ def _extract_stream(
 
 
 def _check_member(member: tarfile.TarInfo, symlinks: set[str]) -> str:
-    """Refuse over-long names and members placed under an earlier symlink."""
+    """Refuse over-long or absolute names and members placed under an earlier symlink.
+
+    The data filter would strip the leading ``/`` and extract an absolute name inside
+    the destination; a model archive has no reason to hold one, so it is refused.
+    """
     if len(member.name) > MAX_NAME_LENGTH or len(member.linkname) > MAX_NAME_LENGTH:
         raise HostingError(f"model artifact member name is too long: {member.name[:80]!r}...")
-    name = posixpath.normpath(member.name.lstrip("/"))
+    if member.name.startswith("/"):
+        raise HostingError(f"model artifact has an unsafe member: {member.name!r} is an absolute path")
+    name = posixpath.normpath(member.name)
     parts = name.split("/")
     for depth in range(1, len(parts) + 1):
         parent = "/".join(parts[:depth])

@@ -1,0 +1,80 @@
+"""The statefile: atomic, durable, 0600, backed up, locked; bad files are errors, never overwritten."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from smstate.backends.local import LocalBackend
+from smstate.errors import LockError, StateError
+from smstate.state import ObjectState, State, redact
+from smstate.values import Secret
+
+
+def test_roundtrip_and_mode_and_backup(tmp_path: Path) -> None:
+    backend = LocalBackend(tmp_path / "state" / "default.json")
+    state = State()
+    state.resources["models.m"] = ObjectState("model", "m-12345678", "arn:m", "ab", {"a": 1}, {"t": "v"}, {"a": 1}, [])
+    backend.write(state)
+    state.serial = 1
+    backend.write(state)
+    assert stat.S_IMODE(os.stat(backend.path).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(backend.backup_path).st_mode) == 0o600
+    assert json.loads(backend.backup_path.read_text())["serial"] == 0
+    loaded = backend.read()
+    assert loaded is not None and loaded.serial == 1 and loaded.lineage == state.lineage
+    assert loaded.resources["models.m"].physical_name == "m-12345678"
+    assert not list(backend.path.parent.glob(".*.tmp"))
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ('{"format_version": 1, "serial": 3', "not valid JSON"),
+        ("[]", "not a statefile"),
+        ('{"format_version": 99, "serial": 1, "lineage": "x", "resources": {}}', "newer than this smstate"),
+        ('{"format_version": 1, "serial": "x", "lineage": "x", "resources": {}}', "malformed"),
+        ('{"format_version": 1, "serial": 1, "lineage": "x", "resources": {"models.m": {"type": 3}}}', "malformed"),
+    ],
+)
+def test_broken_statefiles_are_errors_that_leave_the_file(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "default.json"
+    path.write_text(text)
+    with pytest.raises(StateError, match=message):
+        LocalBackend(path).read()
+    assert path.read_text() == text
+
+
+def test_lock_is_exclusive_and_says_who_holds_it(tmp_path: Path) -> None:
+    backend = LocalBackend(tmp_path / "default.json")
+    info = backend.lock("apply", 0)
+    assert stat.S_IMODE(os.stat(backend.lock_path).st_mode) == 0o600
+    with pytest.raises(LockError) as refused:
+        backend.lock("plan", 0.2)
+    assert info.id in str(refused.value) and "apply" in str(refused.value) and str(os.getpid()) in str(refused.value)
+    with pytest.raises(LockError, match="does not match"):
+        backend.force_unlock("wrong-id")
+    backend.force_unlock(info.id)
+    backend.unlock(backend.lock("plan", 0))
+    assert not backend.lock_path.exists()
+
+
+def test_unreadable_lock_file_is_refused_until_forced(tmp_path: Path) -> None:
+    backend = LocalBackend(tmp_path / "default.json")
+    backend.lock_path.write_text("garbage")
+    with pytest.raises(LockError, match="unreadable"):
+        backend.lock("plan", 0)
+    backend.force_unlock("unreadable")
+    assert not backend.lock_path.exists()
+
+
+def test_secrets_are_salted_hashes() -> None:
+    redacted = redact({"env": {"TOKEN": Secret("hunter2")}, "plain": "x"}, "lineage-1")
+    assert "hunter2" not in json.dumps(redacted)
+    assert redacted["plain"] == "x"
+    assert redacted == redact({"env": {"TOKEN": Secret("hunter2")}, "plain": "x"}, "lineage-1")
+    assert redacted != redact({"env": {"TOKEN": Secret("hunter2")}, "plain": "x"}, "lineage-2")

@@ -1,6 +1,3 @@
-"""`python -m smstate`: the same as the `smstate` command."""
+from smstate.cli import entry
 
-from .cli import entry
-
-if __name__ == "__main__":
-    entry()
+entry()

@@ -85,6 +85,7 @@ class Plan:
     changes: list[Change] = field(default_factory=list)
     drift: list[Drift] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
+    prior_outputs: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, int]:

@@ -253,6 +253,62 @@ def workspace_delete(name: str, chdir: Chdir = ".") -> None:
     raise typer.Exit(inspect.workspace_cmd(_inputs(chdir), "delete", name))  # type: ignore[arg-type]
 
 
+@local_app.command("start")
+def local_start(chdir: Chdir = ".", url: Annotated[Optional[str], typer.Option("--url")] = None) -> None:
+    """Start the local SageMaker server in the background."""
+    from .commands import local
+
+    raise typer.Exit(local.server(_inputs(chdir), "start", url, []))  # type: ignore[arg-type]
+
+
+@local_app.command("stop")
+def local_stop(chdir: Chdir = ".", url: Annotated[Optional[str], typer.Option("--url")] = None) -> None:
+    """Stop the background server and every model server it runs."""
+    from .commands import local
+
+    raise typer.Exit(local.server(_inputs(chdir), "stop", url, []))  # type: ignore[arg-type]
+
+
+@local_app.command("status")
+def local_status(chdir: Chdir = ".", url: Annotated[Optional[str], typer.Option("--url")] = None) -> None:
+    """Tell whether the server answers, and where it keeps its registry."""
+    from .commands import local
+
+    raise typer.Exit(local.server(_inputs(chdir), "status", url, []))  # type: ignore[arg-type]
+
+
+@local_app.command("logs")
+def local_logs(
+    chdir: Chdir = ".",
+    url: Annotated[Optional[str], typer.Option("--url")] = None,
+    lines: Annotated[int, typer.Option("--lines", "-n")] = 100,
+    follow: Annotated[bool, typer.Option("--follow", "-f")] = False,
+) -> None:
+    """Print the server's log."""
+    from .commands import local
+
+    extra = ["-n", str(lines)] + (["-f"] if follow else [])
+    raise typer.Exit(local.server(_inputs(chdir), "logs", url, extra))  # type: ignore[arg-type]
+
+
+@app.command()
+def invoke(
+    endpoint: str,
+    chdir: Chdir = ".",
+    body: Annotated[str, typer.Option("--body", help="The request: TEXT, @FILE or - for stdin.")] = "-",
+    content_type: Annotated[str, typer.Option("--content-type")] = "application/json",
+    accept: Annotated[Optional[str], typer.Option("--accept")] = None,
+    target_variant: Annotated[Optional[str], typer.Option("--target-variant")] = None,
+    var: Vars = None,
+    var_file: VarFiles = None,
+) -> None:
+    """Call an endpoint (InvokeEndpoint) and print the response body."""
+    from .commands import local
+
+    inputs = _inputs(chdir, var, var_file)
+    raise typer.Exit(local.invoke(inputs, endpoint, body, content_type, accept, target_variant))  # type: ignore[arg-type]
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; turn every user error into one `Error:` line and exit 1."""
     import click

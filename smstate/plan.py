@@ -64,7 +64,10 @@ def refresh(
 
 def make_plan(config: Config, evaluation: Evaluation, state: State, drift: list[Drift], options: Options) -> Plan:
     """Changes that make the (refreshed) state match the config."""
-    plan = Plan(options.mode, state.lineage, state.serial, drift=drift, outputs=evaluation.outputs)
+    plan = Plan(
+        options.mode, state.lineage, state.serial, drift=drift, outputs=evaluation.outputs,
+        prior_outputs=dict(state.outputs),
+    )
     if options.mode is Mode.REFRESH_ONLY:
         return plan
     changes: list[Change] = []

@@ -74,8 +74,9 @@ def plan_text(plan: Plan) -> str:
         lines.append("")
     summary = plan.summary()
     lines.append(f"[bold]Plan:[/bold] {summary['add']} to add, {summary['change']} to change, {summary['destroy']} to destroy.")
-    if plan.outputs:
-        lines += ["", "Changes to outputs:"] + [f"  {k} = {_fmt(v)}" for k, v in sorted(plan.outputs.items())]
+    changed = {k: v for k, v in plan.outputs.items() if shown(v) != plan.prior_outputs.get(k)}
+    if changed:
+        lines += ["", "Changes to outputs:"] + [f"  {k} = {_fmt(v)}" for k, v in sorted(changed.items())]
     return "\n".join(lines)
 
 

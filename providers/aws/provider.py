@@ -185,6 +185,24 @@ class AwsProvider:
             self.sleep(min(delay, max(0.0, deadline - time.monotonic())))
             delay = min(delay * 2, 15.0)
 
+    # -- runtime ----------------------------------------------------------------------
+
+    def invoke(
+        self, endpoint: str, body: bytes, content_type: str, accept: str | None, target_variant: str | None
+    ) -> tuple[bytes, str, str | None]:
+        """InvokeEndpoint: the response body, its content type and the variant that answered."""
+        runtime = self._client("sagemaker-runtime")
+        params: dict[str, Any] = {"EndpointName": endpoint, "Body": body, "ContentType": content_type}
+        if accept:
+            params["Accept"] = accept
+        if target_variant:
+            params["TargetVariant"] = target_variant
+        try:
+            result = runtime.invoke_endpoint(**params)
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc, f"InvokeEndpoint {endpoint}") from None
+        return result["Body"].read(), result.get("ContentType", ""), result.get("InvokedProductionVariant")
+
     # -- checks -----------------------------------------------------------------------
 
     def find_packages(self, group: str) -> list[Live]:

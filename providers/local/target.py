@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from providers.aws.provider import AwsProvider
+from smstate.errors import ProviderError
 
 PLACEHOLDER_CREDENTIALS = {"aws_access_key_id": "smstate-local", "aws_secret_access_key": "smstate-local"}
 
@@ -19,7 +20,10 @@ def make_provider(settings: Any, base_dir: str) -> AwsProvider:
     from . import daemon
 
     home = Path(settings.home).expanduser() if settings.home else None
-    daemon.ensure_running(settings.url, home, runtime=settings.runtime, python=settings.python)
+    try:
+        daemon.ensure_running(settings.url, home, runtime=settings.runtime, python=settings.python)
+    except daemon.DaemonError as exc:
+        raise ProviderError(f"local SageMaker at {settings.url}: {exc}") from None
     return AwsProvider(
         region="us-east-1",
         endpoint_url=settings.url,

@@ -21,6 +21,7 @@ import fcntl
 import logging
 import os
 import shutil
+import signal
 import socket
 import sys
 from pathlib import Path
@@ -121,6 +122,11 @@ def serve(host: str, port: int, home: Path, runtime: str = "process", python: st
         timeout_graceful_shutdown=15,
         server_header=False,
     )
+    # uvicorn re-raises the signal that stopped it once it has shut down; by then
+    # every model server is stopped, so that second delivery should just end the
+    # process normally (exit status 0) instead of killing it.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: None)
     try:
         asyncio.run(uvicorn.Server(config).serve(sockets=[sock]))
     finally:

@@ -103,7 +103,7 @@ def apply(inputs: Inputs, run: RunOptions, plan_path: str | None, auto_approve: 
         if not result.changes:
             if refreshed.to_json()["resources"] != state.to_json()["resources"]:
                 _save(backend, refreshed, state)
-            _store_outputs(loaded, backend, refreshed)
+            _store_outputs(loaded, backend, refreshed, run.mode is Mode.DESTROY)
             return 0
         if not _confirm(auto_approve, "Do you want to perform these actions?"):
             out.print("\nApply cancelled.")
@@ -114,7 +114,7 @@ def apply(inputs: Inputs, run: RunOptions, plan_path: str | None, auto_approve: 
             inputs.parallelism, timeout, loaded.config.provider.timeout,
         )
         outcome = _with_signals(executor, result)
-        _store_outputs(loaded, backend, executor.state)
+        _store_outputs(loaded, backend, executor.state, run.mode is Mode.DESTROY)
     verb = "Destroy" if run.mode is Mode.DESTROY else "Apply"
     if outcome.errors:
         for error in outcome.errors:
@@ -163,10 +163,10 @@ def _save(backend: Any, new: State, old: State) -> None:
     backend.write(new)
 
 
-def _store_outputs(loaded: Loaded, backend: Any, state: State) -> None:
+def _store_outputs(loaded: Loaded, backend: Any, state: State, destroyed: bool = False) -> None:
     values = {}
     evaluation = loaded.evaluate(state)
-    for name, value in evaluation.outputs.items():
+    for name, value in ({} if destroyed else evaluation.outputs).items():
         values[name] = shown(redact(value, state.lineage))
     if values != state.outputs:
         state.outputs = values

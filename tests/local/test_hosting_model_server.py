@@ -236,3 +236,38 @@ def test_accepted_sockets_have_tcp_nodelay(tmp_path: Path, server: str) -> None:
             client.sendall(b"GET /ping HTTP/1.1\r\nHost: test\r\n\r\n")
             assert client.recv(4096).startswith(b"HTTP/1.1 200")
             assert _server_side_nodelay(srv.process.pid, client) == 1
+
+
+def _running(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_the_server_exits_when_its_parent_is_gone(tmp_path: Path) -> None:
+    """A shell plays the local server: it starts the model server, then dies."""
+    model = write_model(tmp_path / "m", DOUBLER)
+    listener = loopback_listener()
+    script = f'"$0" "$1" --model-dir "$2" --fd {listener.fileno()} >"$3" 2>&1 & echo $!; wait'
+    shell = subprocess.Popen(
+        ["sh", "-c", script, sys.executable, str(MODEL_SERVER), str(model), str(tmp_path / "server.log")],
+        stdout=subprocess.PIPE, pass_fds=(listener.fileno(),),
+    )
+    listener.close()
+    assert shell.stdout is not None
+    pid = int(shell.stdout.readline())
+    try:
+        time.sleep(1.5)
+        assert _running(pid)
+        shell.kill()
+        shell.wait()
+        deadline = time.monotonic() + 10
+        while _running(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _running(pid)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, 9)

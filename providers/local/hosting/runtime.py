@@ -113,7 +113,7 @@ class ProcessContainer:
             with log.open("ab") as out:
                 process = await asyncio.create_subprocess_exec(
                     python or sys.executable, str(MODEL_SERVER), "--model-dir", str(model_dir),
-                    "--fd", str(listener.fileno()), "--exit-with-parent",
+                    "--fd", str(listener.fileno()), "--parent-pid", str(os.getpid()),
                     stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=asyncio.subprocess.STDOUT,
                     pass_fds=(listener.fileno(),), env=env, cwd=workdir,
                 )

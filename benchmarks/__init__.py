@@ -1,0 +1,1 @@
+"""smstate's performance harness: `python -m benchmarks` (or `make bench`)."""

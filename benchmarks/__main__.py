@@ -1,0 +1,3 @@
+from benchmarks import plan_refresh
+
+plan_refresh.main()

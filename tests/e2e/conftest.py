@@ -1,0 +1,171 @@
+"""A moto server for the whole session, reset before every test, and a copy of an example per test."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from .helpers import REPO, Result, cli_env, read_state, run_cli
+
+ROLE = "arn:aws:iam::123456789012:role/smstate-e2e"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _post(url: str) -> None:
+    with urllib.request.urlopen(urllib.request.Request(url, method="POST", data=b""), timeout=10) as response:
+        response.read()
+
+
+@pytest.fixture(scope="session")
+def moto_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`moto_server` on a free loopback port, as a subprocess of its own."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = tmp_path_factory.mktemp("moto") / "moto.log"
+    with log.open("wb") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                _post(f"{url}/moto-api/reset")
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"moto_server did not start:\n{log.read_text()}") from None
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@dataclass
+class Aws:
+    """The moto account, seen through boto3 as a user would inspect it."""
+
+    url: str
+    env: dict[str, str]
+    sagemaker: Any = field(init=False)
+    ec2: Any = field(init=False)
+
+    def __post_init__(self) -> None:
+        session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
+        self.sagemaker = session.client("sagemaker", endpoint_url=self.url)
+        self.ec2 = session.client("ec2", endpoint_url=self.url)
+
+    def reset(self) -> None:
+        _post(f"{self.url}/moto-api/reset")
+
+    def network(self) -> tuple[str, str]:
+        """A VPC with one subnet and one security group: (subnet id, security group id)."""
+        vpc = self.ec2.create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
+        subnet = self.ec2.create_subnet(VpcId=vpc, CidrBlock="10.42.1.0/24")["Subnet"]["SubnetId"]
+        group = self.ec2.create_security_group(GroupName="smstate-e2e", Description="e2e", VpcId=vpc)["GroupId"]
+        return subnet, group
+
+    def model_names(self) -> list[str]:
+        return sorted(m["ModelName"] for m in self.sagemaker.list_models()["Models"])
+
+    def endpoint_config_names(self) -> list[str]:
+        return sorted(c["EndpointConfigName"] for c in self.sagemaker.list_endpoint_configs()["EndpointConfigs"])
+
+    def endpoint_names(self) -> list[str]:
+        return sorted(e["EndpointName"] for e in self.sagemaker.list_endpoints()["Endpoints"])
+
+    def group_names(self) -> list[str]:
+        summaries = self.sagemaker.list_model_package_groups()["ModelPackageGroupSummaryList"]
+        return sorted(g["ModelPackageGroupName"] for g in summaries)
+
+
+@pytest.fixture
+def aws(moto_url: str) -> Aws:
+    """A fresh, empty moto account for this test."""
+    account = Aws(moto_url, cli_env(moto_url))
+    account.reset()
+    return account
+
+
+@dataclass
+class Project:
+    """A config directory in tmp, with the variables it needs, and the CLI pointed at it."""
+
+    dir: Path
+    var_file: Path
+    env: dict[str, str]
+    subnet: str = ""
+    security_group: str = ""
+
+    def run(self, *args: str, input: str | None = None, env: dict[str, str] | None = None) -> Result:
+        return run_cli(args, self.dir, {**self.env, **(env or {})}, input=input)
+
+    def plan(self, *args: str) -> Result:
+        return self.run("plan", "--var-file", str(self.var_file), *args)
+
+    def apply(self, *args: str) -> Result:
+        return self.run("apply", "--auto-approve", "--var-file", str(self.var_file), *args)
+
+    def destroy(self, *args: str) -> Result:
+        return self.run("destroy", "--auto-approve", "--var-file", str(self.var_file), *args)
+
+    @property
+    def config(self) -> Path:
+        return self.dir / "smstate.yaml"
+
+    def edit(self, old: str, new: str) -> None:
+        """Change the config text; `old` must occur exactly once."""
+        text = self.config.read_text()
+        assert text.count(old) == 1, f"{old!r} occurs {text.count(old)} times in {self.config}"
+        self.config.write_text(text.replace(old, new))
+
+    def state(self, workspace: str = "default") -> dict[str, Any]:
+        return read_state(self.dir, workspace)
+
+
+def make_project(tmp_path: Path, aws: Aws, example: str = "aws-basic") -> Project:
+    """Copy `examples/<example>` to tmp (so state/ lands there) with a var file for a new VPC."""
+    directory = tmp_path / example
+    shutil.copytree(REPO / "examples" / example, directory, ignore=shutil.ignore_patterns("state", ".smstate"))
+    subnet, group = aws.network()
+    var_file = tmp_path / "vars.json"
+    var_file.write_text(json.dumps({"role": ROLE, "subnets": [subnet], "security_group": group}))
+    return Project(directory, var_file, aws.env, subnet, group)
+
+
+@pytest.fixture
+def project(tmp_path: Path, aws: Aws) -> Project:
+    """`examples/aws-basic`, not applied yet."""
+    return make_project(tmp_path, aws)
+
+
+@pytest.fixture
+def applied(project: Project) -> Project:
+    """`examples/aws-basic`, applied."""
+    result = project.apply()
+    assert result.code == 0, str(result)
+    return project

@@ -1,0 +1,86 @@
+"""Objects smstate did not create are never adopted; objects it did create are, after a crash."""
+
+from __future__ import annotations
+
+import shutil
+
+from .conftest import Aws, Project
+from .helpers import assert_clean_failure, run_cli, write_state
+
+
+def _hand_made_endpoint(aws: Aws) -> None:
+    sm = aws.sagemaker
+    sm.create_model(
+        ModelName="by-hand",
+        ExecutionRoleArn="arn:aws:iam::123456789012:role/someone-else",
+        PrimaryContainer={"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/theirs:1"},
+    )
+    sm.create_endpoint_config(
+        EndpointConfigName="by-hand",
+        ProductionVariants=[
+            {"VariantName": "v", "ModelName": "by-hand", "InstanceType": "ml.m5.large", "InitialInstanceCount": 1}
+        ],
+    )
+    sm.create_endpoint(EndpointName="churn", EndpointConfigName="by-hand", Tags=[{"Key": "owner", "Value": "them"}])
+
+
+def test_apply_refuses_an_endpoint_it_did_not_create(project: Project, aws: Aws) -> None:
+    _hand_made_endpoint(aws)
+
+    result = project.apply()
+
+    error = assert_clean_failure(result, "endpoints.churn", "'churn'", "already exists", "not created by smstate")
+    assert "smstate import endpoints.churn churn" in error
+    resources = project.state()["resources"]
+    assert "endpoints.churn" not in resources
+    # what could be created was, and is recorded
+    assert sorted(resources) == ["endpoint_configs.churn", "model_package_groups.churn", "model_packages.churn-v1", "models.churn"]
+    endpoint = aws.sagemaker.describe_endpoint(EndpointName="churn")
+    assert endpoint["EndpointConfigName"] == "by-hand"
+    assert aws.endpoint_names() == ["churn"]
+
+    # and it keeps refusing, without touching the state
+    serial = project.state()["serial"]
+    again = project.apply()
+    assert_clean_failure(again, "not created by smstate")
+    assert project.state()["serial"] == serial
+    assert aws.sagemaker.describe_endpoint(EndpointName="churn")["EndpointConfigName"] == "by-hand"
+
+
+def test_apply_refuses_objects_of_another_state(applied: Project, aws: Aws) -> None:
+    """The same config applied from a second directory (another lineage) must not take over the first's objects."""
+    other = applied.dir.with_name("elsewhere")
+    shutil.copytree(applied.dir, other, ignore=shutil.ignore_patterns("state"))
+    lineage = applied.state()["lineage"]
+
+    result = run_cli(["apply", "--auto-approve", "--var-file", str(applied.var_file)], other, applied.env)
+
+    assert result.code == 1, str(result)
+    assert "Traceback" not in result.err
+    assert result.errors, str(result)
+    assert all("belongs to another state" in line and lineage in line for line in result.errors), str(result)
+    assert any(line.startswith("Error: models.churn:") for line in result.errors), str(result)
+    # the first state still owns everything, unchanged
+    assert applied.plan("--detailed-exitcode").code == 0
+
+
+def test_apply_adopts_what_it_created_before_a_crash(applied: Project, aws: Aws) -> None:
+    state = applied.state()
+    endpoint = state["resources"].pop("endpoints.churn")
+    model = state["resources"].pop("models.churn")
+    write_state(applied.dir, state)  # as if the run died after CreateModel/CreateEndpoint, before saving
+
+    plan = applied.plan("--detailed-exitcode")
+    assert plan.code == 2, str(plan)
+    assert "Plan: 2 to add, 0 to change, 0 to destroy." in plan.out
+
+    result = applied.apply()
+
+    assert result.code == 0, str(result)
+    assert "Apply complete! Resources: 2 added, 0 changed, 0 destroyed." in result.out
+    assert aws.endpoint_names() == ["churn"]
+    assert aws.model_names() == [model["physical_name"]]
+    resources = applied.state()["resources"]
+    assert resources["endpoints.churn"]["arn"] == endpoint["arn"]
+    assert resources["models.churn"]["arn"] == model["arn"]
+    assert applied.plan("--detailed-exitcode").code == 0

@@ -1,0 +1,117 @@
+"""Background server management: the Python API (`daemon`) and the
+`python -m providers.local` command line."""
+
+from __future__ import annotations
+
+import http.server
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from providers.local import daemon
+from tests.local.server_harness import REPO, clients, deploy, free_port, invoke_label, model_tar
+from tests.local.test_server_lifecycle import PID_CODE, wait_gone
+
+
+@pytest.fixture()
+def url() -> Iterator[str]:
+    address = f"http://127.0.0.1:{free_port()}"
+    yield address
+    daemon.stop(address)
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "providers.local", *args], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_ensure_running_status_stop(url: str, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    daemon.ensure_running(url, home, timeout=30)
+    info = daemon.status(url, home)
+    assert info["running"] is True
+    assert info["runtime"] == "process"
+    assert Path(info["home"]) == home.resolve()
+    assert daemon.log_path(home) == home.resolve() / "server.log"
+    assert daemon.log_path(home).exists()
+
+    daemon.ensure_running(url, home)  # already running: nothing new starts
+    assert daemon.status(url, home)["pid"] == info["pid"]
+
+    sm, rt = clients(url)
+    deploy(sm, "pids", model_tar(tmp_path, "pids", PID_CODE), count=2)
+    pids = {int(invoke_label(rt, "pids")) for _ in range(4)}
+
+    assert daemon.stop(url, home) is True
+    assert daemon.status(url, home)["running"] is False
+    assert wait_gone(pids | {int(info["pid"])}, timeout=1.0) == set()
+    assert daemon.stop(url, home) is False
+
+
+def test_runtime_and_home_must_match(url: str, tmp_path: Path) -> None:
+    daemon.ensure_running(url, tmp_path / "home")
+    with pytest.raises(daemon.DaemonError, match="runs the process runtime, not docker"):
+        daemon.ensure_running(url, tmp_path / "home", runtime="docker")
+    with pytest.raises(daemon.DaemonError, match="keeps its registry in"):
+        daemon.ensure_running(url, tmp_path / "elsewhere")
+
+
+def test_port_taken_by_something_else(tmp_path: Path) -> None:
+    port = free_port()
+    other = http.server.ThreadingHTTPServer(("127.0.0.1", port), http.server.SimpleHTTPRequestHandler)
+    thread = threading.Thread(target=other.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(daemon.DaemonError, match="not the local SageMaker"):
+            daemon.ensure_running(f"http://127.0.0.1:{port}", tmp_path / "home")
+    finally:
+        other.shutdown()
+        other.server_close()
+
+
+def test_loopback_only(tmp_path: Path) -> None:
+    with pytest.raises(daemon.DaemonError, match="loopback"):
+        daemon.ensure_running("http://192.0.2.1:8765", tmp_path / "home", timeout=1)
+
+
+def test_start_failure_reports_the_log(url: str, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    daemon.ensure_running(url, home)
+    with pytest.raises(daemon.DaemonError, match="exited at start(.|\n)*already using"):
+        daemon.ensure_running(f"http://127.0.0.1:{free_port()}", home, timeout=20)
+
+
+def test_command_line(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    home = str(tmp_path / "home")
+    try:
+        started = cli("start", "--url", url, "--home", home)
+        assert started.returncode == 0, started.stderr
+        assert f"running at {url}" in started.stdout
+        status = cli("status", "--url", url, "--home", home, "--json")
+        assert status.returncode == 0 and '"running": true' in status.stdout
+        logs = cli("logs", "--home", home, "-n", "5")
+        assert logs.returncode == 0 and "listening on" in logs.stdout
+        stopped = cli("stop", "--url", url, "--home", home)
+        assert stopped.returncode == 0 and "stopped" in stopped.stdout
+        assert cli("status", "--url", url, "--home", home).returncode == 3
+    finally:
+        daemon.stop(url)
+    refused = cli("serve", "--host", "0.0.0.0", "--port", str(free_port()), "--home", home)
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("Error: ") and "loopback" in refused.stderr
+
+
+def test_daemon_module_is_import_light() -> None:
+    code = (
+        "import sys, providers.local.daemon, providers.local.__main__\n"
+        "heavy = {'uvicorn', 'starlette', 'botocore', 'boto3', 'httpx'} & set(sys.modules)\n"
+        "assert not heavy, heavy\n"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True, timeout=30, env={**os.environ})

@@ -1,0 +1,298 @@
+"""UpdateEndpoint rollouts with real fleets: blue/green (all at once, canary,
+linear), rolling, retained properties, and every kind of rollback."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.local.server_harness import (
+    BROKEN_CODE,
+    FAILING_CODE,
+    ServerProcess,
+    clients,
+    create_config,
+    create_model,
+    deploy,
+    invoke_label,
+    model_tar,
+    wait_settled,
+)
+
+ALARMS = {"Alarms": [{"AlarmName": "endpoint-5xx"}]}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    process = ServerProcess(tmp_path_factory.mktemp("rollout") / "home").start()
+    yield process
+    process.close()
+
+
+@pytest.fixture(scope="module")
+def sm(server: ServerProcess) -> Any:
+    return clients(server.url)[0]
+
+
+@pytest.fixture(scope="module")
+def rt(server: ServerProcess) -> Any:
+    return clients(server.url)[1]
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("models")
+
+
+def new_config(sm: Any, models: Path, name: str, label: str, code: str | None = None, count: int = 1) -> str:
+    """Model and config `name`, serving `label` (or `code`)."""
+    tar = model_tar(models / name, label, code) if code else model_tar(models / name, label)
+    create_model(sm, name, tar)
+    create_config(sm, name, name, count)
+    return name
+
+
+def blue_green(kind: str, wait: int, *, size: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
+    routing: dict[str, Any] = {"Type": kind, "WaitIntervalInSeconds": wait}
+    if size and kind == "CANARY":
+        routing["CanarySize"] = size
+    if size and kind == "LINEAR":
+        routing["LinearStepSize"] = size
+    return {"BlueGreenUpdatePolicy": {"TrafficRoutingConfiguration": routing, **extra}}
+
+
+class Traffic:
+    """Invokes an endpoint from a thread until stopped, recording every answer."""
+
+    def __init__(self, rt: Any, endpoint: str) -> None:
+        self.rt, self.endpoint = rt, endpoint
+        self.labels: list[str] = []
+        self.errors: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> Traffic:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(30)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.labels.append(invoke_label(self.rt, self.endpoint))
+            except ClientError as error:
+                self.errors.append(error.response["Error"]["Code"])
+
+
+def test_update_switches_responses_without_dropping_requests(sm: Any, rt: Any, models: Path) -> None:
+    deploy(sm, "switch", model_tar(models / "switch", "v1"), count=2)
+    target = new_config(sm, models, "switch-v2", "v2", count=2)
+    with Traffic(rt, "switch") as traffic:
+        time.sleep(0.2)
+        sm.update_endpoint(EndpointName="switch", EndpointConfigName=target, DeploymentConfig=blue_green("ALL_AT_ONCE", 50))
+        assert sm.describe_endpoint(EndpointName="switch")["EndpointStatus"] == "Updating"
+        described = wait_settled(sm, "switch")
+        time.sleep(0.2)
+    assert described["EndpointStatus"] == "InService"
+    assert described["EndpointConfigName"] == "switch-v2"
+    assert "FailureReason" not in described
+    assert described["LastDeploymentConfig"]["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]["Type"] == "ALL_AT_ONCE"
+    assert described["ProductionVariants"][0]["CurrentInstanceCount"] == 2
+    assert traffic.errors == []
+    first_v2 = traffic.labels.index("v2")
+    assert set(traffic.labels[:first_v2]) == {"v1"} and set(traffic.labels[first_v2:]) == {"v2"}
+    assert invoke_label(rt, "switch") == "v2"
+
+
+def test_rollback_when_the_new_fleet_cannot_start(sm: Any, rt: Any, models: Path) -> None:
+    deploy(sm, "rollback", model_tar(models / "rollback", "v1"))
+    target = new_config(sm, models, "rollback-broken", "broken", BROKEN_CODE)
+    sm.update_endpoint(EndpointName="rollback", EndpointConfigName=target)
+    described = wait_settled(sm, "rollback")
+    assert described["EndpointStatus"] == "InService"
+    assert described["EndpointConfigName"] == "rollback"
+    assert "cannot load this model" in described["FailureReason"]
+    assert "PendingDeploymentSummary" not in described
+    assert invoke_label(rt, "rollback") == "v1"
+
+
+def test_update_refused_while_updating(sm: Any, models: Path) -> None:
+    deploy(sm, "busy", model_tar(models / "busy", "v1"))
+    target = new_config(sm, models, "busy-v2", "v2")
+    sm.update_endpoint(EndpointName="busy", EndpointConfigName=target, DeploymentConfig=blue_green("ALL_AT_ONCE", 100))
+    with pytest.raises(ClientError) as caught:
+        sm.update_endpoint(EndpointName="busy", EndpointConfigName=target)
+    assert caught.value.response["Error"]["Message"] == (
+        'Cannot update in-progress endpoint "arn:aws:sagemaker:us-east-1:000000000000:endpoint/busy".'
+    )
+    assert wait_settled(sm, "busy")["EndpointConfigName"] == "busy-v2"
+
+
+def test_canary_bakes_a_share_of_traffic(sm: Any, rt: Any, models: Path) -> None:
+    deploy(sm, "canary", model_tar(models / "canary", "v1"), count=2)
+    target = new_config(sm, models, "canary-v2", "v2", count=2)
+    config = blue_green("CANARY", 300, size={"Type": "CAPACITY_PERCENT", "Value": 25}, TerminationWaitInSeconds=50)
+    sm.update_endpoint(EndpointName="canary", EndpointConfigName=target, DeploymentConfig=config)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        pending = sm.describe_endpoint(EndpointName="canary").get("PendingDeploymentSummary")
+        if pending and pending["ProductionVariants"][0]["VariantStatus"][0]["Status"] == "Baking":
+            break
+        time.sleep(0.05)
+    assert pending["EndpointConfigName"] == "canary-v2"
+    assert pending["ProductionVariants"][0]["CurrentInstanceCount"] == 2
+    counts = Counter(invoke_label(rt, "canary") for _ in range(200))
+    assert 20 <= counts["v2"] <= 85, counts
+    described = wait_settled(sm, "canary")
+    assert described["EndpointConfigName"] == "canary-v2"
+    assert {invoke_label(rt, "canary") for _ in range(20)} == {"v2"}
+
+
+def test_canary_larger_than_half_is_refused(sm: Any, models: Path) -> None:
+    deploy(sm, "big-canary", model_tar(models / "big-canary", "v1"))
+    target = new_config(sm, models, "big-canary-v2", "v2")
+    config = blue_green("CANARY", 10, size={"Type": "INSTANCE_COUNT", "Value": 1})
+    with pytest.raises(ClientError) as caught:
+        sm.update_endpoint(EndpointName="big-canary", EndpointConfigName=target, DeploymentConfig=config)
+    assert caught.value.response["Error"]["Code"] == "ValidationException"
+    assert sm.describe_endpoint(EndpointName="big-canary")["EndpointStatus"] == "InService"
+
+
+def test_linear_steps_through_stages(sm: Any, rt: Any, models: Path) -> None:
+    deploy(sm, "linear", model_tar(models / "linear", "v1"))
+    target = new_config(sm, models, "linear-v2", "v2")
+    config = blue_green("LINEAR", 100, size={"Type": "CAPACITY_PERCENT", "Value": 50})
+    sm.update_endpoint(EndpointName="linear", EndpointConfigName=target, DeploymentConfig=config)
+    messages = set()
+    mixed: Counter[str] = Counter()
+    while (described := sm.describe_endpoint(EndpointName="linear"))["EndpointStatus"] == "Updating":
+        pending = described.get("PendingDeploymentSummary")
+        if pending:
+            status = pending["ProductionVariants"][0]["VariantStatus"][0]
+            messages.add(status["StatusMessage"])
+            if status["Status"] == "Baking" and "50%" in status["StatusMessage"]:
+                mixed[invoke_label(rt, "linear")] += 1
+        time.sleep(0.02)
+    assert described["EndpointConfigName"] == "linear-v2"
+    assert any("50%" in m for m in messages) and any("100%" in m for m in messages)
+    assert mixed["v1"] and mixed["v2"], mixed
+
+
+def test_error_rate_rolls_back_when_alarms_are_configured(sm: Any, rt: Any, models: Path) -> None:
+    deploy(sm, "alarmed", model_tar(models / "alarmed", "v1"), count=2)
+    target = new_config(sm, models, "alarmed-bad", "bad", FAILING_CODE, count=2)
+    config = blue_green("CANARY", 500, size={"Type": "CAPACITY_PERCENT", "Value": 50})
+    config["AutoRollbackConfiguration"] = ALARMS
+    sm.update_endpoint(EndpointName="alarmed", EndpointConfigName=target, DeploymentConfig=config)
+    with Traffic(rt, "alarmed") as traffic:
+        described = wait_settled(sm, "alarmed")
+    assert described["EndpointConfigName"] == "alarmed"
+    assert described["FailureReason"].startswith("Auto-rollback")
+    assert "ModelError" in traffic.errors
+    assert {invoke_label(rt, "alarmed") for _ in range(20)} == {"v1"}
+
+
+def test_without_alarms_errors_do_not_roll_back(sm: Any, rt: Any, models: Path) -> None:
+    deploy(sm, "unalarmed", model_tar(models / "unalarmed", "v1"))
+    target = new_config(sm, models, "unalarmed-bad", "bad", FAILING_CODE)
+    sm.update_endpoint(EndpointName="unalarmed", EndpointConfigName=target, DeploymentConfig=blue_green("ALL_AT_ONCE", 100))
+    with Traffic(rt, "unalarmed"):
+        described = wait_settled(sm, "unalarmed")
+    assert described["EndpointConfigName"] == "unalarmed-bad"
+
+
+def test_maximum_execution_timeout_rolls_back(sm: Any, rt: Any, models: Path) -> None:
+    deploy(sm, "timeout", model_tar(models / "timeout", "v1"))
+    target = new_config(sm, models, "timeout-v2", "v2")
+    config = blue_green("ALL_AT_ONCE", 3600, MaximumExecutionTimeoutInSeconds=600)
+    started = time.monotonic()
+    sm.update_endpoint(EndpointName="timeout", EndpointConfigName=target, DeploymentConfig=config)
+    described = wait_settled(sm, "timeout", timeout=30)
+    assert 5.5 < time.monotonic() - started < 20
+    assert described["EndpointConfigName"] == "timeout"
+    assert "MaximumExecutionTimeoutInSeconds" in described["FailureReason"]
+    assert invoke_label(rt, "timeout") == "v1"
+
+
+def rolling(batch: int, wait: int, **extra: Any) -> dict[str, Any]:
+    policy = {"MaximumBatchSize": {"Type": "INSTANCE_COUNT", "Value": batch}, "WaitIntervalInSeconds": wait, **extra}
+    return {"RollingUpdatePolicy": policy}
+
+
+def test_rolling_update_in_batches(sm: Any, rt: Any, models: Path) -> None:
+    deploy(sm, "rolling", model_tar(models / "rolling", "v1"), count=3)
+    target = new_config(sm, models, "rolling-v2", "v2", count=3)
+    with Traffic(rt, "rolling") as traffic:
+        sm.update_endpoint(EndpointName="rolling", EndpointConfigName=target, DeploymentConfig=rolling(1, 50))
+        messages = set()
+        while (described := sm.describe_endpoint(EndpointName="rolling"))["EndpointStatus"] == "Updating":
+            pending = described.get("PendingDeploymentSummary")
+            if pending:
+                messages.add(pending["ProductionVariants"][0]["VariantStatus"][0]["StatusMessage"])
+            time.sleep(0.02)
+    assert described["EndpointConfigName"] == "rolling-v2"
+    assert described["ProductionVariants"][0]["CurrentInstanceCount"] == 3
+    assert {"Baking 1 of 3 new instance(s) for 50 s.", "Baking 2 of 3 new instance(s) for 50 s."} <= messages
+    assert traffic.errors == []
+    assert set(traffic.labels) == {"v1", "v2"}
+
+
+def test_rolling_rollback_restores_the_old_fleet(sm: Any, rt: Any, models: Path) -> None:
+    deploy(sm, "rollingback", model_tar(models / "rollingback", "v1"), count=2)
+    target = new_config(sm, models, "rollingback-bad", "bad", FAILING_CODE, count=2)
+    config = rolling(1, 300, RollbackMaximumBatchSize={"Type": "INSTANCE_COUNT", "Value": 1})
+    config["AutoRollbackConfiguration"] = ALARMS
+    sm.update_endpoint(EndpointName="rollingback", EndpointConfigName=target, DeploymentConfig=config)
+    with Traffic(rt, "rollingback"):
+        described = wait_settled(sm, "rollingback")
+    assert described["EndpointConfigName"] == "rollingback"
+    assert described["FailureReason"].startswith("Auto-rollback")
+    assert described["ProductionVariants"][0]["CurrentInstanceCount"] == 2
+    assert {invoke_label(rt, "rollingback") for _ in range(20)} == {"v1"}
+
+
+def test_retained_variant_properties_and_deployment_config(sm: Any, models: Path) -> None:
+    deploy(sm, "retain", model_tar(models / "retain", "v1"))
+    sm.update_endpoint_weights_and_capacities(
+        EndpointName="retain", DesiredWeightsAndCapacities=[{"VariantName": "primary", "DesiredInstanceCount": 2}]
+    )
+    wait_settled(sm, "retain")
+    target = new_config(sm, models, "retain-v2", "v2")
+    sm.update_endpoint(
+        EndpointName="retain", EndpointConfigName=target, RetainAllVariantProperties=True,
+        DeploymentConfig=blue_green("ALL_AT_ONCE", 10),
+    )  # fmt: skip
+    described = wait_settled(sm, "retain")
+    assert described["EndpointConfigName"] == "retain-v2"
+    assert described["ProductionVariants"][0]["CurrentInstanceCount"] == 2
+
+    target = new_config(sm, models, "retain-v3", "v3")
+    sm.update_endpoint(
+        EndpointName="retain", EndpointConfigName=target, RetainAllVariantProperties=True,
+        ExcludeRetainedVariantProperties=[{"VariantPropertyType": "DesiredInstanceCount"}], RetainDeploymentConfig=True,
+    )  # fmt: skip
+    described = wait_settled(sm, "retain")
+    assert described["EndpointConfigName"] == "retain-v3"
+    assert described["ProductionVariants"][0]["CurrentInstanceCount"] == 1
+    routing = described["LastDeploymentConfig"]["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]
+    assert routing["WaitIntervalInSeconds"] == 10
+
+
+def test_a_config_deleted_after_deployment_keeps_serving(sm: Any, rt: Any, models: Path) -> None:
+    deploy(sm, "orphaned", model_tar(models / "orphaned", "v1"))
+    sm.delete_endpoint_config(EndpointConfigName="orphaned")
+    sm.delete_model(ModelName="orphaned")
+    assert invoke_label(rt, "orphaned") == "v1"
+    assert sm.describe_endpoint(EndpointName="orphaned")["ProductionVariants"][0]["CurrentInstanceCount"] == 1
+    assert json.dumps(sm.describe_endpoint(EndpointName="orphaned"), default=str)

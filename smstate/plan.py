@@ -108,6 +108,8 @@ def _change(desired: Desired, prior: ObjectState | None, lineage: str, forced: b
     kind = desired.kind
     if forced:
         return _replace(desired, prior, before, after, "--replace requested", spec_diff)
+    if prior.status == "tainted":
+        return _replace(desired, prior, before, after, "tainted: it failed to become ready", spec_diff)
     if desired.physical_name is not None and desired.physical_name != prior.physical_name:
         if isinstance(desired.physical_name, Unknown):
             reason = "spec depends on values known after apply"

@@ -251,7 +251,7 @@ def test_the_server_exits_when_its_parent_is_gone(tmp_path: Path) -> None:
     """A shell plays the local server: it starts the model server, then dies."""
     model = write_model(tmp_path / "m", DOUBLER)
     listener = loopback_listener()
-    script = f'"$0" "$1" --model-dir "$2" --fd {listener.fileno()} >"$3" 2>&1 & echo $!; wait'
+    script = f'"$0" "$1" --model-dir "$2" --fd {listener.fileno()} --parent-pid $$ >"$3" 2>&1 & echo $!; wait'
     shell = subprocess.Popen(
         ["sh", "-c", script, sys.executable, str(MODEL_SERVER), str(model), str(tmp_path / "server.log")],
         stdout=subprocess.PIPE, pass_fds=(listener.fileno(),),

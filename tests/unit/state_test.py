@@ -78,3 +78,18 @@ def test_secrets_are_salted_hashes() -> None:
     assert redacted["plain"] == "x"
     assert redacted == redact({"env": {"TOKEN": Secret("hunter2")}, "plain": "x"}, "lineage-1")
     assert redacted != redact({"env": {"TOKEN": Secret("hunter2")}, "plain": "x"}, "lineage-2")
+
+
+def test_written_statefile_matches_its_schema(tmp_path: Path) -> None:
+    import jsonschema
+
+    schema = json.loads((Path(__file__).parents[2] / "state" / "statefile.schema.json").read_text())
+    state = State()
+    deposed = ObjectState("model", "m-00000000", "arn:old", "aa", {}, {}, {}, [])
+    state.resources["models.m"] = ObjectState(
+        "model", "m-12345678", "arn:m", "ab", {"a": 1}, {"t": "v"}, {"a": 1}, [], deposed=[deposed]
+    )
+    state.resources["model_packages.p"] = ObjectState("model_package", None, "arn:p/1", "cd", version=1)
+    backend = LocalBackend(tmp_path / "default.json")
+    backend.write(state)
+    jsonschema.validate(json.loads(backend.path.read_text()), schema)

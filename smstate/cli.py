@@ -145,6 +145,48 @@ def _mode(destroy: bool, refresh_only: bool) -> object:
 
 
 @app.command()
+def drift(
+    chdir: Chdir = ".",
+    format_: Annotated[str, typer.Option("--format", help="text, json, markdown or github.")] = "text",
+    target: Targets = None,
+    var: Vars = None,
+    var_file: VarFiles = None,
+    parallelism: Parallelism = 10,
+) -> None:
+    """Report objects changed outside smstate: exit 0 none, 2 drift, 1 error."""
+    from .commands import drift as drift_cmd
+
+    inputs = _inputs(chdir, var, var_file, parallelism)
+    raise typer.Exit(drift_cmd.drift(inputs, format_, target or []))  # type: ignore[arg-type]
+
+
+@app.command("import")
+def import_(
+    address: Annotated[Optional[str], typer.Argument(help="TYPE.NAME")] = None,
+    physical_name: Annotated[Optional[str], typer.Argument(help="The object's name (ARN for model packages).")] = None,
+    chdir: Chdir = ".",
+    adopt: Annotated[bool, typer.Option("--adopt", help="Also tag it smstate:address and smstate:lineage.")] = False,
+    generate_config: Annotated[Optional[str], typer.Option("--generate-config", help="Write YAML for every object found.")] = None,
+    name_prefix: Annotated[str, typer.Option("--name-prefix", help="Only objects whose name starts with this.")] = "",
+    type_: Annotated[Optional[list[str]], typer.Option("--type", help="Only this resource type (repeatable).")] = None,
+    var: Vars = None,
+    var_file: VarFiles = None,
+    lock_timeout: LockTimeout = "0s",
+) -> None:
+    """Record existing objects in the state, or generate config for them."""
+    from .commands import importer
+
+    inputs = _inputs(chdir, var, var_file, 10, lock_timeout)
+    if generate_config:
+        if address or physical_name:
+            raise SmstateError("--generate-config takes no ADDRESS or NAME")
+        raise typer.Exit(importer.generate_config(inputs, generate_config, name_prefix, type_ or []))  # type: ignore[arg-type]
+    if not address or not physical_name:
+        raise SmstateError("usage: smstate import ADDRESS NAME, or smstate import --generate-config FILE")
+    raise typer.Exit(importer.import_one(inputs, address, physical_name, adopt))  # type: ignore[arg-type]
+
+
+@app.command()
 def output(
     name: Annotated[Optional[str], typer.Argument()] = None,
     chdir: Chdir = ".",

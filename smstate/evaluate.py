@@ -45,13 +45,18 @@ class Desired:
 
     @property
     def identity(self) -> dict[str, Any]:
-        """The part of the request that makes the object what it is: all but its mutable fields."""
-        fields = self._create_fields - self.kind.mutable - self.kind.settings
-        return shapes.to_request(self.kind.create_shape, {k: v for k, v in self.spec.items() if k in fields})
+        return identity(self.kind, self.spec)
 
     @property
     def _create_fields(self) -> set[str]:
         return self.kind.request_fields(self.kind.create)
+
+
+def identity(kind: Kind, spec: dict[str, Any]) -> dict[str, Any]:
+    """The part of a create request that makes the object what it is: all but its mutable fields."""
+    fields = kind.request_fields(kind.create) - kind.mutable - kind.settings
+    request: dict[str, Any] = shapes.to_request(kind.create_shape, {k: v for k, v in spec.items() if k in fields})
+    return request
 
 
 @dataclass(frozen=True)

@@ -73,6 +73,11 @@ class Provider(Protocol):
     def find_packages(self, group: str) -> list[Live]:
         """Every model package version in a group, tags included where the API can list them."""
 
+    def list_ids(self, kind: Kind, name_prefix: str = "") -> list[tuple[str, str]]:
+        """(name, ARN) of every object of a kind in the account; (ARN, ARN) for model packages."""
+
+    def tags_of(self, arn: str) -> dict[str, str]: ...
+
     def check_network(self, subnets: list[str], security_groups: list[str]) -> list[str]:
         """Names of the subnets and security groups that do not exist; raises nothing on missing permission."""
 

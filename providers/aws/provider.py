@@ -19,6 +19,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from smstate.provider import Created, Live, Progress, ProgressFn
+from smstate.resources import KINDS as KINDS_BY_TYPE
 from smstate.resources import Kind
 
 from .errors import is_not_found, translate
@@ -29,6 +30,15 @@ ARN_FIELDS = {
     "endpoints": "EndpointArn",
     "model_package_groups": "ModelPackageGroupArn",
     "model_packages": "ModelPackageArn",
+}
+LISTS = {
+    "models": ("ListModels", "Models", "ModelName", "ModelArn"),
+    "endpoint_configs": ("ListEndpointConfigs", "EndpointConfigs", "EndpointConfigName", "EndpointConfigArn"),
+    "endpoints": ("ListEndpoints", "Endpoints", "EndpointName", "EndpointArn"),
+    "model_package_groups": (
+        "ListModelPackageGroups", "ModelPackageGroupSummaryList", "ModelPackageGroupName", "ModelPackageGroupArn",
+    ),
+    "model_packages": ("ListModelPackages", "ModelPackageSummaryList", "ModelPackageArn", "ModelPackageArn"),
 }
 STATUS_FIELDS = {"endpoints": "EndpointStatus", "model_packages": "ModelPackageStatus"}
 SETTLED = ("InService", "Failed", "UpdateRollbackFailed", "OutOfService")
@@ -204,6 +214,26 @@ class AwsProvider:
         return result["Body"].read(), result.get("ContentType", ""), result.get("InvokedProductionVariant")
 
     # -- checks -----------------------------------------------------------------------
+
+    def list_ids(self, kind: Kind, name_prefix: str = "") -> list[tuple[str, str]]:
+        """(name, ARN) of every object of a kind (ARN, ARN for model packages), through the List API's pages."""
+        op, key, field, arn_field = LISTS[kind.type]
+        found: list[tuple[str, str]] = []
+        try:
+            if kind.type == "model_packages":
+                for group, _ in self.list_ids(KINDS_BY_TYPE["model_package_groups"], name_prefix):
+                    pages = self.sagemaker.get_paginator(xform_name(op)).paginate(ModelPackageGroupName=group)
+                    found += [(i[field], i[arn_field]) for page in pages for i in page.get(key, [])]
+                return found
+            params: dict[str, Any] = {"NameContains": name_prefix} if name_prefix else {}
+            for page in self.sagemaker.get_paginator(xform_name(op)).paginate(**params):
+                found += [(i[field], i[arn_field]) for i in page.get(key, []) if i[field].startswith(name_prefix)]
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc, op) from None
+        return found
+
+    def tags_of(self, arn: str) -> dict[str, str]:
+        return self._tags(arn)
 
     def find_packages(self, group: str) -> list[Live]:
         found: list[Live] = []

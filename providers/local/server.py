@@ -15,7 +15,6 @@ idle time of boto3's connection pool.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import fcntl
 import logging
@@ -128,7 +127,7 @@ def serve(host: str, port: int, home: Path, runtime: str = "process", python: st
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: None)
     try:
-        asyncio.run(uvicorn.Server(config).serve(sockets=[sock]))
+        uvicorn.Server(config).run(sockets=[sock])
     finally:
         sock.close()
         lock.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,8 @@ async def test_quickstart_instance_serves_and_stops(quickstart_model: Path, tmp_
         result = await instance.invoke(QUICKSTART_BODY, "application/json", None, None)
         assert result == InvokeResult(200, "application/json", b'{"predictions": ["setosa", "virginica"]}')
         assert (tmp_path / "instance" / "container-1.log").exists()
+        pooled = [writer.get_extra_info("socket") for _, writer in instance.containers[0].client._idle]
+        assert pooled and all(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) for s in pooled)
     finally:
         await instance.stop()
     await instance.stop()

@@ -3,7 +3,6 @@ are keep-alive with TCP_NODELAY."""
 
 from __future__ import annotations
 
-import asyncio
 import http.client
 import json
 import socket
@@ -139,7 +138,7 @@ def test_every_accepted_socket_has_tcp_nodelay(tmp_path: Path) -> None:
     port = sock.getsockname()[1]
     app = build_app(tmp_path / "home", "process", None, f"http://127.0.0.1:{port}")
     server = uvicorn.Server(uvicorn.Config(app, lifespan="on", log_level="warning", access_log=False))
-    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), daemon=True)
+    thread = threading.Thread(target=lambda: server.run(sockets=[sock]), daemon=True)
     thread.start()
     try:
         deadline = time.monotonic() + 10

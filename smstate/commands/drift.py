@@ -1,0 +1,75 @@
+"""`smstate drift`: refresh everything in state and report what changed outside smstate."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+from .. import drift as drift_mod
+from ..addresses import Address
+from ..changes import Drift
+from ..errors import ProviderError, SmstateError
+from ..pipeline import Inputs, load, provider_for, read_state, refresh_lives
+from ..plan import lifecycles, refresh
+from ..provider import Provider
+from ..render import drift_lines
+from ..resources import KINDS
+from ..state import State
+from .run import err, out
+
+FORMATS = ("text", "json", "markdown", "github")
+
+
+def drift(inputs: Inputs, fmt: str, targets: list[str]) -> int:
+    if fmt not in FORMATS:
+        raise SmstateError(f"unknown format {fmt!r}: use {', '.join(FORMATS)}")
+    wanted = {str(Address.parse(t)) for t in targets}
+    loaded = load(inputs)
+    backend = loaded.workspace.backend(loaded.config)
+    state = read_state(backend)
+    scoped = State(state.lineage, state.serial, {a: o for a, o in state.resources.items() if not wanted or a in wanted})
+    provider = provider_for(loaded)
+    lives = refresh_lives(provider, scoped, inputs.parallelism)
+    _, found = refresh(scoped, lives, lifecycles(loaded.config))
+    if not wanted:
+        found += drift_mod.unmanaged(state, _owned(provider, state.lineage, inputs.parallelism))
+    _print(fmt, state, found)
+    return 2 if found else 0
+
+
+def _owned(provider: Provider, lineage: str, parallelism: int) -> list[drift_mod.Found]:
+    """Every listed object with its tags; objects whose tags cannot be read are skipped with a warning."""
+    listed = [(kind, object_id, arn) for kind in KINDS for object_id, arn in provider.list_ids(KINDS[kind])]
+
+    def tags(item: tuple[str, str, str]) -> drift_mod.Found | None:
+        kind, object_id, arn = item
+        try:
+            return kind, object_id, provider.tags_of(arn)
+        except ProviderError as exc:
+            err.print(f"[yellow]Warning:[/yellow] cannot read the tags of {object_id}, skipped: {exc}")
+            return None
+
+    with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
+        return [found for found in pool.map(tags, listed) if found is not None]
+
+
+def _print(fmt: str, state: State, found: list[Drift]) -> None:
+    if fmt == "json":
+        sys.stdout.write(json.dumps(drift_mod.report_json(state, found)) + "\n")
+    elif fmt == "markdown":
+        sys.stdout.write(drift_mod.report_markdown(found))
+    elif fmt == "github":
+        sys.stdout.write(drift_mod.report_github(found))
+        summary = os.environ.get("GITHUB_STEP_SUMMARY")
+        if summary:
+            with open(summary, "a", encoding="utf-8") as handle:
+                handle.write(drift_mod.report_markdown(found))
+    elif found:
+        out.print("[bold]Drift detected[/bold]: objects changed outside of smstate\n")
+        out.print("\n".join(drift_lines(found)))
+        out.print(f"\n{len(found)} object(s) drifted. Run `smstate plan` to see how apply would put them back, "
+                  "or `smstate apply --refresh-only` to accept the live values.")
+    else:
+        out.print("[green]No drift.[/green] Every object matches the state.")

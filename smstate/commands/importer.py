@@ -1,0 +1,80 @@
+"""`smstate import`: bring existing objects under management."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from .. import importing
+from ..addresses import Address
+from ..errors import SmstateError
+from ..pipeline import Inputs, load, locked, provider_for, read_state
+from ..provider import Live
+from ..resources import KINDS, OWNER_ADDRESS_TAG, OWNER_LINEAGE_TAG
+from .run import out
+
+
+def import_one(inputs: Inputs, address_text: str, physical: str, adopt: bool) -> int:
+    address = Address.parse(address_text)
+    kind = KINDS[address.type]
+    loaded = load(inputs)
+    backend = loaded.workspace.backend(loaded.config)
+    with locked(backend, "import", inputs.lock_timeout):
+        state = read_state(backend)
+        if address_text in state.resources:
+            raise SmstateError(f"{address} is already in the state; run `smstate state rm {address}` first to re-import it")
+        live = provider_for(loaded).read(kind, physical) if physical else None
+        if live is None:
+            what = kind.state_type.replace("_", " ")
+            raise SmstateError(f"no {what} named {physical!r} exists (import {address.type} by their {'ARN' if not kind.name_member else 'name'})")
+        owner = importing.foreign_lineage(live, state.lineage)
+        if owner:
+            raise SmstateError(f"{physical} belongs to another smstate state (lineage {owner}); it cannot be imported here")
+        if adopt and live.arn:
+            provider_for(loaded).set_tags(live.arn, {OWNER_ADDRESS_TAG: str(address), OWNER_LINEAGE_TAG: state.lineage}, [])
+            live = provider_for(loaded).read(kind, physical) or live
+        state.resources[address_text] = importing.object_state(kind, live)
+        state.serial += 1
+        backend.write(state)
+    out.print(f"[green]Import successful![/green] {address} is {physical}.")
+    if address not in loaded.config.resources:
+        pin = f"name: {physical}" if kind.name_member else f"the spec of {physical}"
+        out.print(f"Declare {address} in the config (with `{pin}`) or the next plan will destroy it.")
+    return 0
+
+
+def generate_config(inputs: Inputs, file: str, prefix: str, types: list[str]) -> int:
+    for kind in types:
+        if kind not in KINDS:
+            raise SmstateError(f"unknown --type {kind!r}: use {', '.join(KINDS)}")
+    path = Path(file) if Path(file).is_absolute() else Path(inputs.chdir) / file
+    if path.exists():
+        raise SmstateError(f"{path} already exists; choose another file (smstate never overwrites it)")
+    if not (path.name == "smstate.yaml" or path.name.endswith(".smstate.yaml")):
+        raise SmstateError(f"{path.name}: the generated file must be named smstate.yaml or *.smstate.yaml to be read")
+    loaded = load(inputs)
+    backend = loaded.workspace.backend(loaded.config)
+    with locked(backend, "import", inputs.lock_timeout):
+        state = read_state(backend)
+        provider = provider_for(loaded)
+        known = {o.id for o in state.resources.values()} | {o.arn for o in state.resources.values() if o.arn}
+        found: dict[str, list[Live]] = {}
+        for kind_name in types or list(KINDS):
+            ids = [i for i, arn in provider.list_ids(KINDS[kind_name], prefix) if i not in known and arn not in known]
+            with ThreadPoolExecutor(max_workers=max(1, inputs.parallelism)) as pool:
+                lives = list(pool.map(lambda i: provider.read(KINDS[kind_name], i), ids))
+            found[kind_name] = [
+                live for live in lives if live is not None and not importing.foreign_lineage(live, state.lineage)
+            ]
+        text, entries = importing.generate(found)
+        taken = [str(a) for a, _ in entries if str(a) in state.resources or a in loaded.config.resources]
+        if taken:
+            raise SmstateError(f"these addresses are already declared or in state: {', '.join(taken)}; use --name-prefix")
+        path.write_text(text)
+        for address, obj in entries:
+            state.resources[str(address)] = obj
+        state.serial += 1
+        backend.write(state)
+    out.print(f"[green]Wrote {path}[/green] with {len(entries)} resources, and recorded them in the state.")
+    out.print("Run `smstate plan`: it should say No changes.")
+    return 0

@@ -108,7 +108,7 @@ def build_graph(config: Config) -> Graph:
     except CycleError as exc:
         first = exc.cycle[0]
         raise ConfigError(
-            [config.diagnostic(str(first), (), "dependency cycle: " + " -> ".join(str(a) for a in exc.cycle + [first]))]
+            [config.diagnostic(str(first), (), "dependency cycle: " + " -> ".join(str(a) for a in exc.cycle))]
         ) from None
     return graph
 

@@ -87,7 +87,7 @@ def _run(args: argparse.Namespace) -> int:
         else:
             print(f"not running at {info['url']}")
         return 0 if info["running"] else 3
-    return _logs(daemon.log_path(args.home), args.lines, args.follow)
+    return _logs(Path(daemon.status(args.url, args.home)["log"]), args.lines, args.follow)
 
 
 def _logs(path: Path, lines: int, follow: bool) -> int:

@@ -50,8 +50,8 @@ _PREFIX = "/endpoints/"
 _SUFFIX = "/invocations"
 
 
-class TooLarge(Exception):
-    pass
+class ClientGone(Exception):
+    """The client hung up before its request body arrived: nobody to answer."""
 
 
 class App:
@@ -106,6 +106,8 @@ class App:
                 raise ApiError("ValidationError", "InvokeEndpoint takes POST.", 405)
             body = await _read(receive, INVOKE_LIMIT, length)
             headers, payload = await self.gateway.invoke(name, body, content_type, accept, variant, attributes)
+        except ClientGone:
+            return
         except ApiError as error:
             await _respond(send, error.status, error_headers(error, REST_JSON), rest_json_body(error))
             return
@@ -134,6 +136,8 @@ class App:
                 raise ApiError("UnknownOperationException", "The control plane takes POST.", 405)
             body = await _read(receive, CONTROL_LIMIT, length)
             payload = await self.control.handle(target, body, authorization)
+        except ClientGone:
+            return
         except ApiError as error:
             headers = error_headers(error, JSON_11) + [(b"x-amzn-requestid", request_id)]
             await _respond(send, error.status, headers, json11_body(error))
@@ -160,6 +164,8 @@ class App:
 async def _read(receive: Receive, limit: int, declared: int) -> bytes:
     """The request body, or `too_large` once it is read (or is hopeless)."""
     message = await receive()
+    if message["type"] == "http.disconnect":
+        raise ClientGone()
     body = message.get("body", b"")
     if not message.get("more_body") and declared <= limit and len(body) <= limit:
         return body
@@ -169,6 +175,8 @@ async def _read(receive: Receive, limit: int, declared: int) -> bytes:
     size = len(body)
     while message.get("more_body"):
         message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientGone()
         chunk = message.get("body", b"")
         size += len(chunk)
         if size <= limit:

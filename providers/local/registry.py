@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import json
+import logging
 import os
 import tempfile
 from collections.abc import Iterator
@@ -30,6 +31,8 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 Record = dict[str, Any]
+
+log = logging.getLogger("smstate.local")
 
 
 class Kind(enum.Enum):
@@ -89,7 +92,8 @@ class Registry:
             for path in sorted(directory.glob("*.json")):
                 try:
                     record = json.loads(path.read_text(encoding="utf-8"))
-                except (OSError, ValueError):
+                except (OSError, ValueError) as exc:
+                    log.warning("skipping unreadable registry file %s: %s", path, exc)
                     continue
                 self._remember(kind, unquote(path.stem), record)
 

@@ -35,6 +35,7 @@ from providers.local.lifecycle import Endpoints
 from providers.local.registry import Registry
 from providers.local.runtime import Gateway
 from providers.local.settings import HOME_ENV, RUNTIMES, is_loopback
+from providers.local.validation import service_model
 
 log = logging.getLogger("smstate.local")
 
@@ -89,6 +90,7 @@ def build_app(home: Path, runtime: str, python: str | None, url: str) -> App:
             "home": str(home)}  # fmt: skip
 
     async def startup() -> None:
+        service_model()  # parsed once now rather than on the first request
         (home / "server.pid").write_text(f"{os.getpid()}\n")
         endpoints.restore()
         log.info("local SageMaker listening on %s (runtime %s, home %s)", url, runtime, home)

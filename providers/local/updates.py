@@ -11,11 +11,14 @@ It moves the endpoint to `Updating` and rolls out in the background (see
 `RetainAllVariantProperties` keeps the weights and counts of variants the two
 configs share (minus `ExcludeRetainedVariantProperties`);
 `RetainDeploymentConfig` reuses the last `DeploymentConfig` when none is given.
-Weight changes apply at once; capacity changes grow or shrink fleets in place.
+Weight changes apply at once; capacity changes grow or shrink fleets in place,
+and a capacity change that cannot be met goes `RollingBack` to the previous
+counts, then `InService` with a `FailureReason`.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -25,6 +28,8 @@ from providers.local.errors import validation
 from providers.local.lifecycle import Endpoints, startup_timeout
 from providers.local.rollout import RollbackFailed, RolloutFailed, roll_out
 from providers.local.views import initial_props, retained_props
+
+log = logging.getLogger("smstate.local")
 
 
 def _require_in_service(record: dict[str, Any]) -> None:
@@ -86,6 +91,7 @@ async def _update(endpoints: Endpoints, name: str, plan: policy.Plan) -> None:
 
 
 def _settle(endpoints: Endpoints, name: str, record: dict[str, Any], status: str, reason: str | None, **more: Any) -> None:
+    log.info("endpoint %s update finished: %s%s", name, status, f" ({reason})" if reason else "")
     record.pop("pending", None)
     endpoints.stages.pop(name.lower(), None)
     endpoints.save(name, record, EndpointStatus=status, FailureReason=reason, **more)
@@ -122,6 +128,7 @@ async def _scale(endpoints: Endpoints, name: str, counts: dict[str, int], old: d
     try:
         await deployment.resize(counts, startup_timeout(record["deployed"]))
     except Exception as exc:
+        endpoints.save(name, record, EndpointStatus="RollingBack")
         previous = {v: old[v]["DesiredInstanceCount"] for v in counts}
         deployment.counts.update(previous)
         await deployment.resize(previous, startup_timeout(record["deployed"]))

@@ -50,6 +50,7 @@ class Case:
     needles: Callable[[Project], tuple[str, ...]]
     errors: int = 1
     var_file: bool = True
+    check: Callable[[str], None] | None = None
 
 
 def _edit(old: str, new: str) -> Callable[[Project], None]:
@@ -70,6 +71,13 @@ def _future_state(p: Project) -> None:
 
 def _nothing(p: Project) -> None:
     pass
+
+
+def _check_cycle(error: str) -> None:
+    """The cycle is named once round: a -> b -> c -> a."""
+    chain = error.split("dependency cycle: ", 1)[1].strip().split(" -> ")
+    assert chain[0] == chain[-1], chain
+    assert sorted(chain[:-1]) == ["endpoint_configs.churn", "endpoints.churn", "models.churn"], chain
 
 
 CASES = [
@@ -125,7 +133,8 @@ CASES = [
         "cycle",
         _edit("SAGEMAKER_PROGRAM: inference.py", "SAGEMAKER_PROGRAM: ${endpoints.churn.name}"),
         ("apply", "--auto-approve"),
-        lambda p: ("cycle", "models.churn", "endpoint_configs.churn", "endpoints.churn"),
+        lambda p: ("dependency cycle", "models.churn", "endpoint_configs.churn", "endpoints.churn"),
+        check=lambda error: _check_cycle(error),
     ),
     Case(
         "corrupt-state",
@@ -161,9 +170,10 @@ def test_bad_input(case: Case, copy: Project) -> None:
     args = [case.args[0], "--var-file", str(copy.var_file), *case.args[1:]] if case.var_file else case.args
 
     result = copy.run(*args)
-    print(result)
 
-    assert_clean_failure(result, *case.needles(copy), errors=case.errors)
+    error = assert_clean_failure(result, *case.needles(copy), errors=case.errors)
+    if case.check is not None:
+        case.check(error)
     assert state_path(copy.dir).read_bytes() == state_before
     assert backup.read_bytes() == backup_before
     assert not state_path(copy.dir).with_name("default.json.lock").exists()

@@ -178,3 +178,16 @@ def wait_settled(sm: Any, endpoint: str, timeout: float = 60.0) -> dict[str, Any
 def invoke_label(rt: Any, endpoint: str, payload: Any = 1) -> str:
     response = rt.invoke_endpoint(EndpointName=endpoint, Body=json.dumps(payload), ContentType="application/json")
     return str(json.loads(response["Body"].read())["label"])
+
+
+def children(pid: int) -> set[int]:
+    """Live child processes of `pid` (the model servers of a local server)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.add(int(stat.parent.name))
+    return found

@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 from tests.local.server_harness import (
     BROKEN_CODE,
     ServerProcess,
+    children,
     clients,
     create_config,
     create_model,
@@ -66,6 +67,24 @@ def test_failed_create_and_delete(tmp_path: Path) -> None:
         sm.delete_endpoint(EndpointName="broken")
         sm.get_waiter("endpoint_deleted").wait(EndpointName="broken", WaiterConfig={"Delay": 0.1, "MaxAttempts": 100})
         assert sm.list_endpoints(NameContains="broken")["Endpoints"] == []
+    finally:
+        server.close()
+
+
+def test_delete_while_creating_leaves_no_model_server(tmp_path: Path) -> None:
+    server = ServerProcess(tmp_path / "home").start()
+    try:
+        sm, _ = clients(server.url)
+        slow = model_tar(tmp_path, "slow", "import time\n\ndef model_fn(model_dir):\n    time.sleep(30)\n")
+        deploy(sm, "abandoned", slow, count=2, wait=False)
+        assert server.process is not None
+        deadline = time.monotonic() + 10
+        while len(children(server.process.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(children(server.process.pid)) == 2
+        sm.delete_endpoint(EndpointName="abandoned")
+        sm.get_waiter("endpoint_deleted").wait(EndpointName="abandoned", WaiterConfig={"Delay": 0.1, "MaxAttempts": 100})
+        assert children(server.process.pid) == set()
     finally:
         server.close()
 

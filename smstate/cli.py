@@ -27,6 +27,7 @@ rollout_app = typer.Typer(no_args_is_help=True, help="Follow endpoint rollouts."
 app.add_typer(state_app, name="state")
 app.add_typer(workspace_app, name="workspace")
 app.add_typer(local_app, name="local")
+app.add_typer(rollout_app, name="rollout")
 
 Chdir = Annotated[str, typer.Option("--chdir", "-C", help="The config directory.")]
 Vars = Annotated[Optional[list[str]], typer.Option("--var", help="Set a variable: NAME=VALUE.")]
@@ -186,6 +187,20 @@ def import_(
     raise typer.Exit(importer.import_one(inputs, address, physical_name, adopt))  # type: ignore[arg-type]
 
 
+@rollout_app.command("status")
+def rollout_status(
+    endpoint: Annotated[str, typer.Argument(help="An endpoint name, or its address endpoints.NAME.")],
+    chdir: Chdir = ".",
+    json_: Annotated[bool, typer.Option("--json")] = False,
+    var: Vars = None,
+    var_file: VarFiles = None,
+) -> None:
+    """Show an endpoint's deployment stage, traffic split and last failure."""
+    from .commands import rollout
+
+    raise typer.Exit(rollout.status(_inputs(chdir, var, var_file), endpoint, json_))  # type: ignore[arg-type]
+
+
 @app.command()
 def output(
     name: Annotated[Optional[str], typer.Argument()] = None,
@@ -253,6 +268,38 @@ def state_rm(addresses: list[str], chdir: Chdir = ".", lock_timeout: LockTimeout
     from .commands import inspect
 
     raise typer.Exit(inspect.state_rm(_inputs(chdir, lock_timeout=lock_timeout), addresses))  # type: ignore[arg-type]
+
+
+@state_app.command("pull")
+def state_pull(chdir: Chdir = ".") -> None:
+    """Print the state as JSON."""
+    from .commands import migrate
+
+    raise typer.Exit(migrate.pull(_inputs(chdir)))  # type: ignore[arg-type]
+
+
+@state_app.command("push")
+def state_push(
+    file: Annotated[str, typer.Argument(help="A statefile, or - for stdin.")],
+    chdir: Chdir = ".",
+    force: Annotated[bool, typer.Option("--force", help="Replace even a state of another lineage or a newer serial.")] = False,
+    lock_timeout: LockTimeout = "0s",
+) -> None:
+    """Replace the state with a file (same lineage, not older, unless --force)."""
+    from .commands import migrate
+
+    raise typer.Exit(migrate.push(_inputs(chdir, lock_timeout=lock_timeout), file, force))  # type: ignore[arg-type]
+
+
+@app.command()
+def init(
+    chdir: Chdir = ".",
+    migrate_state: Annotated[bool, typer.Option("--migrate-state", "-migrate-state", help="Copy the state from the previous backend.")] = False,
+) -> None:
+    """Record the config's backend; after a backend change, migrate the state to it."""
+    from .commands import migrate
+
+    raise typer.Exit(migrate.init(_inputs(chdir), migrate_state))  # type: ignore[arg-type]
 
 
 @workspace_app.command("list")

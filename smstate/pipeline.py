@@ -19,7 +19,7 @@ from . import config as config_mod
 from . import variables as variables_mod
 from .addresses import Address
 from .backends import LockInfo
-from .backends.local import LocalBackend
+from .backends import Backend
 from .changes import Drift, Plan
 from .config import Config
 from .errors import SmstateError
@@ -107,6 +107,7 @@ def load(inputs: Inputs, files: list[tuple[str, str]] | None = None, cli_vars: d
     values = variables_mod.resolve(config, cli_vars, var_files, os.environ)
     loaded = Loaded(workspace, config, values, files)
     loaded.evaluate(None)
+    workspace.check_backend(config)
     return loaded
 
 
@@ -121,7 +122,7 @@ def known_values(state: State | None) -> dict[Address, Known]:
 
 
 @contextmanager
-def locked(backend: LocalBackend, operation: str, timeout: float) -> Iterator[LockInfo]:
+def locked(backend: Backend, operation: str, timeout: float) -> Iterator[LockInfo]:
     info = backend.lock(operation, timeout)
     try:
         yield info
@@ -129,7 +130,7 @@ def locked(backend: LocalBackend, operation: str, timeout: float) -> Iterator[Lo
         backend.unlock(info)
 
 
-def read_state(backend: LocalBackend) -> State:
+def read_state(backend: Backend) -> State:
     return backend.read() or State()
 
 

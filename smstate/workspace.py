@@ -8,8 +8,9 @@ import os
 from pathlib import Path
 
 from .addresses import NAME_RE
+from .backends import Backend
 from .backends.local import LocalBackend
-from .config import Config
+from .config import BackendSettings, Config
 from .errors import SmstateError
 
 CONFIG_FILE = "smstate.yaml"
@@ -59,23 +60,68 @@ class Workspace:
         self._selection.parent.mkdir(parents=True, exist_ok=True)
         self._selection.write_text(name + "\n")
 
+    @property
+    def _backend_record(self) -> Path:
+        return self.dir / ".smstate" / "backend.json"
+
+    def recorded_backend(self) -> BackendSettings | None:
+        """The backend `smstate init` last recorded, if any."""
+        try:
+            return BackendSettings.model_validate_json(self._backend_record.read_text())
+        except (OSError, ValueError):
+            return None
+
+    def record_backend(self, settings: BackendSettings) -> None:
+        self._backend_record.parent.mkdir(parents=True, exist_ok=True)
+        self._backend_record.write_text(settings.model_dump_json() + "\n")
+
+    def check_backend(self, config: Config) -> None:
+        """A backend changed in the config without `init --migrate-state` would start an empty state."""
+        recorded = self.recorded_backend()
+        if recorded is None:
+            self.record_backend(config.backend)
+        elif recorded != config.backend:
+            raise SmstateError(
+                "the backend in the config differs from the one in use; run `smstate init --migrate-state` "
+                "to copy the state to it (or `smstate init` after moving it yourself)"
+            )
+
     def state_dir(self, config: Config | None) -> Path:
         if config is not None and config.backend.path:
             return (self.dir / config.backend.path).parent
         return self.dir / "state"
 
-    def backend(self, config: Config | None, workspace: str | None = None) -> LocalBackend:
+    def backend(self, config: Config | None, workspace: str | None = None) -> Backend:
         name = workspace or self.name
         check_workspace_name(name)
         if config is not None and config.backend.type == "s3":
-            raise SmstateError("backend type s3 is not available in this version; use the local backend")
+            settings = config.backend
+            if not settings.bucket or not settings.key:
+                raise SmstateError("backend type s3 needs bucket and key")
+            from .backends.s3 import S3Backend
+
+            key = settings.key if name == "default" else f"env:/{name}/{settings.key}"
+            return S3Backend(settings.bucket, key, settings.region, settings.endpoint_url)
         if config is not None and config.backend.path and name == "default":
             return LocalBackend(self.dir / config.backend.path)
         return LocalBackend(self.state_dir(config) / f"{name}.json")
 
     def workspaces(self, config: Config | None) -> list[str]:
+        if config is not None and config.backend.type == "s3":
+            return self._s3_workspaces(config)
         found = {p.stem for p in self.state_dir(config).glob("*.json")}
         return sorted(found | {"default"})
+
+    def _s3_workspaces(self, config: Config) -> list[str]:
+        backend = self.backend(config, "default")
+        found = {"default"}
+        pages = backend.s3.get_paginator("list_objects_v2").paginate(Bucket=backend.bucket, Prefix="env:/")  # type: ignore[attr-defined]
+        for page in pages:
+            for item in page.get("Contents", []):
+                parts = item["Key"].split("/", 2)
+                if len(parts) == 3 and parts[2] == config.backend.key:
+                    found.add(parts[1])
+        return sorted(found)
 
     @functools.cached_property
     def _digests(self) -> dict[str, str | None]:

@@ -83,7 +83,8 @@ def _run(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(info))
         elif info["running"]:
-            print(f"running at {info['url']} (pid {info.get('pid')}, runtime {info.get('runtime')}, home {info.get('home')})")
+            details = f"pid {info.get('pid')}, runtime {info.get('runtime')}, home {info.get('home')}"
+            print(f"running at {info['url']} ({details})")
         else:
             print(f"not running at {info['url']}")
         return 0 if info["running"] else 3

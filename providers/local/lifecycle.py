@@ -97,8 +97,9 @@ class Endpoints:
         if self._tasks.get(key) is task:
             del self._tasks[key]
         router = self.routers.get(key)
-        keep = set(router.deployments()) if router else set()
-        self._owned[key] = {d for d in self._owned.get(key, set()) if d in keep}
+        if key in self._owned:  # deployments left behind by the task are stopped ones
+            keep = set(router.deployments()) if router else set()
+            self._owned[key] = {d for d in self._owned[key] if d in keep}
         if not task.cancelled() and task.exception() is not None:
             log.error("endpoint %s: %s", key, task.exception(), exc_info=task.exception())
 
@@ -126,7 +127,7 @@ class Endpoints:
     def begin_create(self, name: str) -> None:
         self.run(name, self._create(name))
 
-    async def _create(self, name: str, status_after: str = "InService", note: str | None = None) -> None:
+    async def _create(self, name: str, note: str | None = None) -> None:
         record = self.record(name)
         assert record is not None
         deployment = self.deployment(name, record["deployed"], record["variants"])
@@ -138,8 +139,8 @@ class Endpoints:
             self.save(name, record, EndpointStatus="Failed", FailureReason=str(exc))
             return
         self.routers[key_of(name)] = Router(deployment)
-        self.save(name, record, EndpointStatus=status_after, FailureReason=note)
-        log.info("endpoint %s is %s", name, status_after)
+        self.save(name, record, EndpointStatus="InService", FailureReason=note)
+        log.info("endpoint %s is InService", name)
 
     async def begin_delete(self, name: str) -> None:
         """Mark the endpoint Deleting, then stop it in the background."""

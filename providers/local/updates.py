@@ -26,6 +26,7 @@ from providers.local import policy
 from providers.local.deployment import Snapshot
 from providers.local.errors import validation
 from providers.local.lifecycle import Endpoints, startup_timeout
+from providers.local.registry import key_of
 from providers.local.rollout import RollbackFailed, RolloutFailed, roll_out
 from providers.local.views import initial_props, retained_props
 
@@ -59,7 +60,7 @@ def begin_update(endpoints: Endpoints, name: str, snapshot: Snapshot, params: di
     plan = policy.plan(config, sum(p["DesiredInstanceCount"] for p in props.values()))
     now = time.time()
     record["pending"] = {"snapshot": snapshot, "variants": props, "started": now}
-    endpoints.stages[name.lower()] = ("Creating", "Update requested.", now)
+    endpoints.stages[key_of(name)] = ("Creating", "Update requested.", now)
     fields: dict[str, Any] = {"EndpointStatus": "Updating"}
     if config is not None:
         fields["LastDeploymentConfig"] = config
@@ -70,7 +71,7 @@ def begin_update(endpoints: Endpoints, name: str, snapshot: Snapshot, params: di
 async def _update(endpoints: Endpoints, name: str, plan: policy.Plan) -> None:
     record = endpoints.record(name)
     assert record is not None
-    key = name.lower()
+    key = key_of(name)
     pending = record["pending"]
     router = endpoints.routers[key]
     new = endpoints.deployment(name, pending["snapshot"], pending["variants"])
@@ -90,10 +91,12 @@ async def _update(endpoints: Endpoints, name: str, plan: policy.Plan) -> None:
         _settle(endpoints, name, record, "InService", None, EndpointConfigName=config_name)
 
 
-def _settle(endpoints: Endpoints, name: str, record: dict[str, Any], status: str, reason: str | None, **more: Any) -> None:
+def _settle(
+    endpoints: Endpoints, name: str, record: dict[str, Any], status: str, reason: str | None, **more: Any
+) -> None:
     log.info("endpoint %s update finished: %s%s", name, status, f" ({reason})" if reason else "")
     record.pop("pending", None)
-    endpoints.stages.pop(name.lower(), None)
+    endpoints.stages.pop(key_of(name), None)
     endpoints.save(name, record, EndpointStatus=status, FailureReason=reason, **more)
 
 
@@ -105,7 +108,7 @@ def begin_scale(endpoints: Endpoints, name: str, desired: list[dict[str, Any]]) 
     unknown = [d["VariantName"] for d in desired if d["VariantName"] not in record["variants"]]
     if unknown:
         raise validation(f"The variant(s) {unknown} are not present in endpoint \"{name}\".")
-    router = endpoints.routers[name.lower()]
+    router = endpoints.routers[key_of(name)]
     old = {v: dict(p) for v, p in record["variants"].items()}
     counts = {}
     for change in desired:
@@ -123,7 +126,7 @@ def begin_scale(endpoints: Endpoints, name: str, desired: list[dict[str, Any]]) 
 async def _scale(endpoints: Endpoints, name: str, counts: dict[str, int], old: dict[str, Any]) -> None:
     record = endpoints.record(name)
     assert record is not None
-    deployment = endpoints.routers[name.lower()].active
+    deployment = endpoints.routers[key_of(name)].active
     deployment.counts.update(counts)
     try:
         await deployment.resize(counts, startup_timeout(record["deployed"]))

@@ -99,10 +99,9 @@ def _check_constraints(shape: Shape, value: Any, path: str, problems: list[str])
 def _check_size(shape: Shape, size: float, value: Any, path: str, problems: list[str], what: str) -> None:
     maximum = shape.metadata.get("max")
     if maximum is not None and size > maximum:
-        relation = "less than or equal to" if what == "value" else "have length less than or equal to"
         problems.append(
             f"Value {_show(value)} at '{path}' failed to satisfy constraint: "
-            f"Member must {relation} {maximum}"
+            f"Member must have {what} less than or equal to {maximum}"
         )
 
 

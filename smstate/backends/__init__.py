@@ -43,10 +43,7 @@ class LockInfo:
         return asdict(self)
 
     def describe(self) -> str:
-        return (
-            f"ID: {self.id}\n  Operation: {self.operation}\n  Who: {self.user}@{self.host} (pid {self.pid})\n"
-            f"  Created: {self.time}"
-        )
+        return f"ID {self.id}, operation {self.operation}, by {self.user}@{self.host} pid {self.pid}, since {self.time}"
 
 
 class Backend(Protocol):
@@ -61,5 +58,8 @@ class Backend(Protocol):
     def unlock(self, info: LockInfo) -> None: ...
 
     def force_unlock(self, lock_id: str) -> None: ...
+
+    def delete(self) -> None:
+        """Remove the statefile and its backup (an emptied workspace)."""
 
     def describe(self) -> str: ...

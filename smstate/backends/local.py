@@ -38,6 +38,10 @@ class LocalBackend:
             _atomic_write(self.backup_path, self.path.read_bytes())
         _atomic_write(self.path, state.dumps().encode())
 
+    def delete(self) -> None:
+        for path in (self.path, self.backup_path):
+            path.unlink(missing_ok=True)
+
     def lock(self, operation: str, timeout: float) -> LockInfo:
         info = LockInfo.new(operation)
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -68,7 +72,7 @@ class LocalBackend:
         if not self.lock_path.exists():
             raise LockError(f"the state at {self.path} is not locked")
         if held is not None and held.id != lock_id:
-            raise LockError(f"lock ID {lock_id!r} does not match the lock held:\n  {held.describe()}")
+            raise LockError(f"lock ID {lock_id!r} does not match the lock held ({held.describe()})")
         if held is None and lock_id != "unreadable":
             raise LockError(f"the lock file {self.lock_path} is unreadable; run `smstate force-unlock unreadable` to remove it")
         self.lock_path.unlink(missing_ok=True)
@@ -84,7 +88,7 @@ class LocalBackend:
         held = self._holder()
         if held is None:
             return f"the state is locked by {self.lock_path}, which is unreadable; if no smstate is running, run `smstate force-unlock unreadable`"
-        return f"the state is locked by another command:\n  {held.describe()}\nWait for it, pass --lock-timeout, or run `smstate force-unlock {held.id}` if it is dead"
+        return f"the state is locked by another command ({held.describe()}); wait for it, pass --lock-timeout, or run `smstate force-unlock {held.id}` if it is dead"
 
 
 def _atomic_write(path: Path, data: bytes) -> None:

@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from ..addresses import Address
-from ..backends.local import LocalBackend
+from ..backends import Backend
 from ..config import Config, ProviderSettings
 from ..errors import SmstateError
 from ..evaluate import build_graph
@@ -17,7 +17,7 @@ from ..workspace import Workspace
 from .run import out
 
 
-def _backend(inputs: Inputs) -> tuple[Workspace, LocalBackend, Config | None]:
+def _backend(inputs: Inputs) -> tuple[Workspace, Backend, Config | None]:
     workspace = Workspace(inputs.chdir)
     try:
         from .. import config as config_mod
@@ -146,8 +146,7 @@ def workspace_cmd(inputs: Inputs, action: str, name: str | None) -> int:
         state = backend.read()
         if state is not None and any(o.status != "gone" or o.deposed for o in state.resources.values()):
             raise SmstateError(f"workspace {name!r} still manages objects; destroy them first")
-        for path in (backend.path, backend.backup_path):
-            path.unlink(missing_ok=True)
+        backend.delete()
         out.print(f"Deleted workspace {name!r}.")
     else:
         raise SmstateError(f"unknown workspace action {action!r}: use list, show, new, select or delete")

@@ -124,14 +124,14 @@ class Project:
     def run(self, *args: str, input: str | None = None, env: dict[str, str] | None = None) -> Result:
         return run_cli(args, self.dir, {**self.env, **(env or {})}, input=input)
 
-    def plan(self, *args: str) -> Result:
-        return self.run("plan", "--var-file", str(self.var_file), *args)
+    def plan(self, *args: str, env: dict[str, str] | None = None) -> Result:
+        return self.run("plan", "--var-file", str(self.var_file), *args, env=env)
 
-    def apply(self, *args: str) -> Result:
-        return self.run("apply", "--auto-approve", "--var-file", str(self.var_file), *args)
+    def apply(self, *args: str, env: dict[str, str] | None = None) -> Result:
+        return self.run("apply", "--auto-approve", "--var-file", str(self.var_file), *args, env=env)
 
-    def destroy(self, *args: str) -> Result:
-        return self.run("destroy", "--auto-approve", "--var-file", str(self.var_file), *args)
+    def destroy(self, *args: str, env: dict[str, str] | None = None) -> Result:
+        return self.run("destroy", "--auto-approve", "--var-file", str(self.var_file), *args, env=env)
 
     @property
     def config(self) -> Path:

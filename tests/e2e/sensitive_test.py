@@ -44,11 +44,6 @@ def test_sensitive_variable_is_never_shown_or_stored(project: Project, aws: Aws)
     # SageMaker got the value; smstate's files did not
     [name] = aws.model_names()
     assert aws.sagemaker.describe_model(ModelName=name)["PrimaryContainer"]["Environment"]["API_TOKEN"] == SECRET
-    assert SECRET not in _everything_written(project)
-    assert state_path(project.dir).with_name("default.json.backup").exists()
-    shown = project.run("state", "show", "models.churn")
-    assert SECRET not in shown.out
-    assert json.loads(shown.out)["spec"]["primary_container"]["environment"]["API_TOKEN"] == "(sensitive)"
 
     # the same value from the environment: nothing to do
     same = project.plan("--detailed-exitcode", env={"SMSTATE_VAR_token": SECRET})
@@ -61,6 +56,13 @@ def test_sensitive_variable_is_never_shown_or_stored(project: Project, aws: Aws)
     assert SECRET not in rotated.out and OTHER_SECRET not in rotated.out
     assert "models.churn must be replaced" in rotated.out
     assert "(sensitive) -> (sensitive)" in rotated.out
+
+    # last, what was written: the statefile (and its backup) and `state show`
+    shown = project.run("state", "show", "models.churn")
+    assert json.loads(shown.out)["spec"]["primary_container"]["environment"]["API_TOKEN"] == "(sensitive)"
+    assert SECRET not in shown.out
+    assert state_path(project.dir).with_name("default.json.backup").exists()
+    assert SECRET not in _everything_written(project)
 
 
 def test_missing_sensitive_variable_is_reported_without_a_value(project: Project) -> None:

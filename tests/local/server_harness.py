@@ -135,7 +135,11 @@ def clients(url: str) -> tuple[Any, Any]:
 def create_model(sm: Any, name: str, tar: Path) -> None:
     sm.create_model(
         ModelName=name,
-        PrimaryContainer={"Image": "local/echo", "ModelDataUrl": str(tar), "Environment": {"SAGEMAKER_PROGRAM": "inference.py"}},
+        PrimaryContainer={
+            "Image": "local/echo",
+            "ModelDataUrl": str(tar),
+            "Environment": {"SAGEMAKER_PROGRAM": "inference.py"},
+        },
         ExecutionRoleArn="arn:aws:iam::000000000000:role/local",
     )
 

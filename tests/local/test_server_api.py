@@ -56,7 +56,7 @@ def test_model_lifecycle_and_aws_shaped_errors(sm: Any, tar: Path) -> None:
     sm.delete_model(ModelName="crud-model")
     missing = error_of(sm.describe_model, ModelName="crud-model")
     assert missing["Code"] == "ValidationException"
-    assert missing["Message"].startswith('Could not find model "arn:aws:sagemaker:us-east-1:000000000000:model/crud-model"')
+    assert missing["Message"] == 'Could not find model "arn:aws:sagemaker:us-east-1:000000000000:model/crud-model".'
     assert error_of(sm.delete_model, ModelName="crud-model")["Code"] == "ValidationException"
 
 
@@ -129,7 +129,8 @@ def test_list_pagination_and_filters(sm: Any, tar: Path) -> None:
     assert seen == [f"page-{i}" for i in range(7)]
     newest = sm.list_models(NameContains="PAGE-", MaxResults=1)["Models"][0]["ModelName"]
     assert newest == "page-6"
-    paginated = [m["ModelName"] for p in sm.get_paginator("list_models").paginate(NameContains="page-") for m in p["Models"]]
+    pages = sm.get_paginator("list_models").paginate(NameContains="page-")
+    paginated = [m["ModelName"] for p in pages for m in p["Models"]]
     assert sorted(paginated) == seen
     assert error_of(sm.list_models, NextToken="garbage!")["Code"] == "ValidationException"
 
@@ -165,7 +166,9 @@ def test_model_package_versions(sm: Any) -> None:
     assert second["ModelPackageStatus"] == "Completed"
     assert second["ModelApprovalStatus"] == "PendingManualApproval"
 
-    sm.update_model_package(ModelPackageArn=arns[1], ModelApprovalStatus="Approved", CustomerMetadataProperties={"a": "1"})
+    sm.update_model_package(
+        ModelPackageArn=arns[1], ModelApprovalStatus="Approved", CustomerMetadataProperties={"a": "1"}
+    )
     updated = sm.describe_model_package(ModelPackageName="churn/2")
     assert updated["ModelApprovalStatus"] == "Approved"
     assert updated["CustomerMetadataProperties"] == {"a": "1"}
@@ -200,10 +203,9 @@ def test_tags_by_arn_for_every_kind(sm: Any, tar: Path) -> None:
     create_config(sm, "tag-config", "tag-model")
     sm.create_endpoint(EndpointName="tag-endpoint", EndpointConfigName="tag-config")
     group_arn = sm.create_model_package_group(ModelPackageGroupName="tag-group")["ModelPackageGroupArn"]
-    package_arn = sm.create_model_package(
-        ModelPackageGroupName="tag-group",
-        InferenceSpecification={"Containers": [{"Image": "x"}], "SupportedContentTypes": [], "SupportedResponseMIMETypes": []},
-    )["ModelPackageArn"]
+    spec = {"Containers": [{"Image": "x"}], "SupportedContentTypes": [], "SupportedResponseMIMETypes": []}
+    package = sm.create_model_package(ModelPackageGroupName="tag-group", InferenceSpecification=spec)
+    package_arn = package["ModelPackageArn"]
     arns = [
         sm.describe_model(ModelName="tag-model")["ModelArn"],
         sm.describe_endpoint_config(EndpointConfigName="tag-config")["EndpointConfigArn"],
@@ -247,6 +249,7 @@ def test_registry_survives_a_restart(tmp_path: Path, tar: Path) -> None:
     try:
         sm = clients(second.url)[0]
         assert sm.describe_model(ModelName="durable")["ModelName"] == "durable"
-        assert sm.describe_model_package_group(ModelPackageGroupName="durable-group")["ModelPackageGroupStatus"] == "Completed"
+        group = sm.describe_model_package_group(ModelPackageGroupName="durable-group")
+        assert group["ModelPackageGroupStatus"] == "Completed"
     finally:
         second.close()

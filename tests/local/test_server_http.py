@@ -74,7 +74,7 @@ def test_parameter_validation_in_botocore_words(conn: http.client.HTTPConnection
     _, _, wrong = call(conn, b'{"MaxResults": "ten"}')
     assert "Invalid type for parameter MaxResults" in wrong["message"]
     _, _, ranged = call(conn, b'{"MaxResults": 1000}')
-    assert "Member must less than or equal to 100" in ranged["message"] or "less than or equal to 100" in ranged["message"]
+    assert "at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 100" in ranged["message"]
 
 
 def test_oversized_bodies(conn: http.client.HTTPConnection, server: ServerProcess, tmp_path: Path) -> None:

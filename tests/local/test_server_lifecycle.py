@@ -44,6 +44,10 @@ def alive(pid: int) -> bool:
     return True
 
 
+def wait_deleted(sm: Any, endpoint: str) -> None:
+    sm.get_waiter("endpoint_deleted").wait(EndpointName=endpoint, WaiterConfig={"Delay": 0.1, "MaxAttempts": 100})
+
+
 def wait_gone(pids: set[int], timeout: float = 15.0) -> set[int]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and any(alive(p) for p in pids):
@@ -65,7 +69,7 @@ def test_failed_create_and_delete(tmp_path: Path) -> None:
             rt.invoke_endpoint(EndpointName="broken", Body=b"1", ContentType="application/json")
 
         sm.delete_endpoint(EndpointName="broken")
-        sm.get_waiter("endpoint_deleted").wait(EndpointName="broken", WaiterConfig={"Delay": 0.1, "MaxAttempts": 100})
+        wait_deleted(sm, "broken")
         assert sm.list_endpoints(NameContains="broken")["Endpoints"] == []
     finally:
         server.close()
@@ -83,7 +87,7 @@ def test_delete_while_creating_leaves_no_model_server(tmp_path: Path) -> None:
             time.sleep(0.05)
         assert len(children(server.process.pid)) == 2
         sm.delete_endpoint(EndpointName="abandoned")
-        sm.get_waiter("endpoint_deleted").wait(EndpointName="abandoned", WaiterConfig={"Delay": 0.1, "MaxAttempts": 100})
+        wait_deleted(sm, "abandoned")
         assert children(server.process.pid) == set()
     finally:
         server.close()
@@ -108,7 +112,7 @@ def test_delete_stops_the_model_servers(tmp_path: Path) -> None:
         pids = {int(invoke_label(rt, "short-lived")) for _ in range(4)}
         sm.delete_endpoint(EndpointName="short-lived")
         assert sm.describe_endpoint(EndpointName="short-lived")["EndpointStatus"] == "Deleting"
-        sm.get_waiter("endpoint_deleted").wait(EndpointName="short-lived", WaiterConfig={"Delay": 0.1, "MaxAttempts": 100})
+        wait_deleted(sm, "short-lived")
         assert wait_gone(pids, timeout=1.0) == set()
     finally:
         server.close()
@@ -148,7 +152,8 @@ def test_update_interrupted_by_a_restart_is_rolled_back(tmp_path: Path) -> None:
     deploy(sm, "interrupted", model_tar(tmp_path / "v1", "v1"))
     create_model(sm, "interrupted-v2", model_tar(tmp_path / "v2", "v2"))
     create_config(sm, "interrupted-v2", "interrupted-v2")
-    config = {"BlueGreenUpdatePolicy": {"TrafficRoutingConfiguration": {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 3600}}}
+    routing = {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 3600}
+    config = {"BlueGreenUpdatePolicy": {"TrafficRoutingConfiguration": routing}}
     sm.update_endpoint(EndpointName="interrupted", EndpointConfigName="interrupted-v2", DeploymentConfig=config)
     time.sleep(0.5)
     server.kill()

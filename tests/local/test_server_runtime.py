@@ -132,7 +132,10 @@ def test_weighted_variants_and_target_variant(sm: Any, rt: Any, models: Path) ->
 
     sm.update_endpoint_weights_and_capacities(
         EndpointName="split",
-        DesiredWeightsAndCapacities=[{"VariantName": "a", "DesiredWeight": 0}, {"VariantName": "b", "DesiredInstanceCount": 2}],
+        DesiredWeightsAndCapacities=[
+            {"VariantName": "a", "DesiredWeight": 0},
+            {"VariantName": "b", "DesiredInstanceCount": 2},
+        ],
     )
     described = wait_settled(sm, "split")
     variants = {v["VariantName"]: v for v in described["ProductionVariants"]}
@@ -169,7 +172,8 @@ def test_eight_threads_lose_nothing(server: ServerProcess, echo: str) -> None:
         results = []
         for index in range(500):
             payload = {"thread": thread, "index": index}
-            response = runtime.invoke_endpoint(EndpointName=echo, Body=json.dumps(payload), ContentType="application/json")
+            body = json.dumps(payload)
+            response = runtime.invoke_endpoint(EndpointName=echo, Body=body, ContentType="application/json")
             results.append(json.loads(response["Body"].read()) == {"label": "v1", "input": payload})
         return results
 

@@ -94,8 +94,10 @@ class ProcessContainer:
 
     It runs ``model_server.py`` by path with ``python`` (the model's libraries come
     from that interpreter), the container's ``Environment`` over the server's own, and
-    stdout/stderr appended to ``<workdir>/container-<index>.log``. The child exits by
-    itself if the local server dies, so no model server outlives it.
+    stdout/stderr appended to ``<workdir>/container-<index>.log``. It writes no
+    bytecode, so neither the shared artifact cache nor a user's model directory
+    changes by being served. The child exits by itself if the local server dies, so
+    no model server outlives it.
     """
 
     def __init__(self, spec: ContainerSpec, process: asyncio.subprocess.Process, port: int, log: Path) -> None:
@@ -107,7 +109,7 @@ class ProcessContainer:
     @classmethod
     async def start(cls, spec: ContainerSpec, model_dir: Path, workdir: Path, python: str | None) -> ProcessContainer:
         log = workdir / f"container-{spec.index}.log"
-        env = {**os.environ, **spec.environment, "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1", **spec.environment}
         listener = loopback_listener()
         try:
             with log.open("ab") as out:

@@ -1,0 +1,150 @@
+"""The S3 backend: state shared by a team, locked and written with S3 conditional writes.
+
+The lock is an object created with `If-None-Match: *`, so only one command can hold it.
+Every state write is conditional on the ETag this command read (`If-Match`), or on the
+object not existing yet, so a concurrent or stale writer is detected and never overwrites.
+The previous state is kept by S3 versioning when the bucket has it, else as `<key>.backup`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from ..errors import LockError, StateError
+from ..state import State
+from . import LockInfo
+
+
+class S3Backend:
+    def __init__(self, bucket: str, key: str, region: str | None = None, endpoint_url: str | None = None) -> None:
+        import boto3
+        from botocore.config import Config
+
+        self.bucket = bucket
+        self.key = key
+        self.lock_key = key + ".lock"
+        self.backup_key = key + ".backup"
+        session = boto3.session.Session(region_name=region)
+        self.s3 = session.client(
+            "s3", endpoint_url=endpoint_url, config=Config(retries={"mode": "standard", "max_attempts": 8})
+        )
+        self.etag: str | None = None
+        self._versioned: bool | None = None
+
+    def describe(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+    def read(self) -> State | None:
+        try:
+            response = self.s3.get_object(Bucket=self.bucket, Key=self.key)
+        except self.s3.exceptions.NoSuchKey:
+            self.etag = None
+            return None
+        except Exception as exc:  # noqa: BLE001 - every S3 failure becomes one clear line
+            raise StateError(f"cannot read {self.describe()}: {_message(exc)}") from None
+        self.etag = response["ETag"]
+        return State.loads(response["Body"].read().decode("utf-8", errors="replace"), self.describe())
+
+    def write(self, state: State) -> None:
+        body = state.dumps().encode()
+        condition: dict[str, str] = {"IfMatch": self.etag} if self.etag else {"IfNoneMatch": "*"}
+        if self.etag and not self._bucket_versioned():
+            self._backup()
+        try:
+            response = self.s3.put_object(Bucket=self.bucket, Key=self.key, Body=body, **condition)
+        except Exception as exc:  # noqa: BLE001
+            if _code(exc) in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
+                raise StateError(
+                    f"{self.describe()} was changed by another writer since this command read it; "
+                    "nothing was overwritten. Run the command again"
+                ) from None
+            raise StateError(f"cannot write {self.describe()}: {_message(exc)}") from None
+        self.etag = response["ETag"]
+
+    def _backup(self) -> None:
+        try:
+            self.s3.copy_object(
+                Bucket=self.bucket, Key=self.backup_key, CopySource={"Bucket": self.bucket, "Key": self.key}
+            )
+        except Exception as exc:  # noqa: BLE001
+            raise StateError(f"cannot back up {self.describe()}: {_message(exc)}") from None
+
+    def _bucket_versioned(self) -> bool:
+        if self._versioned is None:
+            try:
+                status = self.s3.get_bucket_versioning(Bucket=self.bucket).get("Status")
+            except Exception:  # noqa: BLE001 - without the permission, keep a backup object
+                status = None
+            self._versioned = status == "Enabled"
+        return self._versioned
+
+    def delete(self) -> None:
+        for key in (self.key, self.backup_key):
+            self.s3.delete_object(Bucket=self.bucket, Key=key)
+
+    def lock(self, operation: str, timeout: float) -> LockInfo:
+        info = LockInfo.new(operation)
+        deadline = time.monotonic() + timeout
+        delay = 0.2
+        while True:
+            try:
+                self.s3.put_object(
+                    Bucket=self.bucket, Key=self.lock_key, Body=json.dumps(info.to_json()).encode(), IfNoneMatch="*"
+                )
+                return info
+            except Exception as exc:  # noqa: BLE001
+                if _code(exc) not in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
+                    raise LockError(f"cannot lock {self.describe()}: {_message(exc)}") from None
+            if time.monotonic() >= deadline:
+                held = self._holder()
+                who = held.describe() if held else "an unreadable lock object"
+                hint = held.id if held else "unreadable"
+                raise LockError(
+                    f"the state is locked by another command ({who}); wait for it, pass --lock-timeout, "
+                    f"or run `smstate force-unlock {hint}` if it is dead"
+                )
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+    def unlock(self, info: LockInfo) -> None:
+        held = self._holder()
+        if held is not None and held.id == info.id:
+            self.s3.delete_object(Bucket=self.bucket, Key=self.lock_key)
+
+    def force_unlock(self, lock_id: str) -> None:
+        held = self._holder()
+        exists = self._lock_exists()
+        if not exists:
+            raise LockError(f"the state at {self.describe()} is not locked")
+        if held is not None and held.id != lock_id:
+            raise LockError(f"lock ID {lock_id!r} does not match the lock held ({held.describe()})")
+        if held is None and lock_id != "unreadable":
+            raise LockError("the lock object is unreadable; run `smstate force-unlock unreadable` to remove it")
+        self.s3.delete_object(Bucket=self.bucket, Key=self.lock_key)
+
+    def _lock_exists(self) -> bool:
+        try:
+            self.s3.head_object(Bucket=self.bucket, Key=self.lock_key)
+            return True
+        except Exception:  # noqa: BLE001
+            return False
+
+    def _holder(self) -> LockInfo | None:
+        try:
+            data = json.loads(self.s3.get_object(Bucket=self.bucket, Key=self.lock_key)["Body"].read())
+            return LockInfo(**{k: data[k] for k in LockInfo.__dataclass_fields__})
+        except Exception:  # noqa: BLE001
+            return None
+
+
+def _code(exc: Exception) -> str:
+    response: Any = getattr(exc, "response", None) or {}
+    return str(response.get("Error", {}).get("Code", ""))
+
+
+def _message(exc: Exception) -> str:
+    response: Any = getattr(exc, "response", None) or {}
+    error = response.get("Error", {})
+    return f"{error.get('Code')}: {error.get('Message')}" if error else str(exc)

@@ -1,0 +1,76 @@
+"""`smstate rollout status ENDPOINT`: where an endpoint's deployment is, from DescribeEndpoint."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from ..addresses import Address
+from ..errors import SmstateError
+from ..pipeline import Inputs, load, provider_for, read_state
+from ..resources import KINDS
+from .run import out
+
+
+def status(inputs: Inputs, endpoint: str, as_json: bool) -> int:
+    loaded = load(inputs)
+    name = endpoint
+    if endpoint.startswith("endpoints."):
+        state = read_state(loaded.workspace.backend(loaded.config))
+        obj = state.resources.get(str(Address.parse(endpoint)))
+        if obj is None:
+            raise SmstateError(f"{endpoint} is not in the state")
+        name = obj.id
+    live = provider_for(loaded).read(KINDS["endpoints"], name)
+    if live is None:
+        raise SmstateError(f"no endpoint named {name!r}")
+    report = summarize(live.description)
+    if as_json:
+        sys.stdout.write(json.dumps(report, default=str) + "\n")
+    else:
+        out.print("\n".join(lines(report)))
+    return 0
+
+
+def summarize(description: dict[str, Any]) -> dict[str, Any]:
+    """The deployment's status, stage, traffic split and last failure."""
+    variants = description.get("ProductionVariants") or []
+    total = sum(float(v.get("CurrentWeight", 0) or 0) for v in variants) or 1.0
+    pending = description.get("PendingDeploymentSummary") or {}
+    stages = [
+        {"variant": v.get("VariantName"), "status": s.get("Status"), "message": s.get("StatusMessage", "")}
+        for v in pending.get("ProductionVariants", [])
+        for s in v.get("VariantStatus", [])
+    ]
+    return {
+        "endpoint": description.get("EndpointName"),
+        "status": description.get("EndpointStatus"),
+        "endpoint_config_name": description.get("EndpointConfigName"),
+        "pending_endpoint_config_name": pending.get("EndpointConfigName"),
+        "stages": stages,
+        "traffic": [
+            {
+                "variant": v.get("VariantName"),
+                "share": round(float(v.get("CurrentWeight", 0) or 0) / total, 4),
+                "instances": v.get("CurrentInstanceCount"),
+            }
+            for v in variants
+        ],
+        "last_failure": description.get("FailureReason"),
+        "last_deployment_config": description.get("LastDeploymentConfig"),
+    }
+
+
+def lines(report: dict[str, Any]) -> list[str]:
+    out_lines = [f"Endpoint {report['endpoint']}: {report['status']} on {report['endpoint_config_name']}"]
+    if report["pending_endpoint_config_name"]:
+        out_lines.append(f"  Rolling out: {report['pending_endpoint_config_name']}")
+    for stage in report["stages"]:
+        message = f" - {stage['message']}" if stage["message"] else ""
+        out_lines.append(f"  Stage: {stage['variant']}: {stage['status']}{message}")
+    out_lines.append("  Traffic:")
+    for item in report["traffic"]:
+        out_lines.append(f"    {item['variant']}: {item['share'] * 100:.0f}% ({item['instances']} instances)")
+    out_lines.append(f"  Last failure: {report['last_failure'] or 'none'}")
+    return out_lines

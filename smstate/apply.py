@@ -23,7 +23,7 @@ from .live import attributes, user_tags
 from .operations import Operation, Step, operations
 from .provider import Live, Progress, Provider
 from .resources import KINDS, OWNER_ADDRESS_TAG, OWNER_LINEAGE_TAG, Kind
-from .state import ObjectState, State, redact
+from .state import ObjectState, State, redact, redact_like
 
 READY_STATES = ("InService",)
 BUSY_STATES = ("Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting")
@@ -199,14 +199,15 @@ class Executor:
     def _record(self, change: Change, desired: Desired, live: Live, status: str = "ready") -> None:
         address = str(change.address)
         kind = desired.kind
+        spec = redact(desired.spec, self.state.lineage)
         obj = ObjectState(
             type=kind.state_type,
             physical_name=live.physical_name,
             arn=live.arn,
             spec_hash=str(desired.spec_hash),
-            spec=redact(desired.spec, self.state.lineage),
+            spec=spec,
             tags=dict(desired.tags),
-            attributes=attributes(kind, live),
+            attributes=redact_like(attributes(kind, live), spec, self.state.lineage),
             dependencies=[str(d) for d in desired.dependencies],
             version=live.version,
             status=status,

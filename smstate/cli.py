@@ -400,23 +400,11 @@ def invoke(
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; turn every user error into one `Error:` line and exit 1."""
-    import click
-
     args = list(sys.argv[1:] if argv is None else argv)
     debug = os.environ.get("SMSTATE_DEBUG") == "1" or "--debug" in args
     args = [a for a in args if a != "--debug"]
     try:
         return int(app(args=args, prog_name="smstate", standalone_mode=False) or 0)
-    except typer.Exit as exc:
-        return int(exc.exit_code or 0)
-    except click.exceptions.Exit as exc:
-        return int(exc.exit_code or 0)
-    except click.exceptions.Abort:
-        sys.stderr.write("Error: interrupted\n")
-        return 1
-    except click.ClickException as exc:
-        sys.stderr.write(f"Error: {exc.format_message()}\n")
-        return 1
     except ConfigError as exc:
         if debug:
             raise
@@ -429,11 +417,28 @@ def main(argv: list[str] | None = None) -> int:
         lines = str(exc).splitlines() or ["unknown error"]
         sys.stderr.write(f"Error: {lines[0]}\n" + "".join(f"  {line}\n" for line in lines[1:]))
         return 1
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, BrokenPipeError):
         sys.stderr.write("Error: interrupted\n")
         return 1
-    except BrokenPipeError:
+    except Exception as exc:
+        return _click_exit(exc)
+
+
+def _click_exit(exc: Exception) -> int:
+    """typer vendors click, so its exceptions are recognised by shape, not by class."""
+    name = type(exc).__name__
+    if name == "Exit":
+        return int(getattr(exc, "exit_code", 0) or 0)
+    if name == "NoArgsIsHelpError":
+        sys.stdout.write(str(getattr(exc, "ctx", None) and exc.ctx.get_help()) + "\n")  # type: ignore[attr-defined]
+        return 0
+    if name == "Abort":
+        sys.stderr.write("Error: interrupted\n")
         return 1
+    if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
+        sys.stderr.write(f"Error: {exc.format_message()}\n")  # type: ignore[attr-defined]
+        return 1
+    raise exc
 
 
 def entry() -> None:

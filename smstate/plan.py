@@ -18,7 +18,7 @@ from .evaluate import Desired, Evaluation
 from .live import attributes
 from .provider import Live
 from .resources import BY_STATE_TYPE, KINDS
-from .state import ObjectState, State, redact
+from .state import ObjectState, State, redact, redact_like
 from .values import Unknown
 
 
@@ -51,7 +51,7 @@ def refresh(
             if deposed:
                 refreshed.resources[address] = replace(obj, status="gone", deposed=deposed)
             continue
-        now = attributes(kind, live)
+        now = redact_like(attributes(kind, live), obj.spec, state.lineage)
         ignore = lifecycles[address].ignore_changes if address in lifecycles else []
         changed = without_ignored(diff(obj.attributes, now), ignore)
         if changed:
@@ -68,6 +68,11 @@ def make_plan(config: Config, evaluation: Evaluation, state: State, drift: list[
         options.mode, state.lineage, state.serial, drift=drift, outputs=evaluation.outputs,
         prior_outputs=dict(state.outputs),
     )
+    known = set(evaluation.desired) | {Address.parse(a) for a in state.resources}
+    for flag, addresses in (("--target", options.targets), ("--replace", options.replace)):
+        missing = sorted(str(a) for a in addresses if a not in known)
+        if missing:
+            raise SmstateError(f"{flag} {', '.join(missing)}: no such resource in the config or the state")
     if options.mode is Mode.REFRESH_ONLY:
         return plan
     changes: list[Change] = []

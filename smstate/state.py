@@ -124,5 +124,20 @@ def redact(value: Any, salt: str) -> Any:
     return value
 
 
+def redact_like(live: Any, spec: Any, salt: str) -> Any:
+    """Hide in a live read every value the applied spec marks sensitive, at the same path.
+
+    The live value is hashed with the same salt, so a secret changed by hand still shows as
+    drift, without ever being stored or shown.
+    """
+    if is_redacted(spec) and live is not None and not is_redacted(live):
+        return redact(Secret(live if isinstance(live, str) else json.dumps(live)), salt)
+    if isinstance(spec, dict) and isinstance(live, dict):
+        return {k: redact_like(v, spec.get(k), salt) for k, v in live.items()}
+    if isinstance(spec, list) and isinstance(live, list):
+        return [redact_like(v, spec[i] if i < len(spec) else None, salt) for i, v in enumerate(live)]
+    return live
+
+
 def is_redacted(value: Any) -> bool:
     return isinstance(value, str) and value.startswith("(sensitive:")

@@ -42,10 +42,6 @@ def conflict(message: str) -> ApiError:
     return ApiError("ConflictException", message)
 
 
-def resource_not_found(message: str) -> ApiError:
-    return ApiError("ResourceNotFound", message)
-
-
 def runtime_validation(message: str) -> ApiError:
     """sagemaker-runtime spells its validation error differently."""
     return ApiError("ValidationError", message)

@@ -80,7 +80,8 @@ def apply(inputs: Inputs, run: RunOptions, plan_path: str | None, auto_approve: 
     backend = loaded.workspace.backend(loaded.config, saved.workspace if saved else None)
     operation = "destroy" if run.mode is Mode.DESTROY else "apply"
     with locked(backend, operation, inputs.lock_timeout):
-        state = read_state(backend)
+        current = backend.read()
+        state = current if current is not None else State(lineage=saved.lineage if saved else State().lineage)
         if saved is not None and (saved.lineage != state.lineage or saved.serial != state.serial):
             raise PlanFileError(
                 f"the saved plan {plan_path} is stale: it was made at state serial {saved.serial} "

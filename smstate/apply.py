@@ -210,6 +210,7 @@ class Executor:
             attributes=redact_like(attributes(kind, live), spec, self.state.lineage),
             dependencies=[str(d) for d in desired.dependencies],
             version=live.version,
+            created=live.created,
             status=status,
         )
 

@@ -25,7 +25,8 @@ from .config import Config
 from .errors import SmstateError
 from .evaluate import Desired, Evaluation, Known, evaluate
 from .plan import LiveKey, Options, lifecycles, make_plan, refresh
-from .provider import Live, Provider, load_provider
+from .provider import Provider, load_provider
+from .refresh import refresh_lives
 from .resources import BY_STATE_TYPE
 from .state import State
 from .workspace import Workspace
@@ -132,21 +133,6 @@ def locked(backend: Backend, operation: str, timeout: float) -> Iterator[LockInf
 
 def read_state(backend: Backend) -> State:
     return backend.read() or State()
-
-
-def refresh_lives(provider: Provider, state: State, parallelism: int) -> dict[LiveKey, Live | None]:
-    """Read every object in state (and every deposed one), `parallelism` at a time."""
-    jobs: list[tuple[LiveKey, str, str]] = []
-    for address, obj in state.resources.items():
-        if obj.status != "gone":
-            jobs.append(((address, -1), obj.type, obj.id))
-        for i, deposed in enumerate(obj.deposed):
-            jobs.append(((address, i), deposed.type, deposed.id))
-    if not jobs:
-        return {}
-    with ThreadPoolExecutor(max_workers=max(1, min(parallelism, len(jobs)))) as pool:
-        results = pool.map(lambda job: provider.read(BY_STATE_TYPE[job[1]], job[2]), jobs)
-        return {job[0]: live for job, live in zip(jobs, results)}
 
 
 def build_plan(loaded: Loaded, provider: Provider | None, state: State, options: Options, parallelism: int) -> tuple[Plan, State]:

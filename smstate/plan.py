@@ -15,7 +15,7 @@ from .config import Config, Lifecycle
 from .diff import DiffItem, diff, without_ignored
 from .errors import SmstateError
 from .evaluate import Desired, Evaluation
-from .live import attributes
+from .live import attributes, user_tags
 from .provider import Live
 from .resources import BY_STATE_TYPE, KINDS
 from .state import ObjectState, State, redact, redact_like
@@ -51,13 +51,17 @@ def refresh(
             if deposed:
                 refreshed.resources[address] = replace(obj, status="gone", deposed=deposed)
             continue
-        now = redact_like(attributes(kind, live), obj.spec, state.lineage)
+        if live.unchanged:
+            now = {k: v for k, v in obj.attributes.items() if k != "tags"}
+            now.update({"tags": tags} if (tags := user_tags(live.tags)) else {})
+        else:
+            now = redact_like(attributes(kind, live), obj.spec, state.lineage)
         ignore = lifecycles[address].ignore_changes if address in lifecycles else []
         changed = without_ignored(diff(obj.attributes, now), ignore)
         if changed:
             drift.append(Drift(address, DriftKind.MODIFIED, obj.type, changed, obj.physical_name))
         refreshed.resources[address] = replace(
-            obj, attributes=now, arn=live.arn or obj.arn, deposed=deposed, status="ready"
+            obj, attributes=now, arn=live.arn or obj.arn, deposed=deposed, created=live.created or obj.created
         )
     return refreshed, drift
 

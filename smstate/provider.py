@@ -28,6 +28,17 @@ class Live:
     status: str | None = None
     failure_reason: str | None = None
     version: int | None = None
+    created: str | None = None
+    unchanged: bool = False
+    """The description was not read again: a List call showed the same immutable object as recorded."""
+
+
+@dataclass(frozen=True)
+class Summary:
+    """One row of a List call: enough to tell an immutable object is still the one recorded."""
+
+    arn: str
+    created: str | None
 
 
 @dataclass(frozen=True)
@@ -77,6 +88,9 @@ class Provider(Protocol):
         """(name, ARN) of every object of a kind in the account; (ARN, ARN) for model packages."""
 
     def tags_of(self, arn: str) -> dict[str, str]: ...
+
+    def list_summaries(self, kind: Kind, created_after: str | None) -> dict[str, Summary]:
+        """Name -> Summary of every object of an immutable kind created after a time."""
 
     def check_network(self, subnets: list[str], security_groups: list[str]) -> list[str]:
         """Names of the subnets and security groups that do not exist; raises nothing on missing permission."""

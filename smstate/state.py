@@ -34,6 +34,7 @@ class ObjectState:
     attributes: dict[str, Any] = field(default_factory=dict)
     dependencies: list[str] = field(default_factory=list)
     version: int | None = None
+    created: str | None = None
     status: str = "ready"
     deposed: list[ObjectState] = field(default_factory=list)
 
@@ -49,6 +50,8 @@ class ObjectState:
             del out["deposed"]
         if self.version is None:
             del out["version"]
+        if self.created is None:
+            del out["created"]
         return out
 
     @classmethod

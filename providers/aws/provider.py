@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from datetime import datetime, timedelta
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from botocore import xform_name
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from smstate.provider import Created, Live, Progress, ProgressFn
+from smstate.provider import Created, Live, Progress, ProgressFn, Summary
 from smstate.resources import KINDS as KINDS_BY_TYPE
 from smstate.resources import Kind
 
@@ -116,6 +117,7 @@ class AwsProvider:
             status=status,
             failure_reason=description.get("FailureReason"),
             version=description.get("ModelPackageVersion"),
+            created=_timestamp(description.get("CreationTime")),
         )
 
     def _tags(self, arn: str) -> dict[str, str]:
@@ -235,6 +237,20 @@ class AwsProvider:
     def tags_of(self, arn: str) -> dict[str, str]:
         return self._tags(arn)
 
+    def list_summaries(self, kind: Kind, created_after: str | None) -> dict[str, Summary]:
+        op, key, field, arn_field = LISTS[kind.type]
+        params: dict[str, Any] = {"MaxResults": 100}
+        if created_after:
+            params["CreationTimeAfter"] = datetime.fromisoformat(created_after) - timedelta(seconds=1)
+        found: dict[str, Summary] = {}
+        try:
+            for page in self.sagemaker.get_paginator(xform_name(op)).paginate(**params):
+                for item in page.get(key, []):
+                    found[item[field]] = Summary(item[arn_field], _timestamp(item.get("CreationTime")))
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc, op) from None
+        return found
+
     def find_packages(self, group: str) -> list[Live]:
         found: list[Live] = []
         for page in self.sagemaker.get_paginator("list_model_packages").paginate(ModelPackageGroupName=group):
@@ -296,6 +312,10 @@ class AwsProvider:
         except ClientError:
             s3.upload_file(str(path), self.artifact_bucket, key)
         return f"s3://{self.artifact_bucket}/{key}"
+
+
+def _timestamp(value: Any) -> str | None:
+    return value.isoformat() if isinstance(value, datetime) else (str(value) if value else None)
 
 
 def describe_stage(description: dict[str, Any]) -> str:

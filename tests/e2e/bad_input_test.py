@@ -15,25 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import Aws, Project, make_project
-from .helpers import assert_clean_failure, cli_env, state_path
-
-
-@pytest.fixture(scope="module")
-def template(moto_url: str, tmp_path_factory: pytest.TempPathFactory) -> Project:
-    aws = Aws(moto_url, cli_env(moto_url))
-    aws.reset()
-    project = make_project(tmp_path_factory.mktemp("bad-input"), aws)
-    result = project.apply()
-    assert result.code == 0, str(result)
-    return project
+from .conftest import Project
+from .helpers import assert_clean_failure, state_path
 
 
 @pytest.fixture
-def copy(template: Project, tmp_path: Path) -> Project:
+def copy(shared_applied: Project, tmp_path: Path) -> Project:
     directory = tmp_path / "aws-basic"
-    shutil.copytree(template.dir, directory)
-    return Project(directory, template.var_file, template.env, template.subnet, template.security_group)
+    shutil.copytree(shared_applied.dir, directory)
+    return Project(directory, shared_applied.var_file, shared_applied.env, shared_applied.subnet, shared_applied.security_group)
 
 
 def _line_of(project: Project, text: str) -> int:
@@ -181,8 +171,9 @@ def test_bad_input(case: Case, copy: Project) -> None:
 
 def test_held_lock_is_refused_naming_its_holder(copy: Project) -> None:
     lock = state_path(copy.dir).with_name("default.json.lock")
+    lock_id = "0f4c2a7e-1111-2222-3333-444455556666"
     holder = {
-        "id": "0f4c2a7e-1111-2222-3333-444455556666", "operation": "apply", "pid": 424242,
+        "id": lock_id, "operation": "apply", "pid": 424242,
         "host": "ci-runner-7", "user": "alice", "time": "2024-05-01T10:00:00Z",
     }
     lock.write_text(json.dumps(holder))
@@ -193,10 +184,10 @@ def test_held_lock_is_refused_naming_its_holder(copy: Project) -> None:
     waited = time.monotonic() - started
 
     assert_clean_failure(result, "locked")
-    assert holder["id"] in result.err
+    assert lock_id in result.err
     assert "424242" in result.err
     assert "alice@ci-runner-7" in result.err
-    assert f"smstate force-unlock {holder['id']}" in result.err
+    assert f"smstate force-unlock {lock_id}" in result.err
     assert waited >= 1.0
     assert state_path(copy.dir).read_bytes() == before
     assert json.loads(lock.read_text()) == holder  # somebody else's lock is never removed
@@ -204,7 +195,7 @@ def test_held_lock_is_refused_naming_its_holder(copy: Project) -> None:
     # force-unlock with the wrong ID is refused; with the right one the next plan goes through
     assert_clean_failure(copy.run("force-unlock", "not-the-id"), "does not match")
     assert lock.exists()
-    unlocked = copy.run("force-unlock", holder["id"])
+    unlocked = copy.run("force-unlock", lock_id)
     assert unlocked.code == 0, str(unlocked)
     assert not lock.exists()
     assert copy.plan("--detailed-exitcode").code == 0

@@ -79,8 +79,12 @@ class Aws:
         self.sagemaker = session.client("sagemaker", endpoint_url=self.url)
         self.ec2 = session.client("ec2", endpoint_url=self.url)
 
+    resets = 0
+    """How many times the account was emptied this session (class-wide), so shared fixtures know when to rebuild."""
+
     def reset(self) -> None:
         _post(f"{self.url}/moto-api/reset")
+        Aws.resets += 1
 
     def network(self) -> tuple[str, str]:
         """A VPC with one subnet and one security group: (subnet id, security group id)."""
@@ -104,9 +108,14 @@ class Aws:
 
 
 @pytest.fixture
-def aws(moto_url: str) -> Aws:
+def account(moto_url: str) -> Aws:
+    """The moto account as it is (not emptied): for tests that use `shared_applied`."""
+    return Aws(moto_url, cli_env(moto_url))
+
+
+@pytest.fixture
+def aws(account: Aws) -> Aws:
     """A fresh, empty moto account for this test."""
-    account = Aws(moto_url, cli_env(moto_url))
     account.reset()
     return account
 
@@ -169,3 +178,41 @@ def applied(project: Project) -> Project:
     result = project.apply()
     assert result.code == 0, str(result)
     return project
+
+
+@pytest.fixture(scope="session")
+def _shared_slot() -> dict[str, Any]:
+    return {}
+
+
+@pytest.fixture
+def shared_applied(
+    account: Aws, _shared_slot: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Project]:
+    """`examples/aws-basic` applied once, for tests that change neither its state, its config nor the account.
+
+    Rebuilt when another test emptied the account since, or when a test changed the statefile anyway;
+    the tests that use it run first (below), so it is applied once per session.
+    """
+    if _shared_slot.get("resets") != Aws.resets:
+        account.reset()
+        project = make_project(tmp_path_factory.mktemp("shared"), account)
+        result = project.apply()
+        assert result.code == 0, str(result)
+        _shared_slot.update(project=project, resets=Aws.resets)
+    project = _shared_slot["project"]
+    statefile = project.dir / "state" / "default.json"
+    before = statefile.read_bytes()
+    yield project
+    if not statefile.exists() or statefile.read_bytes() != before:
+        _shared_slot.clear()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Among the e2e tests, run those on `shared_applied` first, so that one apply serves them all."""
+    here = Path(__file__).parent
+    slots = [n for n, item in enumerate(items) if here in Path(str(item.path)).parents]
+    mine = [items[n] for n in slots]
+    ordered = sorted(mine, key=lambda item: "shared_applied" not in getattr(item, "fixturenames", ()))
+    for n, item in zip(slots, ordered):
+        items[n] = item

@@ -93,13 +93,13 @@ def test_destroy_without_model_packages_empties_the_account(tmp_path: Path, aws:
     assert run_cli(["plan", "--destroy", "--detailed-exitcode"], tmp_path, env).code == 0
 
 
-def test_destroy_without_approval_changes_nothing(applied: Project, aws: Aws) -> None:
-    before = applied.state()
+def test_destroy_without_approval_changes_nothing(shared_applied: Project, account: Aws) -> None:
+    before = shared_applied.state()
 
-    result = applied.run("destroy", "--var-file", str(applied.var_file), input="no\n")
+    result = shared_applied.run("destroy", "--var-file", str(shared_applied.var_file), input="no\n")
 
     assert result.code == 1, str(result)
     assert "Enter a value:" in result.out
     assert "cancelled" in result.out
-    assert applied.state() == before
-    assert aws.endpoint_names() == ["churn"]
+    assert shared_applied.state() == before
+    assert account.endpoint_names() == ["churn"]

@@ -62,8 +62,6 @@ def run_cli(
     timeout: float = 60,
 ) -> Result:
     """Run `python -m smstate ARGS` in `cwd`; stdin is closed unless `input` is given."""
-    import time as _t, resource as _r
-    _t0 = _t.monotonic(); _c0 = _r.getrusage(_r.RUSAGE_CHILDREN)
     proc = subprocess.run(
         [*CLI, *args],
         cwd=cwd,
@@ -73,9 +71,6 @@ def run_cli(
         text=True,
         timeout=timeout,
     )
-    _c1 = _r.getrusage(_r.RUSAGE_CHILDREN)
-    with open("/tmp/e2e/timing.log", "a") as _f:
-        _f.write(f"{_t.monotonic()-_t0:.2f} {(_c1.ru_utime-_c0.ru_utime)+(_c1.ru_stime-_c0.ru_stime):.2f} {args[0]} {os.environ.get('PYTEST_CURRENT_TEST','').split(' ')[0]}\n")
     return Result(proc.returncode, proc.stdout, proc.stderr)
 
 

@@ -68,28 +68,28 @@ def test_apply_creates_every_object_tagged_and_records_state(project: Project, a
     assert state["outputs"] == {"endpoint": "churn", "model": model}
 
 
-def test_plan_after_apply_has_no_changes(applied: Project) -> None:
-    before = applied.state()
+def test_plan_after_apply_has_no_changes(shared_applied: Project) -> None:
+    before = shared_applied.state()
 
-    result = applied.plan("--detailed-exitcode")
+    result = shared_applied.plan("--detailed-exitcode")
 
     assert result.code == 0, str(result)
     assert "No changes." in result.out
-    assert applied.state()["serial"] == before["serial"]
+    assert shared_applied.state()["serial"] == before["serial"]
 
 
-def test_changed_image_replaces_model_and_config_and_updates_endpoint(applied: Project, aws: Aws) -> None:
-    old_model = applied.state()["resources"]["models.churn"]["physical_name"]
-    old_config = applied.state()["resources"]["endpoint_configs.churn"]["physical_name"]
+def test_changed_image_replaces_model_and_config_and_updates_endpoint(shared_applied: Project, account: Aws) -> None:
+    old_model = shared_applied.state()["resources"]["models.churn"]["physical_name"]
+    old_config = shared_applied.state()["resources"]["endpoint_configs.churn"]["physical_name"]
 
-    result = applied.plan("--json", "--detailed-exitcode", "--var", f"image={IMAGE_V2}")
+    result = shared_applied.plan("--json", "--detailed-exitcode", "--var", f"image={IMAGE_V2}")
 
     assert result.code == 2, str(result)
     plan = json.loads(result.out)  # the whole of stdout is one JSON object
     assert result.out.strip().startswith("{") and result.out.strip().endswith("}")
     assert plan["format_version"] == 1
-    assert plan["lineage"] == applied.state()["lineage"]
-    assert plan["serial"] == applied.state()["serial"]
+    assert plan["lineage"] == shared_applied.state()["lineage"]
+    assert plan["serial"] == shared_applied.state()["serial"]
     changes = {c["address"]: c for c in plan["changes"]}
     assert changes["models.churn"]["action"] == "replace"
     assert "primary_container.image" in changes["models.churn"]["reason"]
@@ -110,7 +110,7 @@ def test_changed_image_replaces_model_and_config_and_updates_endpoint(applied: P
     # has no UpdateEndpoint, so the apply itself is not run here)
     new_model = plan["outputs"]["model"]
     assert changes["endpoint_configs.churn"]["after"]["production_variants"][0]["model_name"] == new_model
-    assert aws.model_names() == [old_model]
+    assert account.model_names() == [old_model]
 
 
 def test_tag_change_is_an_in_place_update(applied: Project, aws: Aws) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 from .conftest import Aws, Project
 from .helpers import assert_clean_failure, run_cli, write_state
@@ -47,13 +48,13 @@ def test_apply_refuses_an_endpoint_it_did_not_create(project: Project, aws: Aws)
     assert aws.sagemaker.describe_endpoint(EndpointName="churn")["EndpointConfigName"] == "by-hand"
 
 
-def test_apply_refuses_objects_of_another_state(applied: Project, aws: Aws) -> None:
+def test_apply_refuses_objects_of_another_state(shared_applied: Project, tmp_path: Path) -> None:
     """The same config applied from a second directory (another lineage) must not take over the first's objects."""
-    other = applied.dir.with_name("elsewhere")
-    shutil.copytree(applied.dir, other, ignore=shutil.ignore_patterns("state"))
-    lineage = applied.state()["lineage"]
+    other = tmp_path / "elsewhere"
+    shutil.copytree(shared_applied.dir, other, ignore=shutil.ignore_patterns("state"))
+    lineage = shared_applied.state()["lineage"]
 
-    result = run_cli(["apply", "--auto-approve", "--var-file", str(applied.var_file)], other, applied.env)
+    result = run_cli(["apply", "--auto-approve", "--var-file", str(shared_applied.var_file)], other, shared_applied.env)
 
     assert result.code == 1, str(result)
     assert "Traceback" not in result.err
@@ -61,7 +62,7 @@ def test_apply_refuses_objects_of_another_state(applied: Project, aws: Aws) -> N
     assert all("belongs to another state" in line and lineage in line for line in result.errors), str(result)
     assert any(line.startswith("Error: models.churn:") for line in result.errors), str(result)
     # the first state still owns everything, unchanged
-    assert applied.plan("--detailed-exitcode").code == 0
+    assert shared_applied.plan("--detailed-exitcode").code == 0
 
 
 def test_apply_adopts_what_it_created_before_a_crash(applied: Project, aws: Aws) -> None:

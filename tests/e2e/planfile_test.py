@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import stat
+from pathlib import Path
 
 from .conftest import Aws, Project
 from .helpers import assert_clean_failure, state_path, tags_of
@@ -58,17 +59,17 @@ def test_stale_saved_plan_is_refused(applied: Project, aws: Aws) -> None:
     assert tags_of(aws.sagemaker, endpoint_arn)["team"] == "ops"
 
 
-def test_garbage_plan_file_is_one_error(applied: Project) -> None:
-    before = state_path(applied.dir).read_bytes()
+def test_garbage_plan_file_is_one_error(shared_applied: Project, tmp_path: Path) -> None:
+    before = state_path(shared_applied.dir).read_bytes()
     for name, content in (("garbage.json", "\x00not a plan{{{"), ("other.json", '{"format_version": 1, "changes": []}')):
-        path = applied.dir / name
+        path = tmp_path / name
         path.write_text(content)
 
-        result = applied.run("apply", str(path))
+        result = shared_applied.run("apply", str(path))
 
         assert_clean_failure(result, name, "not a plan file")
-        assert state_path(applied.dir).read_bytes() == before
+        assert state_path(shared_applied.dir).read_bytes() == before
 
-    missing = applied.run("apply", str(applied.dir / "missing.json"))
+    missing = shared_applied.run("apply", str(tmp_path / "missing.json"))
     assert_clean_failure(missing, "missing.json")
-    assert state_path(applied.dir).read_bytes() == before
+    assert state_path(shared_applied.dir).read_bytes() == before

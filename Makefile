@@ -29,6 +29,8 @@ lint: $(STAMP)
 	$(BIN)/python -m mypy
 
 bench: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[bench]'
+	command -v wrk >/dev/null || (apt-get install -y -qq wrk >/dev/null 2>&1) || echo "bench: install wrk for the data-path table"
 	$(BIN)/python -m benchmarks
 
 clean:

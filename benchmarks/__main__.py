@@ -1,3 +1,15 @@
-from benchmarks import plan_refresh
+"""Run the benchmarks and print their tables: `python -m benchmarks [plan|apply|datapath|startup]...`."""
 
-plan_refresh.main()
+import platform
+import sys
+import time
+
+from benchmarks import apply_parallel, datapath, plan_refresh, startup
+
+SUITES = {"plan": plan_refresh.main, "apply": apply_parallel.main, "datapath": datapath.main, "startup": startup.main}
+
+print(f"smstate benchmarks, {time.strftime('%Y-%m-%d')}, {platform.node()}, {platform.processor() or platform.machine()}")
+for name in sys.argv[1:] or list(SUITES):
+    if name not in SUITES:
+        sys.exit(f"unknown benchmark {name!r}: choose from {', '.join(SUITES)}")
+    SUITES[name]()

@@ -1,5 +1,13 @@
-"""Plan refresh at scale: `smstate plan` (no changes) against a moto server, versus a
-hand-written boto3 script doing the same reads with the same concurrency."""
+"""Plan refresh at scale: `smstate plan` (no changes) against a moto server in its own process.
+
+For N models, each with an endpoint config and an endpoint (3N objects), it reports:
+- wall time of `smstate plan`, median of RUNS, next to a hand-written boto3 script that
+  makes the same reads with the same concurrency (the practical limit), and next to the
+  naive pattern of describe + list-tags for every object;
+- API calls per object, counted by a loopback proxy;
+- CPU time of smstate's own work (config load, validation, hashing, refresh diff, plan,
+  render), measured in-process on recorded API answers, so network waits are excluded.
+"""
 
 from __future__ import annotations
 
@@ -9,16 +17,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
-import boto3
-from botocore.config import Config
-
+from .proxy import CountingProxy
 from .servers import moto_server
 
 ENV = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"}
-RUNS = 3
+RUNS = 5
+PARALLELISM = 10
 
 
 def config_text(n: int) -> str:
@@ -29,7 +36,8 @@ def config_text(n: int) -> str:
     for i in range(n):
         lines += [
             f"  c{i}:",
-            f"    production_variants: [{{variant_name: a, model_name: '${{models.m{i}.name}}', instance_type: ml.m5.large, initial_instance_count: 1}}]",
+            f"    production_variants: [{{variant_name: a, model_name: '${{models.m{i}.name}}', "
+            "instance_type: ml.m5.large, initial_instance_count: 1}]",
         ]
     lines.append("endpoints:")
     for i in range(n):
@@ -37,70 +45,106 @@ def config_text(n: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def smstate(args: list[str], cwd: Path, env: dict[str, str]) -> float:
-    start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "smstate", *args], cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - start
-
-
-def baseline(url: str, names: list[tuple[str, str]], parallelism: int) -> float:
-    """The practical limit: start a Python, build one client, describe + list tags per object."""
-    script = f"""
-import boto3
+BASELINE = """
+import sys, boto3
 from botocore.config import Config
 from concurrent.futures import ThreadPoolExecutor
+naive = sys.argv[1] == "naive"
 c = boto3.client("sagemaker", endpoint_url={url!r}, config=Config(max_pool_connections=32))
-names = {names!r}
+def pages(op, key):
+    return [i for p in c.get_paginator(op).paginate(MaxResults=100) for i in p[key]]
+models, configs = pages("list_models", "Models"), pages("list_endpoint_configs", "EndpointConfigs")
+endpoints = {endpoints!r}
 def read(item):
-    kind, name = item
-    if kind == "m": d = c.describe_model(ModelName=name); arn = d["ModelArn"]
-    elif kind == "c": d = c.describe_endpoint_config(EndpointConfigName=name); arn = d["EndpointConfigArn"]
-    else: d = c.describe_endpoint(EndpointName=name); arn = d["EndpointArn"]
+    kind, name, arn = item
+    if kind == "e" or naive:
+        if kind == "m": c.describe_model(ModelName=name)
+        elif kind == "c": c.describe_endpoint_config(EndpointConfigName=name)
+        else: arn = c.describe_endpoint(EndpointName=name)["EndpointArn"]
     c.list_tags(ResourceArn=arn)
-with ThreadPoolExecutor({parallelism}) as pool: list(pool.map(read, names))
+items = [("m", m["ModelName"], m["ModelArn"]) for m in models] + [("c", x["EndpointConfigName"], x["EndpointConfigArn"]) for x in configs]
+items += [("e", e, None) for e in endpoints]
+with ThreadPoolExecutor({parallelism}) as pool: list(pool.map(read, items))
 """
+
+
+def timed(command: list[str], cwd: Path | None, env: dict[str, str]) -> float:
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", script], env={**os.environ, **ENV}, check=True)
+    subprocess.run(command, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - start
 
 
-def run(sizes: tuple[int, ...] = (100,)) -> list[dict[str, float]]:
-    rows = []
-    for n in sizes:
-        with moto_server() as url, tempfile.TemporaryDirectory() as tmp:
-            cwd = Path(tmp)
-            (cwd / "smstate.yaml").write_text(config_text(n))
-            env = {**os.environ, **ENV, "AWS_ENDPOINT_URL": url}
-            smstate(["apply", "--auto-approve"], cwd, env)
-            client = boto3.client("sagemaker", endpoint_url=url, config=Config(), **_creds())
-            names = _all_names(client)
-            plan = statistics.median(smstate(["plan", "--detailed-exitcode"], cwd, env) for _ in range(RUNS))
-            base = statistics.median(baseline(url, names, 10) for _ in range(RUNS))
-            rows.append({"objects": 3 * n, "plan_s": plan, "baseline_s": base, "ratio": plan / base})
+def own_cpu(cwd: Path, url: str) -> float:
+    """CPU seconds of smstate's own work for one plan, network excluded (recorded answers)."""
+    script = f"""
+import os, time, sys
+os.chdir({str(cwd)!r})
+from smstate.pipeline import Inputs, load, build_plan, read_state, provider_for
+from smstate.refresh import refresh_lives
+from smstate.plan import Options
+from smstate.render import plan_text
+loaded = load(Inputs())
+state = read_state(loaded.workspace.backend(loaded.config))
+lives = refresh_lives(provider_for(loaded), state, 10)
+class Replay:
+    def read(self, kind, object_id): raise AssertionError
+import smstate.pipeline as p
+p.refresh_lives = lambda provider, state, parallelism: lives
+start = time.process_time()
+loaded = load(Inputs())
+state = read_state(loaded.workspace.backend(loaded.config))
+plan, _ = build_plan(loaded, Replay(), state, Options(), 10)
+plan_text(plan)
+print(time.process_time() - start)
+"""
+    env = {**os.environ, **ENV, "AWS_ENDPOINT_URL": url}
+    result = subprocess.run([sys.executable, "-c", script], env=env, check=True, capture_output=True, text=True)
+    return float(result.stdout.strip().splitlines()[-1])
+
+
+def measure(n: int) -> dict[str, Any]:
+    with moto_server() as url, tempfile.TemporaryDirectory() as tmp:
+        cwd = Path(tmp)
+        (cwd / "smstate.yaml").write_text(config_text(n))
+        env = {**os.environ, **ENV, "AWS_ENDPOINT_URL": url}
+        smstate = [sys.executable, "-m", "smstate"]
+        subprocess.run([*smstate, "apply", "--auto-approve", "--parallelism", "20"], cwd=cwd, env=env, check=True,
+                       stdout=subprocess.DEVNULL)
+        endpoints = [f"e{i}" for i in range(n)]
+        script = BASELINE.format(url=url, endpoints=endpoints, parallelism=PARALLELISM)
+        plan, same, naive = [], [], []
+        for _ in range(RUNS):
+            plan.append(timed([*smstate, "plan", "--detailed-exitcode"], cwd, env))
+            same.append(timed([sys.executable, "-c", script, "same"], None, env))
+            naive.append(timed([sys.executable, "-c", script, "naive"], None, env))
+        with CountingProxy(url) as proxy:
+            timed([*smstate, "plan"], cwd, {**env, "AWS_ENDPOINT_URL": proxy.url})
+            calls = proxy.total
+        cpu = statistics.median(own_cpu(cwd, url) for _ in range(3))
+    objects = 3 * n
+    return {
+        "objects": objects,
+        "plan": statistics.median(plan),
+        "same_reads": statistics.median(same),
+        "naive": statistics.median(naive),
+        "calls_per_object": calls / objects,
+        "cpu_ms_per_object": cpu * 1000 / objects,
+    }
+
+
+def main(sizes: tuple[int, ...] = (100, 1000)) -> list[dict[str, Any]]:
+    rows = [measure(n) for n in sizes]
+    print(f"\n1. Plan refresh (no changes) vs a moto server, median of {RUNS} runs, parallelism {PARALLELISM}")
+    print(f"{'objects':>8} {'smstate plan':>13} {'boto3 same reads':>17} {'ratio':>6} {'boto3 describe+tags':>20} "
+          f"{'calls/object':>13} {'own CPU ms/object':>18}")
+    for r in rows:
+        print(f"{r['objects']:>8} {r['plan']:>12.2f}s {r['same_reads']:>16.2f}s {r['plan'] / r['same_reads']:>6.2f} "
+              f"{r['naive']:>19.2f}s {r['calls_per_object']:>13.2f} {r['cpu_ms_per_object']:>18.3f}")
+    if len(rows) > 1:
+        growth = rows[-1]["plan"] / rows[0]["plan"]
+        print(f"growth from {rows[0]['objects']} to {rows[-1]['objects']} objects: x{growth:.1f} "
+              f"(linear would be x{rows[-1]['objects'] / rows[0]['objects']:.0f})")
     return rows
-
-
-def _creds() -> dict[str, str]:
-    return {"aws_access_key_id": "bench", "aws_secret_access_key": "bench", "region_name": "us-east-1"}
-
-
-def _all_names(client: object) -> list[tuple[str, str]]:
-    out: list[tuple[str, str]] = []
-    for op, key, field, tag in (
-        ("list_models", "Models", "ModelName", "m"),
-        ("list_endpoint_configs", "EndpointConfigs", "EndpointConfigName", "c"),
-        ("list_endpoints", "Endpoints", "EndpointName", "e"),
-    ):
-        for page in client.get_paginator(op).paginate():  # type: ignore[attr-defined]
-            out += [(tag, item[field]) for item in page[key]]
-    return out
-
-
-def main() -> None:
-    print("Plan refresh (no changes) against a moto server, median of", RUNS, "runs")
-    print(f"{'objects':>8} {'smstate plan':>13} {'boto3 baseline':>15} {'ratio':>6}")
-    for row in run():
-        print(f"{row['objects']:>8} {row['plan_s']:>12.2f}s {row['baseline_s']:>14.2f}s {row['ratio']:>6.2f}")
 
 
 if __name__ == "__main__":

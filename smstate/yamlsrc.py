@@ -30,8 +30,11 @@ class Source:
             path = path[:-1]
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader without implicit timestamps: dates stay strings, as SageMaker expects."""
+_Base: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_Base):  # type: ignore[misc, valid-type]
+    """The safe loader (libyaml's when present) without implicit timestamps: dates stay strings."""
 
 
 _Loader.yaml_implicit_resolvers = {

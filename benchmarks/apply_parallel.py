@@ -1,0 +1,103 @@
+"""Parallel apply: 20 endpoints (model + config + endpoint each) with --parallelism 1 and 10,
+on the local target (time spent waiting for model servers to come up) and on a moto server
+behind a proxy adding 50 ms to every call (time spent waiting on the network)."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from .proxy import CountingProxy
+from .servers import free_port, moto_server
+
+ENDPOINTS = 20
+ENV = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"}
+CODE = "def model_fn(model_dir):\n    return 'ok'\n\ndef predict_fn(data, model):\n    return {'label': model}\n"
+
+
+def model_tar(path: Path) -> Path:
+    with tarfile.open(path, "w:gz") as archive:
+        data = CODE.encode()
+        info = tarfile.TarInfo("code/inference.py")
+        info.size = len(data)
+        archive.addfile(info, io.BytesIO(data))
+    return path
+
+
+def config(provider: str, artifact: str) -> str:
+    lines = [provider, "models:"]
+    for i in range(ENDPOINTS):
+        lines += [f"  m{i}:", f"    primary_container: {{image: local, model_data_url: '{artifact}', "
+                  f"environment: {{SAGEMAKER_PROGRAM: inference.py, INDEX: '{i}'}}}}"]
+    lines.append("endpoint_configs:")
+    for i in range(ENDPOINTS):
+        lines += [f"  c{i}:", f"    production_variants: [{{variant_name: a, model_name: '${{models.m{i}.name}}', "
+                  "instance_type: ml.m5.large, initial_instance_count: 1}]"]
+    lines.append("endpoints:")
+    lines += [f"  e{i}:\n    endpoint_config_name: ${{endpoint_configs.c{i}.name}}" for i in range(ENDPOINTS)]
+    return "\n".join(lines) + "\n"
+
+
+def run(cwd: Path, env: dict[str, str], parallelism: int) -> float:
+    smstate = [sys.executable, "-m", "smstate"]
+    start = time.perf_counter()
+    subprocess.run([*smstate, "apply", "--auto-approve", "--parallelism", str(parallelism)], cwd=cwd, env=env,
+                   check=True, stdout=subprocess.DEVNULL)
+    elapsed = time.perf_counter() - start
+    subprocess.run([*smstate, "destroy", "--auto-approve", "--parallelism", "20"], cwd=cwd, env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+    return elapsed
+
+
+def local_target(tmp: Path) -> dict[str, Any]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, **ENV}
+    server = subprocess.Popen([sys.executable, "-m", "providers.local", "serve", "--port", str(port), "--home",
+                               str(tmp / "home")], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(url + "/ping", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.05)
+        cwd = tmp / "local"
+        cwd.mkdir()
+        artifact = model_tar(tmp / "model.tar.gz")
+        (cwd / "smstate.yaml").write_text(config(f"provider: {{type: local, url: '{url}'}}", str(artifact)))
+        return {"target": "local target (model servers starting)", "p1": run(cwd, env, 1), "p10": run(cwd, env, 10)}
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+def moto_target(tmp: Path) -> dict[str, Any]:
+    with moto_server() as url, CountingProxy(url, latency=0.05) as proxy:
+        cwd = tmp / "moto"
+        cwd.mkdir()
+        (cwd / "smstate.yaml").write_text(config("provider: {type: aws}", "s3://bucket/model.tar.gz"))
+        env = {**os.environ, **ENV, "AWS_ENDPOINT_URL": proxy.url}
+        return {"target": "moto server + 50 ms per call", "p1": run(cwd, env, 1), "p10": run(cwd, env, 10)}
+
+
+def main() -> list[dict[str, Any]]:
+    with tempfile.TemporaryDirectory() as tmp:
+        rows = [local_target(Path(tmp)), moto_target(Path(tmp))]
+    print(f"\n2. Parallel apply: {ENDPOINTS} endpoints ({3 * ENDPOINTS} objects), wall time of `smstate apply`")
+    print(f"{'target':<40} {'--parallelism 1':>16} {'--parallelism 10':>17} {'speedup':>8}")
+    for r in rows:
+        print(f"{r['target']:<40} {r['p1']:>15.1f}s {r['p10']:>16.1f}s {r['p1'] / r['p10']:>7.1f}x")
+    return rows
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,126 @@
+"""Crash consistency: SIGKILL `smstate apply` (and destroy) after its Nth API call, then run it again.
+
+The kill comes from the proxy, right after it forwarded the Nth SageMaker call and before
+smstate sees the answer: the server did the work, smstate never learned of it. Each round
+walks A (a first apply, no statefile yet) -> B (replacements, updates, deletes) -> destroy,
+killing each command once at a point spread over the range of its calls. After every kill:
+
+- the statefile parses and its serial never went back;
+- the lock the dead process held is refused with its ID, and `force-unlock ID` clears it;
+- the same command run again exits 0;
+- `plan --detailed-exitcode` exits 0 with "No changes.";
+- the account holds no object tagged with this state's lineage that the state does not know
+  (zero orphans, by List + ListTags), and no duplicates.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.helpers import assert_clean_failure
+
+from .harness import Target, Workdir, check_converged, run_killed, summary
+from .proxy import FaultProxy
+
+TRANSITIONS = (("A", "apply"), ("B", "apply"), ("A", "destroy"))
+"""(config variant, command): one round. Each round starts without a statefile."""
+
+
+@dataclass
+class Record:
+    kills: int = 0
+    points: list[tuple[str, int, int]] = field(default_factory=list)
+    """(transition, N, calls the unkilled run needed)"""
+
+
+def _command(command: str) -> tuple[str, ...]:
+    return (command, "--auto-approve")
+
+
+def _fresh(work: Workdir) -> None:
+    shutil.rmtree(work.dir / "state", ignore_errors=True)
+
+
+def _calibrate(work: Workdir, proxy: FaultProxy) -> list[int]:
+    """How many API calls each transition makes when nothing goes wrong."""
+    calls = []
+    for variant, command in TRANSITIONS:
+        work.use(variant)
+        proxy.reset_counts()
+        result = work.run(*_command(command))
+        assert result.code == 0, str(result)
+        calls.append(proxy.total)
+        check_converged(work, -1, destroyed=command == "destroy")
+    _fresh(work)
+    return calls
+
+
+def _points(calls: int, rounds: int, offset: int) -> list[int]:
+    """`rounds` kill points spread over 1..calls, each round shifted so the rounds cover the range."""
+    step = calls / rounds
+    return [1 + int((r * step + offset * step / len(TRANSITIONS)) % calls) for r in range(rounds)]
+
+
+def _unlock(work: Workdir, first: bool) -> None:
+    """A SIGKILLed command leaves its lock: refused by the next command, cleared by force-unlock ID."""
+    lock = work.state_file.with_name(work.state_file.name + ".lock")
+    assert lock.exists(), "a killed command left no lock"
+    held = json.loads(lock.read_text())["id"]
+    if first:
+        refused = work.run("plan")
+        assert_clean_failure(refused, "locked", f"force-unlock {held}")
+    unlocked = work.run("force-unlock", held)
+    assert unlocked.code == 0, str(unlocked)
+
+
+def crash(target: Target, base: Path, rounds: int) -> Record:
+    record = Record()
+    with FaultProxy(target.api_url) as proxy:
+        work = Workdir.create(base / target.name, target, proxy.url)
+        calls = _calibrate(work, proxy)
+        plan = [_points(c, rounds, t) for t, c in enumerate(calls)]
+        for r in range(rounds):
+            for t, (variant, command) in enumerate(TRANSITIONS):
+                work.use(variant)
+                n = plan[t][r]
+                before = work.serial()
+                killed, result = run_killed(work, proxy, n, *_command(command))
+                where = f"{target.name} {command} {variant}, killed after call {n} of {calls[t]}"
+                assert "Traceback" not in result.err, f"{where}\n{result}"
+                if not killed:
+                    assert result.code == 0, f"{where}: ended before the kill and failed\n{result}"
+                else:
+                    record.kills += 1
+                    record.points.append((f"{command} {variant}", n, calls[t]))
+                    after = work.state()
+                    assert after is None or after.serial >= before, where
+                    _unlock(work, first=record.kills == 1)
+                again = work.run(*_command(command))
+                state = work.state()
+                assert again.code == 0, f"{where}: the next {command} failed\n{again}\nstate: {state and summary(state)}"
+                check_converged(work, max(before, after.serial if killed and after else -1), destroyed=command == "destroy")
+            _fresh(work)
+    return record
+
+
+@pytest.mark.timeout(300)
+def test_survives_sigkill_at_every_stage(target: Target, tmp_path: Path, record_property: pytest.RecordProperty) -> None:
+    started = time.monotonic()
+    record = crash(target, tmp_path, rounds=6 if target.name == "local" else 5)
+    record_property("kill_points", record.kills)
+    print(f"\n{target.name}: survived {record.kills} kill points in {time.monotonic() - started:.0f}s: {record.points}")
+    assert record.kills >= (16 if target.name == "local" else 13)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1800)
+def test_survives_sigkill_long(target: Target, tmp_path: Path) -> None:
+    record = crash(target, tmp_path, rounds=25)
+    print(f"\n{target.name}: survived {record.kills} kill points: {record.points}")
+    assert record.kills >= 60

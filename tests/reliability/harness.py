@@ -1,0 +1,272 @@
+"""What the reliability tests share: the two targets, their configs, and the checks run after each ordeal.
+
+A *target* is a SageMaker API smstate can be pointed at through a `FaultProxy`: the embedded
+local server (which hosts the endpoints for real) or a moto server. Each has two configs,
+A and B, so that going A -> B -> destroy walks every path of the executor: create, replace
+(create-before-destroy, deposed objects), in-place update, endpoint update, tag change and
+delete. The checks read the account straight from the API, never through the proxy.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from smstate.drift import Found, unmanaged
+from smstate.resources import OWNER_LINEAGE_TAG
+from smstate.state import State
+from tests.e2e.helpers import CLI, Result, cli_env, run_cli, state_path
+from tests.local.server_harness import model_tar
+
+from .proxy import FaultProxy
+
+ROLE = "arn:aws:iam::123456789012:role/smstate-reliability"
+
+_ECHO = "{image: local/echo, model_data_url: ./models/echo.tar.gz, environment: {SAGEMAKER_PROGRAM: inference.py, X: %s}}"
+_S3 = '{image: "img:1", model_data_url: "s3://bucket/%s.tar.gz"}'
+_POLICY = """
+    deployment_config:
+      blue_green_update_policy:
+        traffic_routing_configuration: {type: ALL_AT_ONCE, wait_interval_in_seconds: 0}
+        termination_wait_in_seconds: 0"""
+
+
+def _models(container: str, versions: dict[str, str], role: str = "") -> str:
+    lines = ["models:"]
+    for name, version in versions.items():
+        lines.append(f"  {name}:{role}\n    primary_container: {container % version}")
+    return "\n".join(lines) + "\n"
+
+
+def _configs(names: list[str]) -> str:
+    lines = ["endpoint_configs:"]
+    for name in names:
+        lines.append(
+            f"  {name}:\n    production_variants: [{{variant_name: primary, model_name: \"${{models.{name}.name}}\", "
+            "instance_type: ml.m5.large, initial_instance_count: 1}]"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _endpoints(names: list[str], tags: dict[str, str], policy: str = "") -> str:
+    lines = ["endpoints:"]
+    for name in names:
+        lines.append(f"  {name}:\n    endpoint_config_name: ${{endpoint_configs.{name}.name}}{policy}")
+        if name in tags:
+            lines.append(f"    tags: {{stage: {tags[name]}}}")
+    return "\n".join(lines) + "\n"
+
+
+def local_config(url: str, variant: str) -> str:
+    """A: endpoints a, b, c and a package; B: a's model changed (endpoint update), c gone, d new,
+    b retagged, the package's approval updated in place."""
+    b = variant == "B"
+    models = {"a": "a2" if b else "a1", "b": "b1", **({"d": "d1"} if b else {"c": "c1"})}
+    names = list(models)
+    package = f"""model_package_groups:
+  g: {{model_package_group_description: "reliability"}}
+model_packages:
+  v1:
+    model_package_group_name: ${{model_package_groups.g.name}}
+    inference_specification:
+      containers: [{{image: local/echo, model_data_url: "s3://bucket/v1.tar.gz"}}]
+      supported_content_types: [text/csv]
+      supported_response_mime_types: [text/csv]
+    model_approval_status: {"Approved" if b else "PendingManualApproval"}
+"""
+    return (
+        f'provider: {{type: local, url: "{url}", max_attempts: 8}}\n'
+        + _models(_ECHO, models)
+        + _configs(names)
+        + _endpoints(names, {"b": "two" if b else "one"}, _POLICY)
+        + package
+    )
+
+
+def moto_config(url: str, variant: str) -> str:
+    """moto has no UpdateEndpoint and cannot list a model package's tags: A has endpoints a, b, c,
+    a spare model + config and a group; B replaces the spare pair, drops c, adds d, retags b."""
+    b = variant == "B"
+    models = {"a": "a1", "b": "b1", **({"d": "d1"} if b else {"c": "c1"})}
+    names = list(models)
+    spare = {"spare": "s2" if b else "s1"}
+    return (
+        f"provider: {{type: aws, region: us-east-1, endpoint_url: \"{url}\", max_attempts: 8}}\n"
+        + _models(_S3, {**models, **spare}, f"\n    execution_role_arn: {ROLE}")
+        + _configs([*names, "spare"])
+        + _endpoints(names, {"b": "two" if b else "one"})
+        + 'model_package_groups:\n  g: {model_package_group_description: "reliability"}\n'
+    )
+
+
+@dataclass
+class Target:
+    """One API to point smstate at, and how to read the account behind it."""
+
+    name: str
+    api_url: str
+    render: Callable[[str, str], str]
+    reset: Callable[[], None] = lambda: None
+
+    def sagemaker(self) -> Any:
+        session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
+        config = Config(retries={"mode": "standard", "max_attempts": 5})
+        return session.client("sagemaker", endpoint_url=self.api_url, config=config)
+
+    @property
+    def packages(self) -> bool:
+        return self.name == "local"
+
+
+@dataclass
+class Workdir:
+    """A config directory whose config talks to the API through `proxy`."""
+
+    dir: Path
+    target: Target
+    proxy_url: str
+
+    @classmethod
+    def create(cls, path: Path, target: Target, proxy_url: str, variant: str = "A") -> Workdir:
+        path.mkdir(parents=True, exist_ok=True)
+        model_tar(path / "build", "echo")
+        (path / "models").mkdir(exist_ok=True)
+        (path / "build" / "echo.tar.gz").replace(path / "models" / "echo.tar.gz")
+        work = cls(path, target, proxy_url)
+        work.use(variant)
+        return work
+
+    def use(self, variant: str) -> None:
+        (self.dir / "smstate.yaml").write_text(self.target.render(self.proxy_url, variant))
+
+    @property
+    def env(self) -> dict[str, str]:
+        return cli_env(None)
+
+    @property
+    def state_file(self) -> Path:
+        return state_path(self.dir)
+
+    def run(self, *args: str, timeout: float = 120) -> Result:
+        return run_cli(args, self.dir, self.env, timeout=timeout)
+
+    def popen(self, *args: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [*CLI, *args], cwd=self.dir, env=self.env, stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+
+    def state(self) -> State | None:
+        """The statefile, parsed the way smstate parses it (None when there is none yet)."""
+        if not self.state_file.exists():
+            return None
+        return State.loads(self.state_file.read_text(), str(self.state_file))
+
+    def serial(self) -> int:
+        state = self.state()
+        return state.serial if state else -1
+
+
+def run_killed(work: Workdir, proxy: FaultProxy, calls: int, *args: str, timeout: float = 120) -> tuple[bool, Result]:
+    """Run smstate; the proxy SIGKILLs it right after forwarding its `calls`th API call.
+
+    Returns (killed, result): a run that needed fewer calls ends normally."""
+    set_pid = proxy.kill_after(calls)
+    proc = work.popen(*args)
+    set_pid(proc.pid)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    killed = proxy.killed
+    proxy.disarm()
+    return killed, Result(proc.returncode, out, err)
+
+
+def account(target: Target) -> list[Found]:
+    """Every object in the account, with its tags, read through the List APIs and ListTags."""
+    sm = target.sagemaker()
+    found: list[Found] = []
+    lists = (
+        ("models", "list_models", "Models", "ModelName", "ModelArn"),
+        ("endpoint_configs", "list_endpoint_configs", "EndpointConfigs", "EndpointConfigName", "EndpointConfigArn"),
+        ("endpoints", "list_endpoints", "Endpoints", "EndpointName", "EndpointArn"),
+        ("model_package_groups", "list_model_package_groups", "ModelPackageGroupSummaryList",
+         "ModelPackageGroupName", "ModelPackageGroupArn"),
+    )  # fmt: skip
+    for kind, op, key, name_field, arn_field in lists:
+        for page in sm.get_paginator(op).paginate():
+            for item in page[key]:
+                if kind == "endpoints" and item.get("EndpointStatus") == "Deleting":
+                    continue  # going away by smstate's own hand: state already forgot it, or will
+                found.append((kind, item[name_field], _tags(sm, item[arn_field])))
+                if kind == "model_package_groups" and target.packages:
+                    for pages in sm.get_paginator("list_model_packages").paginate(ModelPackageGroupName=item[name_field]):
+                        for package in pages["ModelPackageSummaryList"]:
+                            arn = package["ModelPackageArn"]
+                            found.append(("model_packages", arn, _tags(sm, arn)))
+    return found
+
+
+def _tags(sm: Any, arn: str) -> dict[str, str]:
+    tags: dict[str, str] = {}
+    for page in sm.get_paginator("list_tags").paginate(ResourceArn=arn):
+        tags.update({t["Key"]: t["Value"] for t in page["Tags"]})
+    return tags
+
+
+def owned(target: Target, lineage: str) -> list[Found]:
+    return [f for f in account(target) if f[2].get(OWNER_LINEAGE_TAG) == lineage]
+
+
+def wait_until_gone(target: Target, lineage: str, timeout: float = 30) -> None:
+    """Endpoints being deleted are skipped by `account`; wait for the rest of a destroy to settle."""
+    deadline = time.monotonic() + timeout
+    while owned(target, lineage) and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+
+@dataclass
+class Converged:
+    """What one check found: orphans and objects, by kind."""
+
+    orphans: list[str]
+    objects: int
+
+
+def check_converged(work: Workdir, serial_before: int, destroyed: bool = False) -> Converged:
+    """The statefile parses and its serial only grew; `plan` says No changes; zero orphans; no duplicates."""
+    state = work.state()
+    assert state is not None, "no statefile"
+    assert state.serial >= serial_before, f"serial went back from {serial_before} to {state.serial}"
+    backup = work.state_file.with_name(work.state_file.name + ".backup")
+    if backup.exists():
+        State.loads(backup.read_text(), str(backup))
+    args = ["plan", "--detailed-exitcode"] + (["--destroy"] if destroyed else [])
+    planned = work.run(*args)
+    assert planned.code == 0 and "No changes." in planned.out, str(planned)
+    assert "Traceback" not in planned.err, str(planned)
+    mine = owned(work.target, state.lineage)
+    orphans = [f"{d.address} {d.physical_name}" for d in unmanaged(state, mine)]
+    assert not orphans, f"orphans: {orphans}"
+    known = {o.id for o in state.resources.values() if o.status != "gone"}
+    known |= {d.id for o in state.resources.values() for d in o.deposed}
+    live = [object_id for _, object_id, _ in mine]
+    assert len(live) == len(set(live)), f"duplicates: {live}"
+    if destroyed:
+        assert not live and not known, f"left after destroy: live {live}, state {sorted(known)}"
+    return Converged(orphans, len(live))
+
+
+def summary(state: State) -> str:
+    return json.dumps({a: o.physical_name or o.arn for a, o in sorted(state.resources.items())})

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .addresses import Address
 from .diff import DiffItem
-from .evaluate import Desired
 from .state import ObjectState
+
+if TYPE_CHECKING:
+    from .evaluate import Desired
 
 
 class Action(str, Enum):

@@ -12,6 +12,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from .changes import Mode
 from .errors import ConfigError, SmstateError
 
 app = typer.Typer(
@@ -137,8 +138,7 @@ def destroy(
     raise typer.Exit(run.apply(inputs, options, None, auto_approve, wait))  # type: ignore[arg-type]
 
 
-def _mode(destroy: bool, refresh_only: bool) -> object:
-    from .changes import Mode
+def _mode(destroy: bool, refresh_only: bool) -> Mode:
 
     if destroy and refresh_only:
         raise SmstateError("--destroy and --refresh-only cannot be used together")

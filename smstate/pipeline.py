@@ -6,7 +6,7 @@ The steps are the pure core's; this module wires them to the disk and the provid
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -80,7 +80,7 @@ def parse_cli_vars(items: list[str]) -> dict[str, str]:
 
 
 def read_var_files(paths: list[str], base: Path) -> list[Mapping[str, Any]]:
-    out = []
+    out: list[Mapping[str, Any]] = []
     for raw in paths:
         path = Path(raw) if Path(raw).is_absolute() else Path.cwd() / raw
         try:
@@ -98,14 +98,14 @@ def read_var_files(paths: list[str], base: Path) -> list[Mapping[str, Any]]:
 
 
 def load(inputs: Inputs, files: list[tuple[str, str]] | None = None, cli_vars: dict[str, str] | None = None,
-         var_files: list[Mapping[str, Any]] | None = None) -> Loaded:
+         var_files: Sequence[Mapping[str, Any]] | None = None) -> Loaded:
     """Read and check the config (and variables) before anything is locked or called."""
     workspace = Workspace(inputs.chdir)
     files = files if files is not None else workspace.config_files()
     config = config_mod.load(files)
     cli_vars = cli_vars if cli_vars is not None else parse_cli_vars(inputs.vars)
     var_files = var_files if var_files is not None else read_var_files(inputs.var_files, workspace.dir)
-    values = variables_mod.resolve(config, cli_vars, var_files, os.environ)
+    values = variables_mod.resolve(config, cli_vars, list(var_files), os.environ)
     loaded = Loaded(workspace, config, values, files)
     loaded.evaluate(None)
     workspace.check_backend(config)

@@ -109,6 +109,12 @@ def apply(inputs: Inputs, run: RunOptions, plan_path: str | None, auto_approve: 
         if not _confirm(auto_approve, "Do you want to perform these actions?"):
             out.print("\nApply cancelled.")
             return 1
+        if current is None:
+            # Every object is tagged with the lineage, so it must be on disk before the first
+            # Create: a run killed before its first save would otherwise leave objects that no
+            # state can adopt (their lineage lost with the process).
+            _save(backend, State(lineage=state.lineage), state)
+            state.serial += 1
         refreshed.serial = state.serial
         executor = Executor(
             provider, refreshed, backend.write, loaded.resolver(), LineProgress(out),

@@ -275,7 +275,6 @@ def test_linear_rollout_under_load_follows_the_steps(tmp_path: Path, server: Ser
 def assert_rolled_back(project: Project, result: Result, reason: str, old: dict[str, str]) -> None:
     """Exit 1 with one Error line naming the endpoint, the rollback and `reason`, the stages
     under it; state, the old config and its model as before; plan offers the update again."""
-    print("ROLLBACK", result.out, result.err)
     joined = assert_clean_failure(result, f"endpoints.{project.name}", f"rolled back to {old['config']}", reason)
     block = result.err[result.err.index(joined) :]
     assert re.search(r"\n  stages: Updating.* -> .*InService", block), result.err
@@ -373,7 +372,6 @@ def test_timeout_leaves_state_consistent(tmp_path: Path, server: ServerProcess) 
     old = {"config": project.physical("endpoint_configs"), "model": project.physical("models")}
     project.write("v2")
     result = project.run("apply", "--auto-approve", "--timeout", "1s")
-    print("TIMEOUT", result.out, result.err)
     joined = assert_clean_failure(result, "endpoints.slow", "timed out after 1s", "next plan re-reads it")
     assert "Apply complete" not in result.out
     sm, _ = clients(server.url)
@@ -381,6 +379,7 @@ def test_timeout_leaves_state_consistent(tmp_path: Path, server: ServerProcess) 
     assert sm.describe_endpoint_config(EndpointConfigName=old["config"])
     assert sm.describe_model(ModelName=old["model"])
 
+    print("PLAN", project.run("plan").out, json.dumps(project.resources(), indent=1))
     planned = project.run("plan", "--json")
     assert planned.code == 0, str(planned)
     assert "endpoints.slow" in {c["address"] for c in json.loads(planned.out)["changes"]}

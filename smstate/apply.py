@@ -169,6 +169,10 @@ class Executor:
                 raise ProviderError(f"{address}: created {object_id} but cannot read it back")
         if kind.type == "endpoints":
             assert name is not None
+            if live is None:
+                created_live = self.provider.read(kind, name)
+                if created_live is not None:
+                    self._record(change, desired, created_live, status="creating")
             live = self._wait_ready(op, kind, name, desired)
             if live.status not in READY_STATES:
                 self._record(change, desired, live, status="tainted")

@@ -61,9 +61,17 @@ def refresh(
         if changed:
             drift.append(Drift(address, DriftKind.MODIFIED, obj.type, changed, obj.physical_name))
         refreshed.resources[address] = replace(
-            obj, attributes=now, arn=live.arn or obj.arn, deposed=deposed, created=live.created or obj.created
+            obj, attributes=now, arn=live.arn or obj.arn, deposed=deposed, created=live.created or obj.created,
+            status=_status(obj.status, live.status),
         )
     return refreshed, drift
+
+
+def _status(recorded: str, live: str | None) -> str:
+    """An endpoint that ended Failed is tainted: the next apply replaces it."""
+    if live == "Failed":
+        return "tainted"
+    return "ready" if recorded == "creating" and live == "InService" else recorded
 
 
 def make_plan(config: Config, evaluation: Evaluation, state: State, drift: list[Drift], options: Options) -> Plan:

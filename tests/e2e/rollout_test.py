@@ -378,15 +378,19 @@ def test_timeout_leaves_state_consistent(tmp_path: Path, server: ServerProcess) 
     assert sm.describe_endpoint(EndpointName="slow")["EndpointStatus"] == "Updating", joined
     assert sm.describe_endpoint_config(EndpointConfigName=old["config"])
     assert sm.describe_model(ModelName=old["model"])
+    resources = project.resources()
+    assert resources["endpoints.slow"]["attributes"]["endpoint_config_name"] == old["config"]
+    assert [d["physical_name"] for d in resources["endpoint_configs.slow"]["deposed"]] == [old["config"]]
+    assert [d["physical_name"] for d in resources["models.slow"]["deposed"]] == [old["model"]]
 
-    print("PLAN", project.run("plan").out, json.dumps(project.resources(), indent=1))
     planned = project.run("plan", "--json")
     assert planned.code == 0, str(planned)
-    assert "endpoints.slow" in {c["address"] for c in json.loads(planned.out)["changes"]}
+    actions = {(c["address"], c["action"]) for c in json.loads(planned.out)["changes"]}
+    assert actions == {("endpoints.slow", "update"), ("endpoint_configs.slow", "delete"), ("models.slow", "delete")}
 
     wait_settled(sm, "slow")
     finished = project.run("apply", "--auto-approve")
-    assert finished.code == 0, str(finished)
+    assert finished.code == 0 and "2 destroyed" in finished.out, str(finished)
     assert sm.describe_endpoint(EndpointName="slow")["EndpointConfigName"] == project.physical("endpoint_configs")
     again = project.run("plan", "--detailed-exitcode")
     assert again.code == 0 and "No changes." in again.out, str(again)

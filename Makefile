@@ -1,34 +1,43 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup demo test test-all lint bench clean
+.PHONY: setup demo demo-canary demo-rollback test test-all lint bench clean
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,examples]'
-	touch $(STAMP)
 
-setup: $(STAMP)
+## What the demos need: smstate and scikit-learn for the quickstart model.
+$(VENV)/.demo: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[examples]'
+	touch $@
+
+## What the suite needs on top: moto, hypothesis, the AWS CLI, docker, mypy...
+$(VENV)/.test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test,examples]'
+	touch $@
+
+setup: $(VENV)/.test
 
 ## The local quickstart, end to end: train, apply, invoke, plan, destroy.
-demo: $(STAMP)
-	PATH=$(CURDIR)/$(BIN):$$PATH bash examples/quickstart/demo.sh
+demo: $(VENV)/.demo
+	bash examples/quickstart/demo.sh
 
-## The test suite (what CI runs).
-test: $(STAMP)
+## The test suite (what CI runs); long variants are marked slow and left out.
+test: $(VENV)/.test
 	$(BIN)/python -m pytest -q
 
 ## Including the long variants.
-test-all: $(STAMP)
+test-all: $(VENV)/.test
 	$(BIN)/python -m pytest -q -m ''
 
-lint: $(STAMP)
+lint: $(VENV)/.test
 	$(BIN)/python -m mypy
 
-bench: $(STAMP)
+## The performance harness (README, Performance).
+bench: $(VENV)/.test
 	$(BIN)/pip install --quiet -e '.[bench]'
 	command -v wrk >/dev/null || (apt-get install -y -qq wrk >/dev/null 2>&1) || echo "bench: install wrk for the data-path table"
 	$(BIN)/python -m benchmarks

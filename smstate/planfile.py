@@ -1,6 +1,6 @@
 """Saved plans (`plan --out`): what was planned, against which state, from which config.
 
-A saved plan embeds the config and variables it was made from, so `apply FILE` does what
+A saved plan embeds the config and the variable values it was made from, so `apply FILE` does what
 was reviewed even if the files changed since; it is refused when the state moved on
 (another lineage or serial) or when the live world no longer gives the same changes.
 The file may hold sensitive variable values: it is written with mode 0600.

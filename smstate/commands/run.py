@@ -58,7 +58,7 @@ def plan(inputs: Inputs, run: RunOptions, as_json: bool, out_file: str | None, d
     if out_file:
         saved = planfile.SavedPlan(
             state.lineage, state.serial, loaded.workspace.name, run.mode, run.targets, run.replace,
-            loaded.files, _cli_vars(inputs), [dict(f) for f in _var_files(inputs, loaded)], planfile.signature(result),
+            loaded.files, {}, [dict(loaded.variables)], planfile.signature(result),
         )
         planfile.write(Path(out_file), saved, result)
         (err if as_json else out).print(f"\nSaved the plan to {out_file}; apply it with `smstate apply {out_file}`.")
@@ -187,17 +187,3 @@ def _print_outputs(state: State) -> None:
         for name, value in sorted(state.outputs.items()):
             out.print(f"{name} = {json.dumps(value)}")
 
-
-def _cli_vars(inputs: Inputs) -> dict[str, str]:
-    from ..pipeline import parse_cli_vars
-
-    return parse_cli_vars(inputs.vars)
-
-
-def _var_files(inputs: Inputs, loaded: Loaded) -> list[Any]:
-    from ..pipeline import read_var_files
-
-    return read_var_files(inputs.var_files, loaded.workspace.dir)
-
-
-__all__ = ["RunOptions", "apply", "plan", "SmstateError"]

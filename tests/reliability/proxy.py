@@ -155,8 +155,8 @@ class FaultProxy:
 
     # -- per call ---------------------------------------------------------------------
 
-    def _decide(self, operation: str) -> tuple[Fault | None, bool, float]:
-        """(fault, kill after forwarding, latency) for the next counted call."""
+    def _decide(self, operation: str) -> tuple[Fault | None, _Kill | None, float]:
+        """(fault, the kill to carry out after forwarding, latency) for the next counted call."""
         with self._lock:
             fault = None
             if self.faults.rate and self._rng.random() < self.faults.rate:
@@ -164,21 +164,20 @@ class FaultProxy:
             low, high = self.faults.latency
             latency = self._rng.uniform(low, high) if high else 0.0
             self.calls.append(Call(operation, fault))
-            kill = self._kill is not None and not self._kill.done and len(self.calls) >= self._kill.after
-            if kill:
+            kill = self._kill if self._kill is not None and len(self.calls) == self._kill.after else None
+            if kill is not None:
                 fault = None
             return fault, kill, latency
 
-    def _do_kill(self) -> None:
-        kill = self._kill
-        assert kill is not None
+    @staticmethod
+    def _do_kill(kill: _Kill) -> None:
         kill.pid_known.wait(10)
+        kill.done = True
         if kill.pid is not None:
             try:
                 os.kill(kill.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-        kill.done = True
 
 
 def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
@@ -271,8 +270,8 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             if fault is Fault.RESET_BEFORE:
                 return self._reset()
             answer = self._forward(body)
-            if kill:
-                proxy._do_kill()
+            if kill is not None:
+                proxy._do_kill(kill)
                 return self._reset()
             if proxy.gone or fault is Fault.RESET_AFTER:
                 return self._reset()

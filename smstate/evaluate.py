@@ -178,7 +178,7 @@ def _evaluate_one(
     tags = _tags(config, decl, variables, known, done, problems)
     if len(problems) > before:
         return None
-    spec = _localize_artifacts(spec, base_dir)
+    spec = localize_artifacts(spec, base_dir)
     fields = kind.fields()
     checked = _placeholder_artifacts(spec)
     for field_name, value in checked.items():
@@ -246,7 +246,7 @@ def _tags(
     except (RefError, KeyError) as exc:
         problems.append(config.diagnostic(key, ("tags",), str(exc).strip('"')))
         return {}
-    tag_shape = shapes.service_model().shape_for("Tag")
+    tag_shape = shapes.named("Tag")
     out: dict[str, str] = {}
     for k, v in tags.items():
         if isinstance(v, bool) or not isinstance(v, (str, int, float)):
@@ -317,17 +317,17 @@ def _unknown_field(name: str, fields: Mapping[str, Any]) -> str:
     return "unknown field" + (f" (did you mean {hint[0]!r}?)" if hint else "")
 
 
-def _localize_artifacts(value: Any, base_dir: str) -> Any:
+def localize_artifacts(value: Any, base_dir: str) -> Any:
     """A model artifact given as a path becomes an absolute `file://` URL."""
     if isinstance(value, dict):
         out = {}
         for key, item in value.items():
             if key == "model_data_url" and isinstance(item, str) and "://" not in item:
                 item = "file://" + posixpath.normpath(posixpath.join(base_dir, item))
-            out[key] = _localize_artifacts(item, base_dir)
+            out[key] = localize_artifacts(item, base_dir)
         return out
     if isinstance(value, list):
-        return [_localize_artifacts(item, base_dir) for item in value]
+        return [localize_artifacts(item, base_dir) for item in value]
     return value
 
 
@@ -361,7 +361,7 @@ def _artifacts(value: Any, path: tuple[str | int, ...] = ()) -> list[tuple[tuple
 
 def _check_values(config: Config, variables: Mapping[str, Any], problems: list[Diagnostic]) -> None:
     """Named VPC settings are checked on their own, referenced or not."""
-    shape = shapes.service_model().shape_for("VpcConfig")
+    shape = shapes.named("VpcConfig")
     lookup = _lookup(config, variables, {}, {}, None, problems)
     for name, raw in config.values.get("vpc_configs", {}).items():
         key = f"vpc_configs.{name}"

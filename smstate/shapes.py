@@ -29,6 +29,13 @@ def service_model() -> ServiceModel:
     return botocore.session.get_session().get_service_model("sagemaker")
 
 
+@functools.cache
+def named(name: str) -> Shape:
+    """A shape by name, built once (botocore builds a new object on every lookup)."""
+    return service_model().shape_for(name)
+
+
+@functools.cache
 def input_shape(operation: str) -> StructureShape:
     shape = service_model().operation_model(operation).input_shape
     assert isinstance(shape, StructureShape)

@@ -176,7 +176,7 @@ def schema() -> int:
             "provider": ProviderSettings.model_json_schema(),
             "backend": BackendSettings.model_json_schema(),
             "variables": {"type": "object", "additionalProperties": Variable.model_json_schema()},
-            "vpc_configs": {"type": "object", "additionalProperties": shapes.json_schema(shapes.service_model().shape_for("VpcConfig"))},
+            "vpc_configs": {"type": "object", "additionalProperties": shapes.json_schema(shapes.named("VpcConfig"))},
             "outputs": {"type": "object"},
             **{k: {"type": "object", "additionalProperties": resource_schema(kind)} for k, kind in KINDS.items()},
         },

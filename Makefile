@@ -25,6 +25,14 @@ setup: $(VENV)/.test
 demo: $(VENV)/.demo
 	bash examples/quickstart/demo.sh
 
+## A blue/green canary rollout under live traffic, on the local target.
+demo-canary: $(VENV)/.demo
+	bash examples/blue-green-canary/demo.sh canary
+
+## A canary of a release that fails half its requests: automatic rollback.
+demo-rollback: $(VENV)/.demo
+	bash examples/blue-green-canary/demo.sh rollback
+
 ## The test suite (what CI runs); long variants are marked slow and left out.
 test: $(VENV)/.test
 	$(BIN)/python -m pytest -q

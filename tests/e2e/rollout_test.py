@@ -97,8 +97,10 @@ class Project:
     env: dict[str, str] = field(default_factory=lambda: cli_env(None))
 
     def write(self, label: str, code: str | None = None) -> None:
-        """Point the model at a new artifact serving `label` (with `code`, or the echo model)."""
-        model_tar(self.dir / "models", label, **({"code": code} if code else {}))
+        """Point the model at the artifact serving `label` (with `code`, or the echo model),
+        made once: rebuilding it would change its bytes, so its model's name."""
+        if not (self.dir / "models" / f"{label}.tar.gz").exists():
+            model_tar(self.dir / "models", label, **({"code": code} if code else {}))
         self.dir.joinpath("smstate.yaml").write_text(
             CONFIG.format(
                 url=self.server.url, name=self.name, label=label, count=self.count, routing=self.routing, extra=self.extra
@@ -218,13 +220,14 @@ class Load:
 
 def assert_follows_steps(load: Load, steps: list[int], old: str = "v1", new: str = "v2") -> None:
     """Every step was baked with enough responses, each step's share of `new` is within
-    4.5 standard deviations (binomial) of the step's percentage, and 100 % means all."""
+    5 standard deviations (the router picks each request's fleet at random) of the step's
+    percentage, 100 % means all of them, and nothing came from `new` before the update."""
     shares = load.baking_shares(new)
     assert [percent for percent, _, _ in shares] == steps, shares
     for percent, count, share in shares:
         assert count >= 40, f"too few responses to judge the {percent}% step: {shares}"
         expected = percent / 100
-        tolerance = 4.5 * math.sqrt(expected * (1 - expected) / count) + 0.02
+        tolerance = 5 * math.sqrt(expected * (1 - expected) / count)
         assert abs(share - expected) <= tolerance, f"{percent}% step: share {share:.2f} of {count}: {shares}"
     first_update = min(p.start for p in load.polls if p.stage != "InService")
     assert {s.label for s in load.samples if s.end < first_update} == {old}
@@ -248,9 +251,8 @@ def test_canary_rollout_under_load_follows_the_canary_share(tmp_path: Path, serv
     project = deployed(tmp_path, server, "canary", CANARY % 100, count=2)
     project.write("v2")
     with Load(server.url, "canary") as load:
-        time.sleep(0.3)
         result = project.run("apply", "--auto-approve")
-        time.sleep(0.3)
+        time.sleep(0.2)
     assert result.code == 0, str(result)
     assert load.errors == []
     assert_follows_steps(load, [25, 100])
@@ -259,12 +261,11 @@ def test_canary_rollout_under_load_follows_the_canary_share(tmp_path: Path, serv
 
 
 def test_linear_rollout_under_load_follows_the_steps(tmp_path: Path, server: ServerProcess) -> None:
-    project = deployed(tmp_path, server, "linear", LINEAR % 75, count=2)
+    project = deployed(tmp_path, server, "linear", LINEAR % 60, count=2)
     project.write("v2")
     with Load(server.url, "linear") as load:
-        time.sleep(0.3)
         result = project.run("apply", "--auto-approve")
-        time.sleep(0.3)
+        time.sleep(0.2)
     assert result.code == 0, str(result)
     assert load.errors == []
     assert_follows_steps(load, [25, 50, 75, 100])
@@ -290,9 +291,8 @@ def assert_rolled_back(project: Project, result: Result, reason: str, old: dict[
     assert planned.code == 2, str(planned)
     changes = {c["address"]: c for c in json.loads(planned.out)["changes"]}
     assert changes[f"endpoints.{project.name}"]["action"] == "update"
-    assert {"path": "endpoint_config_name", "before": old["config"]}.items() <= (
-        changes[f"endpoints.{project.name}"]["diff"][0].items()
-    )
+    diff = {d["path"]: d["before"] for d in changes[f"endpoints.{project.name}"]["diff"]}
+    assert diff["endpoint_config_name"] == old["config"]
 
 
 def test_model_that_cannot_load_rolls_back(tmp_path: Path, server: ServerProcess) -> None:

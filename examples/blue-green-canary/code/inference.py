@@ -20,10 +20,16 @@ def model_fn(model_dir):
         return json.load(handle)
 
 
-def predict_fn(data, model):
+def input_fn(body, content_type):
+    if content_type.split(";")[0].strip() != "application/json":
+        raise ValueError(f"unsupported content type {content_type!r}: send a JSON list of numbers")
+    data = json.loads(body)
+    return data if isinstance(data, list) else [data]
+
+
+def predict_fn(features, model):
     fail_every = model.get("fail_every")
     if fail_every and next(_requests) % fail_every == 0:
         raise RuntimeError(f"{model['version']}: simulated failure (1 request in {fail_every})")
-    features = data if isinstance(data, list) else [data]
     score = sum(w * float(x) for w, x in zip(model["weights"], features)) + model["bias"]
     return {"version": model["version"], "score": round(score, 4)}

@@ -88,9 +88,11 @@ def make_plan(config: Config, evaluation: Evaluation, state: State, drift: list[
     if options.mode is Mode.REFRESH_ONLY:
         return plan
     changes: list[Change] = []
+    serving = _serving(state)
     for address_text, obj in sorted(state.resources.items()):
         for deposed in obj.deposed:
-            changes.append(_delete(Address.parse(address_text), obj, "replaced; the old object still exists", deposed))
+            if deposed.physical_name not in serving:
+                changes.append(_delete(Address.parse(address_text), obj, "replaced; the old object still exists", deposed))
     if options.mode is Mode.DESTROY:
         changes += [
             _delete(Address.parse(a), obj, "destroy requested")
@@ -113,6 +115,24 @@ def make_plan(config: Config, evaluation: Evaluation, state: State, drift: list[
     _check_in_use(changes, state)
     plan.changes = sorted(changes, key=lambda c: (str(c.address), c.deposed is not None))
     return plan
+
+
+def _serving(state: State) -> set[str]:
+    """Names of configs live endpoints serve from, and of the models those configs use: never deleted."""
+    configs = {
+        str(obj.attributes.get("endpoint_config_name"))
+        for obj in state.resources.values()
+        if obj.type == "endpoint" and obj.status != "gone"
+    }
+    models = {
+        str(variant.get("model_name"))
+        for obj in state.resources.values()
+        for config in (obj, *obj.deposed)
+        if config.type == "endpoint_config" and config.physical_name in configs
+        for variant in config.spec.get("production_variants", [])
+        if isinstance(variant, dict)
+    }
+    return configs | models
 
 
 def _change(desired: Desired, prior: ObjectState | None, lineage: str, forced: bool, gone: bool) -> Change | None:
@@ -150,6 +170,8 @@ def _in_place(desired: Desired, prior: ObjectState, after_spec: dict[str, Any]) 
     kind = desired.kind
     items: list[DiffItem] = []
     for name in sorted(kind.mutable):
+        if name not in after_spec and name not in prior.spec:
+            continue  # never set in the config: what the server filled in (a default approval status) is not a change
         items += _prefixed(name, prior.attributes.get(name), after_spec.get(name))
     for name in sorted(kind.settings):
         items += _prefixed(name, prior.spec.get(name), after_spec.get(name))

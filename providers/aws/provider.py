@@ -169,7 +169,8 @@ class AwsProvider:
             raise translate(exc, f"{kind.delete} {object_id}") from None
 
     def wait(self, kind: Kind, object_id: str, until: str, timeout: float, progress: ProgressFn) -> Live | None:
-        """Poll with backoff (0.5 s doubling to 15 s) until settled or gone, or `timeout` passes."""
+        """Poll with backoff (0.5 s doubling to 15 s, back to 0.5 s when the stage changes) until settled
+        or gone, or `timeout` passes."""
         deadline = time.monotonic() + timeout
         delay = 0.5
         history: list[str] = []
@@ -184,6 +185,7 @@ class AwsProvider:
             label = f"{status}: {stage}" if stage else status
             if not history or history[-1] != label:
                 history.append(label)
+                delay = 0.5
             progress(Progress(status, stage, tuple(history)))
             if until == "ready" and status in SETTLED:
                 return live

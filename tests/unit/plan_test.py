@@ -100,3 +100,26 @@ def test_plan_case(case: dict[str, Any]) -> None:
     for d, w in zip(plan.drift, want_drift):
         if len(w) > 2:
             assert w[2] in [item.path for item in d.diff]
+
+
+def test_deposed_config_an_endpoint_still_serves_from_is_not_deleted() -> None:
+    """After a timed-out or rolled-back update the old config stays until the endpoint leaves it."""
+    case = next(c for c in CASES if c["name"] == "a clean apply re-plans to no changes")
+    state, lives = applied_state(case["config"])
+    config_obj = state.resources["endpoint_configs.c"]
+    model_obj = state.resources["models.m"]
+    old_config = ObjectState(**{**config_obj.to_json(), "physical_name": "c-old", "deposed": []})
+    old_config.spec = {"production_variants": [{"model_name": "m-old"}]}
+    old_model = ObjectState(**{**model_obj.to_json(), "physical_name": "m-old", "deposed": []})
+    config_obj.deposed = [old_config]
+    model_obj.deposed = [old_model]
+    lives[("endpoint_configs.c", 0)] = lives[("endpoint_configs.c", -1)]
+    lives[("models.m", 0)] = lives[("models.m", -1)]
+    endpoint = lives[("endpoints.e", -1)]
+    assert endpoint is not None
+    serving = {**endpoint.description, "EndpointConfigName": "c-old"}
+    lives[("endpoints.e", -1)] = Live(endpoint.physical_name, endpoint.arn, serving, endpoint.tags, "Updating")
+    config = config_mod.load([("smstate.yaml", case["config"])])
+    refreshed, drift = refresh(state, lives, lifecycles(config))
+    plan = make_plan(config, evaluate(config, {}, known_values(refreshed), lambda url: "0" * 64), refreshed, drift, Options())
+    assert [(str(c.address), c.action.value) for c in plan.changes] == [("endpoints.e", "update")]

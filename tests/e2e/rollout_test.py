@@ -386,7 +386,8 @@ def test_timeout_leaves_state_consistent(tmp_path: Path, server: ServerProcess) 
     planned = project.run("plan", "--json")
     assert planned.code == 0, str(planned)
     actions = {(c["address"], c["action"]) for c in json.loads(planned.out)["changes"]}
-    assert actions == {("endpoints.slow", "update"), ("endpoint_configs.slow", "delete"), ("models.slow", "delete")}
+    # The old config and model are still live (the endpoint serves from them): not offered for deletion yet.
+    assert actions == {("endpoints.slow", "update")}
 
     wait_settled(sm, "slow")
     finished = project.run("apply", "--auto-approve")

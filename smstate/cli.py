@@ -404,7 +404,11 @@ def main(argv: list[str] | None = None) -> int:
     debug = os.environ.get("SMSTATE_DEBUG") == "1" or "--debug" in args
     args = [a for a in args if a != "--debug"]
     try:
-        return int(app(args=args, prog_name="smstate", standalone_mode=False) or 0)
+        code = int(app(args=args, prog_name="smstate", standalone_mode=False) or 0)
+        if code == 130:
+            sys.stderr.write("Error: interrupted\n")
+            return 1
+        return code
     except ConfigError as exc:
         if debug:
             raise

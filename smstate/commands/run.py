@@ -104,7 +104,7 @@ def apply(inputs: Inputs, run: RunOptions, plan_path: str | None, auto_approve: 
         if not result.changes:
             if refreshed.to_json()["resources"] != state.to_json()["resources"]:
                 _save(backend, refreshed, state)
-            _store_outputs(loaded, backend, refreshed, run.mode is Mode.DESTROY)
+            _store_outputs(loaded, backend, refreshed, run.mode is Mode.DESTROY and not run.targets)
             return 0
         if not _confirm(auto_approve, "Do you want to perform these actions?"):
             out.print("\nApply cancelled.")
@@ -121,7 +121,7 @@ def apply(inputs: Inputs, run: RunOptions, plan_path: str | None, auto_approve: 
             inputs.parallelism, timeout, loaded.config.provider.timeout,
         )
         outcome = _with_signals(executor, result)
-        _store_outputs(loaded, backend, executor.state, run.mode is Mode.DESTROY)
+        _store_outputs(loaded, backend, executor.state, run.mode is Mode.DESTROY and not run.targets)
     verb = "Destroy" if run.mode is Mode.DESTROY else "Apply"
     if outcome.errors:
         for error in outcome.errors:

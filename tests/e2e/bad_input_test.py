@@ -1,17 +1,15 @@
 """Bad input of every kind: exit 1, one `Error:` line per problem, no traceback, state untouched.
 
-Every case starts from a copy of one applied `examples/aws-basic` directory, so there is a
-real statefile (and its backup) to compare byte for byte.
+Every case starts from a copy of the shared applied `examples/aws-basic` directory, so there
+is a real statefile (and its backup) to compare byte for byte.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
@@ -20,10 +18,9 @@ from .helpers import assert_clean_failure, state_path
 
 
 @pytest.fixture
-def copy(shared_applied: Project, tmp_path: Path) -> Project:
-    directory = tmp_path / "aws-basic"
-    shutil.copytree(shared_applied.dir, directory)
-    return Project(directory, shared_applied.var_file, shared_applied.env, shared_applied.subnet, shared_applied.security_group)
+def copy(shared_copy: Project) -> Project:
+    """A copy of the applied example (config and state), to break in one way per test."""
+    return shared_copy
 
 
 def _line_of(project: Project, text: str) -> int:

@@ -11,37 +11,37 @@ from .helpers import assert_clean_failure, cli_env, read_state, run_cli, state_p
 ADDRESSES = ["endpoint_configs.churn", "endpoints.churn", "model_package_groups.churn", "model_packages.churn-v1", "models.churn"]
 
 
-def test_state_list_show_rm(applied: Project, aws: Aws) -> None:
-    listed = applied.run("state", "list")
+def test_state_list_show_rm(shared_copy: Project, account: Aws) -> None:
+    listed = shared_copy.run("state", "list")
     assert listed.code == 0, str(listed)
     assert listed.out.split() == ADDRESSES
 
-    shown = applied.run("state", "show", "models.churn")
+    shown = shared_copy.run("state", "show", "models.churn")
     assert shown.code == 0, str(shown)
     recorded = json.loads(shown.out)
     assert recorded["type"] == "model"
-    assert recorded["physical_name"] == aws.model_names()[0]
-    assert recorded["arn"] == aws.sagemaker.describe_model(ModelName=recorded["physical_name"])["ModelArn"]
+    assert recorded["physical_name"] == account.model_names()[0]
+    assert recorded["arn"] == account.sagemaker.describe_model(ModelName=recorded["physical_name"])["ModelArn"]
     assert recorded["dependencies"] == []
-    config = json.loads(applied.run("state", "show", "endpoint_configs.churn").out)
+    config = json.loads(shared_copy.run("state", "show", "endpoint_configs.churn").out)
     assert config["dependencies"] == ["models.churn"]
 
-    serial = applied.state()["serial"]
-    removed = applied.run("state", "rm", "endpoints.churn")
+    serial = shared_copy.state()["serial"]
+    removed = shared_copy.run("state", "rm", "endpoints.churn")
     assert removed.code == 0, str(removed)
     assert "endpoints.churn" in removed.out
-    state = applied.state()
+    state = shared_copy.state()
     assert "endpoints.churn" not in state["resources"]
     assert state["serial"] > serial
-    assert aws.endpoint_names() == ["churn"]  # the object itself is untouched
-    assert aws.sagemaker.describe_endpoint(EndpointName="churn")["EndpointStatus"] == "InService"
-    assert not state_path(applied.dir).with_name("default.json.lock").exists()
-    assert applied.run("state", "list").out.split() == [a for a in ADDRESSES if a != "endpoints.churn"]
+    assert account.endpoint_names() == ["churn"]  # the object itself is untouched
+    assert account.sagemaker.describe_endpoint(EndpointName="churn")["EndpointStatus"] == "InService"
+    assert not state_path(shared_copy.dir).with_name("default.json.lock").exists()
+    assert shared_copy.run("state", "list").out.split() == [a for a in ADDRESSES if a != "endpoints.churn"]
 
-    before = state_path(applied.dir).read_bytes()
-    assert_clean_failure(applied.run("state", "rm", "endpoints.churn"), "endpoints.churn")
-    assert_clean_failure(applied.run("state", "show", "nope"), "'nope'")
-    assert state_path(applied.dir).read_bytes() == before
+    before = state_path(shared_copy.dir).read_bytes()
+    assert_clean_failure(shared_copy.run("state", "rm", "endpoints.churn"), "endpoints.churn")
+    assert_clean_failure(shared_copy.run("state", "show", "nope"), "'nope'")
+    assert state_path(shared_copy.dir).read_bytes() == before
 
 
 def test_output(shared_applied: Project, account: Aws) -> None:
@@ -85,63 +85,46 @@ def test_schema(tmp_path: Path, moto_url: str) -> None:
         assert section in schema["properties"], section
 
 
-def test_workspaces(applied: Project) -> None:
-    default_state = state_path(applied.dir).read_bytes()
+def test_workspaces(shared_copy: Project) -> None:
+    project = shared_copy
+    default_state = state_path(project.dir).read_bytes()
+    assert project.run("workspace", "list").out.splitlines() == ["* default"]
 
-    listed = applied.run("workspace", "list")
-    assert listed.code == 0, str(listed)
-    assert listed.out.splitlines() == ["* default"]
+    created = project.run("workspace", "new", "staging")
 
-    created = applied.run("workspace", "new", "staging")
     assert created.code == 0, str(created)
-    assert read_state(applied.dir, "staging")["resources"] == {}
-    assert applied.run("workspace", "show").out.strip() == "staging"
-    assert applied.run("workspace", "list").out.splitlines() == ["  default", "* staging"]
-    assert applied.run("state", "list").out == ""  # staging's state is empty
-    assert applied.run("output").out == ""
-    plan = applied.plan("--detailed-exitcode")
-    assert plan.code == 2, str(plan)
-    assert "Plan: 5 to add, 0 to change, 0 to destroy." in plan.out
+    assert read_state(project.dir, "staging")["resources"] == {}
+    assert project.run("workspace", "list").out.splitlines() == ["  default", "* staging"]
+    assert project.run("state", "list").out == ""  # staging's own, empty state
     # SMSTATE_WORKSPACE overrides the selection
-    assert applied.run("state", "list", env={"SMSTATE_WORKSPACE": "default"}).out.split() == ADDRESSES
+    assert project.run("state", "list", env={"SMSTATE_WORKSPACE": "default"}).out.split() == ADDRESSES
+    assert_clean_failure(project.run("workspace", "new", "staging"), "already exists")
+    assert_clean_failure(project.run("workspace", "delete", "staging"), "selected")
+    assert_clean_failure(project.run("workspace", "select", "prod"), "'prod'", "workspace new prod")
 
-    assert_clean_failure(applied.run("workspace", "new", "staging"), "already exists")
-    assert_clean_failure(applied.run("workspace", "delete", "staging"), "selected")
-    assert_clean_failure(applied.run("workspace", "select", "prod"), "'prod'", "workspace new prod")
-    assert_clean_failure(applied.run("workspace", "new", "bad/name"), "invalid workspace name")
-
-    selected = applied.run("workspace", "select", "default")
-    assert selected.code == 0, str(selected)
-    assert applied.run("state", "list").out.split() == ADDRESSES
-    assert_clean_failure(applied.run("workspace", "delete", "default"), "default")
-    deleted = applied.run("workspace", "delete", "staging")
+    assert project.run("workspace", "select", "default").code == 0
+    assert project.run("workspace", "show").out.strip() == "default"
+    assert_clean_failure(project.run("workspace", "delete", "default"), "default")
+    deleted = project.run("workspace", "delete", "staging")
     assert deleted.code == 0, str(deleted)
-    assert not state_path(applied.dir, "staging").exists()
-    assert applied.run("workspace", "list").out.splitlines() == ["* default"]
-    assert state_path(applied.dir).read_bytes() == default_state
+    assert not state_path(project.dir, "staging").exists()
+    assert state_path(project.dir).read_bytes() == default_state
+
+    # a workspace whose state still manages objects is not deleted
+    state_path(project.dir, "other").write_bytes(default_state)
+    assert_clean_failure(project.run("workspace", "delete", "other"), "still manages objects")
+    assert state_path(project.dir, "other").exists()
 
 
-def test_workspace_with_objects_cannot_be_deleted(applied: Project) -> None:
-    assert applied.run("workspace", "new", "other").code == 0
+def test_force_unlock(shared_copy: Project) -> None:
+    project = shared_copy
+    assert_clean_failure(project.run("force-unlock", "some-id"), "not locked")
 
-    result = applied.run("workspace", "delete", "default")
-    assert_clean_failure(result, "default")
-    assert applied.run("workspace", "select", "default").code == 0
-    # the default workspace manages objects; make "other" look the same by copying the statefile
-    state_path(applied.dir, "other").write_bytes(state_path(applied.dir).read_bytes())
-    assert_clean_failure(applied.run("workspace", "delete", "other"), "still manages objects")
-    assert state_path(applied.dir, "other").exists()
-
-
-def test_force_unlock(applied: Project) -> None:
-    assert_clean_failure(applied.run("force-unlock", "some-id"), "not locked")
-
-    lock = state_path(applied.dir).with_name("default.json.lock")
+    lock = state_path(project.dir).with_name("default.json.lock")
     lock.write_text("{not json")
-    refused = applied.plan()
+    refused = project.plan()
     assert_clean_failure(refused, "locked", "force-unlock unreadable")
-    assert_clean_failure(applied.run("force-unlock", "some-id"), "unreadable")
+    assert_clean_failure(project.run("force-unlock", "some-id"), "unreadable")
     assert lock.exists()
-    assert applied.run("force-unlock", "unreadable").code == 0
+    assert project.run("force-unlock", "unreadable").code == 0
     assert not lock.exists()
-    assert applied.plan("--detailed-exitcode").code == 0

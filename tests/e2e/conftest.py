@@ -1,4 +1,5 @@
-"""A moto server for the whole session, reset before every test, and a copy of an example per test."""
+"""A moto server for the whole session, emptied before every test that asks for `aws`, and a copy of
+an example per test. Tests that only read share one applied copy of `examples/aws-basic`."""
 
 from __future__ import annotations
 
@@ -107,9 +108,9 @@ class Aws:
         return sorted(g["ModelPackageGroupName"] for g in summaries)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def account(moto_url: str) -> Aws:
-    """The moto account as it is (not emptied): for tests that use `shared_applied`."""
+    """The moto account as it is (not emptied): for tests that use `shared_applied`. Its clients live all session."""
     return Aws(moto_url, cli_env(moto_url))
 
 
@@ -129,6 +130,8 @@ class Project:
     env: dict[str, str]
     subnet: str = ""
     security_group: str = ""
+    first_apply: Result | None = None
+    """The output of the apply that built a shared project."""
 
     def run(self, *args: str, input: str | None = None, env: dict[str, str] | None = None) -> Result:
         return run_cli(args, self.dir, {**self.env, **(env or {})}, input=input)
@@ -197,15 +200,28 @@ def shared_applied(
     if _shared_slot.get("resets") != Aws.resets:
         account.reset()
         project = make_project(tmp_path_factory.mktemp("shared"), account)
-        result = project.apply()
-        assert result.code == 0, str(result)
+        project.first_apply = project.apply()
+        assert project.first_apply.code == 0, str(project.first_apply)
         _shared_slot.update(project=project, resets=Aws.resets)
     project = _shared_slot["project"]
-    statefile = project.dir / "state" / "default.json"
-    before = statefile.read_bytes()
+    files = (project.config, project.dir / "state" / "default.json")
+    before = [f.read_bytes() for f in files]
     yield project
-    if not statefile.exists() or statefile.read_bytes() != before:
+    if [f.read_bytes() if f.exists() else None for f in files] != before:
         _shared_slot.clear()
+
+
+@pytest.fixture
+def shared_copy(shared_applied: Project, tmp_path: Path) -> Project:
+    """A copy of the shared applied directory (config, state): for tests that change local files, not the account."""
+    directory = tmp_path / shared_applied.dir.name
+    shutil.copytree(shared_applied.dir, directory)
+    return Project(directory, shared_applied.var_file, shared_applied.env, shared_applied.subnet, shared_applied.security_group)
+
+
+def _uses_shared(item: pytest.Item) -> bool:
+    names = getattr(item, "fixturenames", ())
+    return "shared_applied" in names or "shared_copy" in names
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -213,6 +229,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     here = Path(__file__).parent
     slots = [n for n, item in enumerate(items) if here in Path(str(item.path)).parents]
     mine = [items[n] for n in slots]
-    ordered = sorted(mine, key=lambda item: "shared_applied" not in getattr(item, "fixturenames", ()))
+    ordered = sorted(mine, key=lambda item: not _uses_shared(item))
     for n, item in zip(slots, ordered):
         items[n] = item

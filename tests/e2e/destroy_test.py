@@ -74,6 +74,8 @@ def test_destroy_everything_keeps_track_of_what_could_not_be_deleted(applied: Pr
     assert listed["ModelPackageArn"] == package_arn
     listing = applied.run("state", "list")
     assert listing.out.split() == ["model_package_groups.churn", "model_packages.churn-v1"]
+    # moto answers with an HTML error page: the message must stay one readable line, not the page
+    assert "<html" not in result.err.lower(), result.err
 
 
 def test_destroy_without_model_packages_empties_the_account(tmp_path: Path, aws: Aws) -> None:
@@ -91,15 +93,3 @@ def test_destroy_without_model_packages_empties_the_account(tmp_path: Path, aws:
     assert aws.model_names() == aws.endpoint_config_names() == aws.endpoint_names() == []
     assert read_state(tmp_path)["resources"] == {}
     assert run_cli(["plan", "--destroy", "--detailed-exitcode"], tmp_path, env).code == 0
-
-
-def test_destroy_without_approval_changes_nothing(shared_applied: Project, account: Aws) -> None:
-    before = shared_applied.state()
-
-    result = shared_applied.run("destroy", "--var-file", str(shared_applied.var_file), input="no\n")
-
-    assert result.code == 1, str(result)
-    assert "Enter a value:" in result.out
-    assert "cancelled" in result.out
-    assert shared_applied.state() == before
-    assert account.endpoint_names() == ["churn"]

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +25,8 @@ class Result:
     out: str
     err: str
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Any]:
+        """`code, out, err = run_cli(...)`"""
         return iter((self.code, self.out, self.err))
 
     @property
@@ -109,3 +112,25 @@ def tags_of(sagemaker: Any, arn: str) -> dict[str, str]:
     for page in sagemaker.get_paginator("list_tags").paginate(ResourceArn=arn):
         tags.update({t["Key"]: t["Value"] for t in page["Tags"]})
     return tags
+
+
+def start_cli(args: Sequence[str], cwd: Path, env: Mapping[str, str]) -> subprocess.Popen[bytes]:
+    """Start `python -m smstate ARGS` with pipes, for tests that talk to it or signal it."""
+    return subprocess.Popen(
+        [*CLI, *args], cwd=cwd, env=dict(env), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+
+
+def read_until(proc: subprocess.Popen[bytes], text: str, timeout: float = 30) -> str:
+    """Read the process's stdout until `text` appears (a prompt need not end its line)."""
+    assert proc.stdout is not None
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while text.encode() not in seen:
+        left = deadline - time.monotonic()
+        ready, _, _ = select.select([proc.stdout], [], [], max(0.0, left))
+        chunk = os.read(proc.stdout.fileno(), 65536) if ready else b""
+        if not chunk:
+            raise AssertionError(f"{text!r} never appeared (exit {proc.poll()}):\n{seen.decode(errors='replace')}")
+        seen += chunk
+    return seen.decode()

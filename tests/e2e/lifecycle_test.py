@@ -14,30 +14,31 @@ ADDRESS_TAG = "smstate:address"
 IMAGE_V2 = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.4-2-cpu-py3"
 
 
-def test_apply_creates_every_object_tagged_and_records_state(project: Project, aws: Aws) -> None:
-    result = project.apply()
+def test_apply_creates_every_object_tagged_and_records_state(shared_applied: Project, account: Aws) -> None:
+    result = shared_applied.first_apply
+    assert result is not None
 
     assert result.code == 0, str(result)
     assert "Apply complete! Resources: 5 added, 0 changed, 0 destroyed." in result.out
     assert "Traceback" not in result.err
 
-    sm = aws.sagemaker
-    [model] = aws.model_names()
+    sm = account.sagemaker
+    [model] = account.model_names()
     assert re.fullmatch(r"churn-[0-9a-f]{8}", model)
-    [config] = aws.endpoint_config_names()
+    [config] = account.endpoint_config_names()
     assert re.fullmatch(r"churn-[0-9a-f]{8}", config)
-    assert aws.endpoint_names() == ["churn"]
+    assert account.endpoint_names() == ["churn"]
     endpoint = sm.describe_endpoint(EndpointName="churn")
     assert endpoint["EndpointStatus"] == "InService"
     assert endpoint["EndpointConfigName"] == config
     variants = sm.describe_endpoint_config(EndpointConfigName=config)["ProductionVariants"]
     assert variants[0]["ModelName"] == model
     described = sm.describe_model(ModelName=model)
-    assert described["VpcConfig"] == {"Subnets": [project.subnet], "SecurityGroupIds": [project.security_group]}
-    assert aws.group_names() == ["churn"]
+    assert described["VpcConfig"] == {"Subnets": [shared_applied.subnet], "SecurityGroupIds": [shared_applied.security_group]}
+    assert account.group_names() == ["churn"]
     [package] = sm.list_model_packages(ModelPackageGroupName="churn")["ModelPackageSummaryList"]
 
-    state = project.state()
+    state = shared_applied.state()
     lineage = state["lineage"]
     resources = state["resources"]
     assert sorted(resources) == [
@@ -60,7 +61,7 @@ def test_apply_creates_every_object_tagged_and_records_state(project: Project, a
     for address in ("models.churn", "endpoint_configs.churn", "endpoints.churn"):
         assert tags_of(sm, arns[address])["team"] == "risk"
 
-    path = state_path(project.dir)
+    path = state_path(shared_applied.dir)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert state["format_version"] == 1
     assert state["serial"] > 0

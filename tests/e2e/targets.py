@@ -12,16 +12,17 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 
 from tests.local.server_harness import ServerProcess, clients, model_tar, wait_settled
 
+from .conftest import Aws
 from .helpers import Result, cli_env, read_state, run_cli
 
 ROLE = "arn:aws:iam::123456789012:role/smstate-e2e"
@@ -79,51 +80,46 @@ class Target:
     def tags(self, arn: str) -> dict[str, str]:
         return {t["Key"]: t["Value"] for t in self.sm.list_tags(ResourceArn=arn)["Tags"]}
 
-    def hand_model(self, name: str, label: str = "hand", tags: dict[str, str] | None = None, **extra: Any) -> str:
+    def hand_model(self, name: str, label: str = "hand", tags: dict[str, str] | None = None) -> str:
         """CreateModel as a user would type it; returns the ARN."""
         container = {"Image": self.image, "ModelDataUrl": self.artifact(label), "Environment": {"SAGEMAKER_PROGRAM": "inference.py"}}
-        params: dict[str, Any] = {"ModelName": name, "ExecutionRoleArn": ROLE, "PrimaryContainer": container, **extra}
+        params: dict[str, Any] = {"ModelName": name, "ExecutionRoleArn": ROLE, "PrimaryContainer": container}
         if tags:
             params["Tags"] = [{"Key": k, "Value": v} for k, v in tags.items()]
         return str(self.sm.create_model(**params)["ModelArn"])
 
-    def hand_config(self, name: str, model: str, weight: float = 1.0, count: int = 1) -> None:
+    def hand_config(self, name: str, model: str, count: int = 1) -> None:
         self.sm.create_endpoint_config(
             EndpointConfigName=name,
             ProductionVariants=[{
                 "VariantName": "primary", "ModelName": model, "InstanceType": "ml.m5.large",
-                "InitialInstanceCount": count, "InitialVariantWeight": weight,
+                "InitialInstanceCount": count, "InitialVariantWeight": 1.0,
             }],
         )
 
 
-def _moto_target(moto_url: str, artifacts: Path) -> Target:
-    urllib_reset(moto_url)
-    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
-    return Target("moto", moto_url, session.client("sagemaker", endpoint_url=moto_url), cli_env(moto_url), artifacts)
-
-
-def urllib_reset(moto_url: str) -> None:
-    import urllib.request
-
-    request = urllib.request.Request(f"{moto_url}/moto-api/reset", method="POST", data=b"")
-    with urllib.request.urlopen(request, timeout=10) as response:
-        response.read()
-
-
-@pytest.fixture(params=TARGETS)
-def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Target]:
-    """An empty account on a moto server, or on a local SageMaker of its own."""
-    artifacts = tmp_path / "artifacts"
-    if request.param == "moto":
-        yield _moto_target(request.getfixturevalue("moto_url"), artifacts)
+@contextmanager
+def open_target(name: str, moto_url: str, scratch: Path) -> Iterator[Target]:
+    """An empty account: the moto server reset, or a local SageMaker of its own under `scratch`."""
+    artifacts = scratch / "artifacts"
+    if name == "moto":
+        account = Aws(moto_url, cli_env(moto_url))
+        account.reset()  # through Aws, so fixtures that share an applied account know it was emptied
+        yield Target("moto", moto_url, account.sagemaker, account.env, artifacts)
         return
-    server = ServerProcess(tmp_path / "local-home").start()
+    server = ServerProcess(scratch / "local-home").start()
     try:
         sm, _ = clients(server.url)
         yield Target("local", server.url, sm, cli_env(None), artifacts)
     finally:
         server.close()
+
+
+@pytest.fixture(params=TARGETS)
+def target(request: pytest.FixtureRequest, moto_url: str, tmp_path: Path) -> Iterator[Target]:
+    """An empty account on the moto server, or on a local SageMaker of its own."""
+    with open_target(request.param, moto_url, tmp_path) as opened:
+        yield opened
 
 
 @dataclass

@@ -17,7 +17,8 @@ from typing import Any, Protocol
 
 from .addresses import Address
 from .changes import Action, Change, Plan
-from .errors import OwnershipError, ProviderError, SmstateError
+from .diff import ignored
+from .errors import OwnershipError, ProviderError, SmstateError, UnreachableError
 from .evaluate import Desired
 from .live import attributes, user_tags
 from .operations import Operation, Step, operations
@@ -87,6 +88,8 @@ class Executor:
         done: set[tuple[str, str, str]] = set()
         failed: set[tuple[str, str, str]] = set()
         running: dict[Future[None], Operation] = {}
+        unreachable: list[tuple[str, str]] = []
+        """(address, error) of the operations that found the API unreachable: nothing new starts."""
         pending = dict(graph)
         with ThreadPoolExecutor(max_workers=self.parallelism, thread_name_prefix="smstate") as pool:
             while pending or running:
@@ -96,11 +99,11 @@ class Executor:
                         del pending[key]
                         self.hooks.finished(op, "skipped: a dependency failed")
                         continue
-                    if self.stopping.is_set() or len(running) >= self.parallelism or not deps <= done:
+                    if self.stopping.is_set() or unreachable or len(running) >= self.parallelism or not deps <= done:
                         continue
                     del pending[key]
                     running[pool.submit(self._run_one, op)] = op
-                if self.stopping.is_set() and not running:
+                if (self.stopping.is_set() or unreachable) and not running:
                     break
                 if not running:
                     if pending:
@@ -113,12 +116,18 @@ class Executor:
                     if error is None:
                         done.add(op.key)
                         self.hooks.finished(op, None)
+                    elif isinstance(error, UnreachableError):
+                        failed.add(op.key)
+                        unreachable.append((str(op.change.address), str(error)))
+                        self.hooks.finished(op, "failed: the API cannot be reached")
                     else:
                         failed.add(op.key)
                         message = str(error) if isinstance(error, SmstateError) else f"{type(error).__name__}: {error}"
                         self.outcome.errors.append(f"{op.change.address}: {message}" if not message.startswith(str(op.change.address)) else message)
                         self.hooks.finished(op, message)
-        if self.stopping.is_set() and (pending or failed):
+        if unreachable:
+            self.outcome.errors.append(_unreachable(unreachable))
+        elif self.stopping.is_set() and (pending or failed):
             self.outcome.errors.append("interrupted: no new operations were started; run apply again to finish")
         return self.outcome
 
@@ -162,11 +171,15 @@ class Executor:
             request = dict(desired.request)
             if kind.type == "model_packages":
                 request["ClientToken"] = self._token(address, str(desired.spec_hash))
-            created = self.provider.create(kind, name, request, self._tags(address, desired))
-            object_id = created.physical_name or created.arn
-            live = self.provider.read(kind, object_id) if kind.type != "endpoints" else None
-            if live is None and kind.type != "endpoints":
-                raise ProviderError(f"{address}: created {object_id} but cannot read it back")
+            try:
+                created = self.provider.create(kind, name, request, self._tags(address, desired))
+            except ProviderError as error:
+                live = self._adopt_after_failure(kind, address, name, error)
+            else:
+                object_id = created.physical_name or created.arn
+                live = self.provider.read(kind, object_id) if kind.type != "endpoints" else None
+                if live is None and kind.type != "endpoints":
+                    raise ProviderError(f"{address}: created {object_id} but cannot read it back")
         if kind.type == "endpoints":
             assert name is not None
             if live is None:
@@ -200,18 +213,33 @@ class Executor:
             f"run `smstate import {address} {name}` to manage it"
         )
 
+    def _adopt_after_failure(self, kind: Kind, address: Address, name: str | None, error: ProviderError) -> Live:
+        """After a failed Create, the object if the API made it after all; else the failure stands.
+
+        The answer to a Create can be lost after the API did the work (a connection reset, a
+        5xx); botocore retries, and the retry meets the object the first attempt made.
+        """
+        try:
+            live = self._adopt(kind, address, name) if name else None
+        except ProviderError:
+            live = None
+        if live is None:
+            raise error
+        return live
+
     def _record(self, change: Change, desired: Desired, live: Live, status: str = "ready") -> None:
         address = str(change.address)
         kind = desired.kind
         spec = redact(desired.spec, self.state.lineage)
+        tags = redact(dict(desired.tags), self.state.lineage)
         obj = ObjectState(
             type=kind.state_type,
             physical_name=live.physical_name,
             arn=live.arn,
             spec_hash=str(desired.spec_hash),
             spec=spec,
-            tags=dict(desired.tags),
-            attributes=redact_like(attributes(kind, live), spec, self.state.lineage),
+            tags=tags,
+            attributes=redact_like(attributes(kind, live), {**spec, "tags": tags}, self.state.lineage),
             dependencies=[str(d) for d in desired.dependencies],
             version=live.version,
             created=live.created,
@@ -249,8 +277,10 @@ class Executor:
             if request:
                 self.provider.update(kind, prior.id, request)
         live_tags = prior.attributes.get("tags", {}) if prior.type != "model_package" else prior.tags
-        add = {k: v for k, v in desired.tags.items() if live_tags.get(k) != v}
-        remove = [k for k in live_tags if k not in desired.tags]
+        kept = desired.lifecycle.ignore_changes  # ignored tags stay as they are live, like an ignored attribute
+        wanted = redact(dict(desired.tags), self.state.lineage)  # what state and live reads hold for sensitive values
+        add = {k: v for k, v in desired.tags.items() if live_tags.get(k) != wanted[k] and not ignored(f"tags.{k}", kept)}
+        remove = [k for k in live_tags if k not in desired.tags and not ignored(f"tags.{k}", kept)]
         if (add or remove) and prior.arn:
             self.provider.set_tags(prior.arn, add, remove)
         live = self.provider.read(kind, prior.id)
@@ -272,7 +302,10 @@ class Executor:
             return live
         old = live.description.get("EndpointConfigName")
         request = {"EndpointConfigName": wanted, **_update_settings(desired)}
-        self.provider.update(kind, name, request)
+        try:
+            self.provider.update(kind, name, request)
+        except ProviderError as error:
+            self._update_under_way(kind, name, wanted, error)
         history: list[str] = []
 
         def remember(progress: Progress) -> None:
@@ -293,6 +326,22 @@ class Executor:
             f"{change.address}: the update of endpoint {name} to {wanted} failed and SageMaker {what}: "
             f"{live.failure_reason or 'no reason given'}{stages}"
         )
+
+    def _update_under_way(self, kind: Kind, name: str, wanted: Any, error: ProviderError) -> None:
+        """After a failed UpdateEndpoint, go on if the update to `wanted` started after all; else the failure stands.
+
+        As with a Create, the answer can be lost after the API did the work, and botocore's retry
+        then finds the endpoint busy with that very update.
+        """
+        try:
+            live = self.provider.read(kind, name)
+        except ProviderError:
+            live = None
+        if live is None:
+            raise error
+        pending = (live.description.get("PendingDeploymentSummary") or {}).get("EndpointConfigName")
+        if (pending if live.status in BUSY_STATES else live.description.get("EndpointConfigName")) != wanted:
+            raise error
 
     def _wait_ready(self, op: Operation, kind: Kind, name: str, desired: Desired) -> Live:
         live = self.provider.wait(kind, name, "ready", self._budget(desired), self._progress(op))
@@ -366,6 +415,15 @@ class Executor:
                             f"{change.address}: not deleting model {target.physical_name}: "
                             f"endpoint config {config.physical_name} ({address}) still uses it"
                         )
+
+
+def _unreachable(failed: list[tuple[str, str]]) -> str:
+    """One message for an API gone away, instead of the same failure once per operation."""
+    addresses = ", ".join(sorted({address for address, _ in failed}))
+    return (
+        f"the API cannot be reached ({failed[0][1]}); stopped, no new operations started ({addresses} failed); "
+        "what completed is in the state: run apply again once the API answers"
+    )
 
 
 def _mutable_request(desired: Desired, prior: ObjectState) -> dict[str, Any]:

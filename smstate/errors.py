@@ -51,5 +51,9 @@ class RetryableError(ProviderError):
     """A transient failure: running the same command again may succeed."""
 
 
+class UnreachableError(RetryableError):
+    """The API cannot be reached at all (retries exhausted): every other call would fail the same way."""
+
+
 class OwnershipError(SmstateError):
     """An object exists that this state does not own; smstate never adopts or deletes it."""

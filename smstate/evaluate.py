@@ -257,7 +257,7 @@ def _tags(
             continue
         for path, message in shapes.validate(tag_shape, {"key": k, "value": str(v)}):
             problems.append(config.diagnostic(key, ("tags", k), f"{path[0]}: {message}"))
-        out[k] = str(v)
+        out[k] = v if isinstance(v, str) else str(v)  # a Secret stays one
     return out
 
 

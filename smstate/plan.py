@@ -18,7 +18,7 @@ from .evaluate import Desired, Evaluation
 from .live import attributes, user_tags
 from .provider import Live
 from .resources import BY_STATE_TYPE, KINDS
-from .state import ObjectState, State, redact, redact_like
+from .state import ObjectState, State, recorded, redact, redact_like
 from .values import Unknown
 
 
@@ -47,19 +47,20 @@ def refresh(
             refreshed.resources[address] = replace(obj, deposed=deposed)
             continue
         if live is None:
-            drift.append(Drift(address, DriftKind.DELETED, obj.type, physical_name=obj.physical_name))
+            drift.append(Drift(address, DriftKind.DELETED, obj.type, physical_name=obj.id))
             if deposed:
                 refreshed.resources[address] = replace(obj, status="gone", deposed=deposed)
             continue
         if live.unchanged:
             now = {k: v for k, v in obj.attributes.items() if k != "tags"}
             now.update({"tags": tags} if (tags := user_tags(live.tags)) else {})
+            now = redact_like(now, recorded(obj), state.lineage)
         else:
-            now = redact_like(attributes(kind, live), obj.spec, state.lineage)
+            now = redact_like(attributes(kind, live), recorded(obj), state.lineage)
         ignore = lifecycles[address].ignore_changes if address in lifecycles else []
         changed = without_ignored(diff(obj.attributes, now), ignore)
         if changed:
-            drift.append(Drift(address, DriftKind.MODIFIED, obj.type, changed, obj.physical_name))
+            drift.append(Drift(address, DriftKind.MODIFIED, obj.type, changed, obj.id))
         refreshed.resources[address] = replace(
             obj, attributes=now, arn=live.arn or obj.arn, deposed=deposed, created=live.created or obj.created,
             status=_status(obj.status, live.status),
@@ -88,11 +89,6 @@ def make_plan(config: Config, evaluation: Evaluation, state: State, drift: list[
     if options.mode is Mode.REFRESH_ONLY:
         return plan
     changes: list[Change] = []
-    serving = _serving(state)
-    for address_text, obj in sorted(state.resources.items()):
-        for deposed in obj.deposed:
-            if deposed.physical_name not in serving:
-                changes.append(_delete(Address.parse(address_text), obj, "replaced; the old object still exists", deposed))
     if options.mode is Mode.DESTROY:
         changes += [
             _delete(Address.parse(a), obj, "destroy requested")
@@ -110,6 +106,13 @@ def make_plan(config: Config, evaluation: Evaluation, state: State, drift: list[
             address = Address.parse(address_text)
             if address not in evaluation.desired and obj.status != "gone":
                 changes.append(_delete(address, obj, "not in config"))
+    # An endpoint this plan changes (or deletes) leaves its old config first: the delete of a
+    # deposed object is ordered after that change, and skipped if the change fails.
+    serving = _serving(state, {str(c.address) for c in changes if c.address.type == "endpoints"})
+    for address_text, obj in sorted(state.resources.items()):
+        for deposed in obj.deposed:
+            if deposed.physical_name not in serving:
+                changes.append(_delete(Address.parse(address_text), obj, "replaced; the old object still exists", deposed))
     changes = _targeted(changes, state, evaluation, options)
     _check_prevent_destroy(config, changes)
     _check_in_use(changes, state)
@@ -117,12 +120,13 @@ def make_plan(config: Config, evaluation: Evaluation, state: State, drift: list[
     return plan
 
 
-def _serving(state: State) -> set[str]:
-    """Names of configs live endpoints serve from, and of the models those configs use: never deleted."""
+def _serving(state: State, moving: set[str]) -> set[str]:
+    """Names of configs live endpoints serve from and will keep serving from (all but the `moving`
+    endpoints), and of the models those configs use: never deleted."""
     configs = {
         str(obj.attributes.get("endpoint_config_name"))
-        for obj in state.resources.values()
-        if obj.type == "endpoint" and obj.status != "gone"
+        for address, obj in state.resources.items()
+        if obj.type == "endpoint" and obj.status != "gone" and address not in moving
     }
     models = {
         str(variant.get("model_name"))
@@ -158,7 +162,7 @@ def _change(desired: Desired, prior: ObjectState | None, lineage: str, forced: b
     if desired.spec_hash != prior.spec_hash and kind.type not in ("endpoints",):
         reason = _spec_reason(spec_diff, kind.mutable | kind.settings)
         return _replace(desired, prior, before, after, reason, spec_diff, delete_first=desired.physical_name is not None)
-    items = _in_place(desired, prior, after_spec)
+    items = _in_place(desired, prior, after_spec, after.get("tags") or {})
     items = without_ignored(items, desired.lifecycle.ignore_changes)
     if not items:
         return None
@@ -166,7 +170,7 @@ def _change(desired: Desired, prior: ObjectState | None, lineage: str, forced: b
     return Change(desired.address, Action.UPDATE, reason, before, after, items, desired, prior)
 
 
-def _in_place(desired: Desired, prior: ObjectState, after_spec: dict[str, Any]) -> list[DiffItem]:
+def _in_place(desired: Desired, prior: ObjectState, after_spec: dict[str, Any], tags: dict[str, str]) -> list[DiffItem]:
     kind = desired.kind
     items: list[DiffItem] = []
     for name in sorted(kind.mutable):
@@ -176,7 +180,7 @@ def _in_place(desired: Desired, prior: ObjectState, after_spec: dict[str, Any]) 
     for name in sorted(kind.settings):
         items += _prefixed(name, prior.spec.get(name), after_spec.get(name))
     live_tags = prior.attributes.get("tags", {}) if _tags_readable(prior) else prior.tags
-    items += _prefixed("tags", live_tags or {}, desired.tags)
+    items += _prefixed("tags", live_tags or {}, tags)
     return items
 
 
@@ -209,7 +213,7 @@ def _replace(
     spec_diff: list[DiffItem],
     delete_first: bool = False,
 ) -> Change:
-    tags = _prefixed("tags", prior.tags, desired.tags)
+    tags = _prefixed("tags", prior.tags, after.get("tags") or {})
     same_name = desired.physical_name is not None and desired.physical_name == prior.physical_name
     return Change(
         desired.address, Action.REPLACE, reason, before, after, spec_diff + tags, desired, prior,
@@ -226,7 +230,7 @@ def _delete(address: Address, obj: ObjectState, reason: str, deposed: ObjectStat
 def _after(desired: Desired, lineage: str) -> dict[str, Any]:
     out = redact(desired.spec, lineage)
     if desired.tags:
-        out["tags"] = dict(desired.tags)
+        out["tags"] = redact(dict(desired.tags), lineage)
     return out
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from botocore import xform_name
 from botocore.model import ListShape, MapShape, ServiceModel, Shape, StructureShape
 
-from .values import Unknown
+from .values import SENSITIVE, Secret, Unknown
 
 _INT_TYPES = ("integer", "long")
 _FLOAT_TYPES = ("float", "double")
@@ -171,12 +171,12 @@ def _validate_structure(shape: StructureShape, value: Any, path: tuple[str | int
 
 def _validate_string(shape: Shape, value: str, path: tuple[str | int, ...]) -> list[Problem]:
     if shape.enum and value not in shape.enum:
-        return [(path, f"must be one of {', '.join(shape.enum)}; got {value!r}")]
+        return [(path, f"must be one of {', '.join(shape.enum)}; got {_quoted(value)}")]
     problems = _range(shape, len(value), path, "characters")
     pattern = shape.metadata.get("pattern")
     compiled = _pattern(pattern) if pattern else None
     if compiled is not None and not problems and not compiled.fullmatch(value):
-        problems.append((path, f"{value!r} does not match the pattern {pattern}"))
+        problems.append((path, f"{_quoted(value)} does not match the pattern {pattern}"))
     return problems
 
 
@@ -191,9 +191,17 @@ def _range(shape: Shape, size: float, path: tuple[str | int, ...], unit: str) ->
 
 
 def _type(value: Any) -> str:
+    kind = str if isinstance(value, Secret) else type(value)
     return {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "a list", dict: "a map"}.get(
-        type(value), type(value).__name__
+        kind, kind.__name__
     )
+
+
+def _quoted(value: str) -> str:
+    """A value quoted in an error message: never a sensitive one, and never pages of one."""
+    if isinstance(value, Secret):
+        return SENSITIVE
+    return repr(value) if len(value) <= 80 else f"{value[:60]!r}... ({len(value)} characters)"
 
 
 def json_schema(shape: Shape, depth: int = 0) -> dict[str, Any]:

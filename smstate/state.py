@@ -12,9 +12,12 @@ import hmac
 import json
 import uuid
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from . import __version__
+from .addresses import NAME_RE, RESOURCE_TYPES
 from .errors import StateError
 from .values import Secret
 
@@ -102,6 +105,7 @@ class State:
                 f"{where} has format_version {version}, newer than this smstate understands ({FORMAT_VERSION}); upgrade smstate"
             )
         try:
+            _Statefile.model_validate(data)
             resources = {str(a): ObjectState.from_json(r) for a, r in data["resources"].items()}
             state = cls(
                 lineage=str(data["lineage"]),
@@ -110,9 +114,54 @@ class State:
                 outputs=dict(data.get("outputs") or {}),
                 smstate_version=str(data.get("smstate_version", "")),
             )
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            path = ".".join(str(p) for p in first["loc"]) or "(top)"
+            raise StateError(f"{where} is malformed ({path}: {first['msg']}); the file was left untouched") from None
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise StateError(f"{where} is malformed ({exc}); the file was left untouched") from None
         return state
+
+
+class _Object(BaseModel):
+    """The types state/statefile.schema.json gives one object; what a mistyped field would break later."""
+
+    model_config = ConfigDict(strict=True, extra="ignore")
+
+    type: Literal["model", "endpoint_config", "endpoint", "model_package_group", "model_package"]
+    physical_name: str | None = None
+    arn: str | None = None
+    spec_hash: str = ""
+    spec: dict[str, Any] = {}
+    tags: dict[str, str] = {}
+    attributes: dict[str, Any] = {}
+    dependencies: list[str] = []
+    version: int | None = None
+    created: str | None = None
+    status: Literal["ready", "creating", "tainted", "gone"] = "ready"
+    deposed: list[_Object] = []
+
+
+class _Statefile(BaseModel):
+    """A statefile is checked whole before it is used: a damaged one is refused, never half-read."""
+
+    model_config = ConfigDict(strict=True, extra="ignore")
+
+    serial: int = Field(ge=0)
+    lineage: str = Field(min_length=1)
+    smstate_version: str = ""
+    resources: dict[str, _Object]
+    outputs: dict[str, Any] = {}
+
+    @model_validator(mode="after")
+    def _addresses(self) -> _Statefile:
+        for address, obj in self.resources.items():
+            kind, _, name = address.partition(".")
+            if kind not in RESOURCE_TYPES or not NAME_RE.match(name):
+                raise ValueError(f"{address!r} is not an address (TYPE.NAME)")
+            if any(o.type != kind.removesuffix("s") for o in (obj, *obj.deposed)):  # models -> model
+                raise ValueError(f"{address} records an object of another type")
+        return self
 
 
 def redact(value: Any, salt: str) -> Any:
@@ -140,6 +189,11 @@ def redact_like(live: Any, spec: Any, salt: str) -> Any:
     if isinstance(spec, list) and isinstance(live, list):
         return [redact_like(v, spec[i] if i < len(spec) else None, salt) for i, v in enumerate(live)]
     return live
+
+
+def recorded(obj: ObjectState) -> dict[str, Any]:
+    """What was applied, tags included: where a live read must be redacted like the spec."""
+    return {**obj.spec, "tags": obj.tags} if obj.tags else obj.spec
 
 
 def is_redacted(value: Any) -> bool:

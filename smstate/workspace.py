@@ -11,7 +11,7 @@ from .addresses import NAME_RE
 from .backends import Backend
 from .backends.local import LocalBackend
 from .config import BackendSettings, Config
-from .errors import SmstateError
+from .errors import ConfigError, Diagnostic, SmstateError
 
 CONFIG_FILE = "smstate.yaml"
 CONFIG_GLOB = "*.smstate.yaml"
@@ -36,9 +36,14 @@ class Workspace:
         out = []
         for path in paths:
             try:
-                out.append((path.name, path.read_text()))
-            except (OSError, UnicodeDecodeError) as exc:
-                raise SmstateError(f"cannot read {path}: {exc}") from None
+                data = path.read_bytes()
+            except OSError as exc:
+                raise SmstateError(f"cannot read {path}: {exc.strerror}") from None
+            try:
+                out.append((path.name, data.decode()))
+            except UnicodeDecodeError as exc:
+                line = data[: exc.start].count(b"\n") + 1
+                raise ConfigError([Diagnostic(path.name, line, "", f"not UTF-8 text: {exc.reason} (byte {exc.start})")]) from None
         return out
 
     @property

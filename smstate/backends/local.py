@@ -29,7 +29,9 @@ class LocalBackend:
         except FileNotFoundError:
             return None
         except OSError as exc:
-            raise StateError(f"cannot read {self.path}: {exc.strerror}") from None
+            raise StateError(f"cannot read {self.path}: {exc.strerror}; the file was left untouched") from None
+        except UnicodeDecodeError:
+            raise StateError(f"{self.path} is not a statefile (not UTF-8 text); the file was left untouched") from None
         return State.loads(text, str(self.path))
 
     def write(self, state: State) -> None:

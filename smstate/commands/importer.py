@@ -33,7 +33,7 @@ def import_one(inputs: Inputs, address_text: str, physical: str, adopt: bool) ->
         if adopt and live.arn:
             provider_for(loaded).set_tags(live.arn, {OWNER_ADDRESS_TAG: str(address), OWNER_LINEAGE_TAG: state.lineage}, [])
             live = provider_for(loaded).read(kind, physical) or live
-        state.resources[address_text] = importing.object_state(kind, live)
+        state.resources[address_text] = importing.object_state(kind, live, loaded.workspace.digest)
         state.serial += 1
         backend.write(state)
     out.print(f"[green]Import successful![/green] {address} is {physical}.")
@@ -66,7 +66,7 @@ def generate_config(inputs: Inputs, file: str, prefix: str, types: list[str]) ->
             found[kind_name] = [
                 live for live in lives if live is not None and not importing.foreign_lineage(live, state.lineage)
             ]
-        text, entries = importing.generate(found)
+        text, entries = importing.generate(found, loaded.workspace.digest)
         taken = [str(a) for a, _ in entries if str(a) in state.resources or a in loaded.config.resources]
         if taken:
             raise SmstateError(f"these addresses are already declared or in state: {', '.join(taken)}; use --name-prefix")

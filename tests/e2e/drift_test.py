@@ -117,8 +117,10 @@ def test_fresh_apply_reports_no_drift_in_any_format(applied: Workdir, tmp_path: 
     assert applied.run("plan", "--detailed-exitcode").code == 0
 
 
-def test_unknown_format_is_one_error(applied: Workdir) -> None:
-    assert_clean_failure(applied.run("drift", "--format", "yaml"), "unknown format 'yaml'")
+@pytest.mark.parametrize("target", ["moto"], indirect=True)
+def test_unknown_format_is_one_error(tmp_path: Path, target: Target) -> None:  # noqa: F811
+    work = Workdir.make(tmp_path / "project", target, config(target))
+    assert_clean_failure(work.run("drift", "--format", "yaml"), "unknown format 'yaml'")
 
 
 # -- modified: tags -------------------------------------------------------------------
@@ -402,3 +404,33 @@ def test_ignore_changes_whole_map_and_wildcard_path(tmp_path: Path, target: Targ
         {"path": "production_variants[0].desired_weight", "before": 1.0, "after": 0.5}
     ]
     assert work.run("plan", "--detailed-exitcode").code == 0
+
+
+PACKAGE = """\
+model_package_groups:
+  churn: {model_package_group_description: Churn classifiers}
+model_packages:
+  v1:
+    model_package_group_name: ${model_package_groups.churn.name}
+    inference_specification:
+      containers: [{image: "img:1", model_data_url: "s3://smstate-e2e/churn.tar.gz"}]
+      supported_content_types: [text/csv]
+      supported_response_mime_types: [text/csv]
+    model_approval_status: PendingManualApproval
+"""
+
+
+def test_model_package_drift_names_the_package_by_its_arn(tmp_path: Path, target: Target) -> None:  # noqa: F811
+    work = Workdir.make(tmp_path / "registry", target, target.provider_block() + PACKAGE)
+    work.apply()
+    arn = work.resource("model_packages.v1")["arn"]
+    target.sm.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved")
+
+    items = report(work.drift_json("--target", "model_packages.v1"), work)
+
+    assert items == {
+        "model_packages.v1": {
+            "address": "model_packages.v1", "kind": "modified", "type": "model_package", "physical_name": arn,
+            "diff": [{"path": "model_approval_status", "before": "PendingManualApproval", "after": "Approved"}],
+        }
+    }

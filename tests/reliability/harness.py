@@ -9,10 +9,14 @@ delete. The checks read the account straight from the API, never through the pro
 
 from __future__ import annotations
 
+import io
+import itertools
 import json
+import os
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +24,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from smstate.cli import main
 from smstate.drift import Found, unmanaged
 from smstate.resources import OWNER_LINEAGE_TAG
 from smstate.state import State
@@ -29,6 +34,7 @@ from tests.local.server_harness import model_tar
 from .proxy import FaultProxy
 
 ROLE = "arn:aws:iam::123456789012:role/smstate-reliability"
+_WORKDIRS = itertools.count(1)
 
 _ECHO = "{image: local/echo, model_data_url: ./models/echo.tar.gz, environment: {SAGEMAKER_PROGRAM: inference.py, X: %s}}"
 _S3 = '{image: "img:1", model_data_url: "s3://bucket/%s.tar.gz"}'
@@ -65,17 +71,17 @@ def _endpoints(names: list[str], tags: dict[str, str], policy: str = "") -> str:
     return "\n".join(lines) + "\n"
 
 
-def local_config(url: str, variant: str) -> str:
+def local_config(url: str, variant: str, p: str = "") -> str:
     """A: endpoints a, b, c and a package; B: a's model changed (endpoint update), c gone, d new,
-    b retagged, the package's approval updated in place."""
+    b retagged, the package's approval updated in place. Names start with `p`."""
     b = variant == "B"
-    models = {"a": "a2" if b else "a1", "b": "b1", **({"d": "d1"} if b else {"c": "c1"})}
+    models = {f"{p}a": "a2" if b else "a1", f"{p}b": "b1", **({f"{p}d": "d1"} if b else {f"{p}c": "c1"})}
     names = list(models)
     package = f"""model_package_groups:
-  g: {{model_package_group_description: "reliability"}}
+  {p}g: {{model_package_group_description: "reliability"}}
 model_packages:
-  v1:
-    model_package_group_name: ${{model_package_groups.g.name}}
+  {p}v1:
+    model_package_group_name: ${{model_package_groups.{p}g.name}}
     inference_specification:
       containers: [{{image: local/echo, model_data_url: "s3://bucket/v1.tar.gz"}}]
       supported_content_types: [text/csv]
@@ -86,24 +92,23 @@ model_packages:
         f'provider: {{type: local, url: "{url}", max_attempts: 8}}\n'
         + _models(_ECHO, models)
         + _configs(names)
-        + _endpoints(names, {"b": "two" if b else "one"}, _POLICY)
+        + _endpoints(names, {f"{p}b": "two" if b else "one"}, _POLICY)
         + package
     )
 
 
-def moto_config(url: str, variant: str) -> str:
-    """moto has no UpdateEndpoint and cannot list a model package's tags: A has endpoints a, b, c,
-    a spare model + config and a group; B replaces the spare pair, drops c, adds d, retags b."""
+def moto_config(url: str, variant: str, p: str = "") -> str:
+    """moto has no UpdateEndpoint and cannot delete model package groups nor list a package's tags:
+    A has endpoints a, b, c and a spare model; B replaces the spare, drops c, adds d, retags b."""
     b = variant == "B"
-    models = {"a": "a1", "b": "b1", **({"d": "d1"} if b else {"c": "c1"})}
+    models = {f"{p}a": "a1", f"{p}b": "b1", **({f"{p}d": "d1"} if b else {f"{p}c": "c1"})}
     names = list(models)
-    spare = {"spare": "s2" if b else "s1"}
+    spare = {f"{p}spare": "s2" if b else "s1"}
     return (
         f"provider: {{type: aws, region: us-east-1, endpoint_url: \"{url}\", max_attempts: 8}}\n"
         + _models(_S3, {**models, **spare}, f"\n    execution_role_arn: {ROLE}")
-        + _configs([*names, "spare"])
-        + _endpoints(names, {"b": "two" if b else "one"})
-        + 'model_package_groups:\n  g: {model_package_group_description: "reliability"}\n'
+        + _configs(names)
+        + _endpoints(names, {f"{p}b": "two" if b else "one"})
     )
 
 
@@ -113,7 +118,7 @@ class Target:
 
     name: str
     api_url: str
-    render: Callable[[str, str], str]
+    render: Callable[[str, str, str], str]
     reset: Callable[[], None] = lambda: None
 
     def sagemaker(self) -> Any:
@@ -125,6 +130,13 @@ class Target:
     def packages(self) -> bool:
         return self.name == "local"
 
+    def command(self, command: str) -> tuple[str, ...]:
+        """`apply`/`destroy --auto-approve`. moto answers ListTags on an endpoint deleted a moment
+        ago with a 500 (AWS: not found), which a destroy's in-use check can meet while other
+        endpoints go away in parallel: on moto, destroy runs one operation at a time."""
+        serial = ("--parallelism", "1") if self.name == "moto" and command == "destroy" else ()
+        return (command, "--auto-approve", *serial)
+
 
 @dataclass
 class Workdir:
@@ -133,6 +145,8 @@ class Workdir:
     dir: Path
     target: Target
     proxy_url: str
+    prefix: str
+    """Starts every name, so that tests sharing a server never meet each other's objects."""
 
     @classmethod
     def create(cls, path: Path, target: Target, proxy_url: str, variant: str = "A") -> Workdir:
@@ -140,12 +154,12 @@ class Workdir:
         model_tar(path / "build", "echo")
         (path / "models").mkdir(exist_ok=True)
         (path / "build" / "echo.tar.gz").replace(path / "models" / "echo.tar.gz")
-        work = cls(path, target, proxy_url)
+        work = cls(path, target, proxy_url, f"w{next(_WORKDIRS)}-")
         work.use(variant)
         return work
 
     def use(self, variant: str) -> None:
-        (self.dir / "smstate.yaml").write_text(self.target.render(self.proxy_url, variant))
+        (self.dir / "smstate.yaml").write_text(self.target.render(self.proxy_url, variant, self.prefix))
 
     @property
     def env(self) -> dict[str, str]:
@@ -157,6 +171,11 @@ class Workdir:
 
     def run(self, *args: str, timeout: float = 120) -> Result:
         return run_cli(args, self.dir, self.env, timeout=timeout)
+
+    def run_here(self, *args: str) -> Result:
+        """The CLI in this process: the same code, without a Python start-up."""
+        with environ(self.env):
+            return main_in_process([*args, "-C", str(self.dir)])
 
     def popen(self, *args: str) -> subprocess.Popen[str]:
         return subprocess.Popen(
@@ -173,6 +192,27 @@ class Workdir:
     def serial(self) -> int:
         state = self.state()
         return state.serial if state else -1
+
+
+def main_in_process(args: list[str]) -> Result:
+    """`smstate.cli.main(args)` with both streams captured."""
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = main(args)
+    return Result(code, out.getvalue(), err.getvalue())
+
+
+@contextmanager
+def environ(env: Mapping[str, str]) -> Iterator[None]:
+    """Run with exactly `env` as the environment, restored afterwards."""
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def run_killed(work: Workdir, proxy: FaultProxy, calls: int, *args: str, timeout: float = 120) -> tuple[bool, Result]:
@@ -253,7 +293,7 @@ def check_converged(work: Workdir, serial_before: int, destroyed: bool = False) 
     if backup.exists():
         State.loads(backup.read_text(), str(backup))
     args = ["plan", "--detailed-exitcode"] + (["--destroy"] if destroyed else [])
-    planned = work.run(*args)
+    planned = work.run_here(*args)
     assert planned.code == 0 and "No changes." in planned.out, str(planned)
     assert "Traceback" not in planned.err, str(planned)
     mine = owned(work.target, state.lineage)

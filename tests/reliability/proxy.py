@@ -85,17 +85,19 @@ class _Kill:
 class FaultProxy:
     """`with FaultProxy(upstream) as proxy:` serves on `proxy.url` until the block ends."""
 
-    def __init__(self, upstream: str, faults: Faults | None = None) -> None:
+    def __init__(self, upstream: str, faults: Faults | None = None, port: int = 0) -> None:
         parts = urlsplit(upstream)
         assert parts.hostname and parts.port, upstream
         self.upstream = (parts.hostname, parts.port)
         self.faults = faults or Faults()
         self.calls: list[Call] = []
         self.gone = False
+        self.gone_after: int | None = None
+        """Go away for good once this many calls were counted."""
         self._rng = random.Random(self.faults.seed)
         self._lock = threading.Lock()
         self._kill: _Kill | None = None
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), _handler(self))
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, name="fault-proxy", daemon=True)
@@ -164,6 +166,8 @@ class FaultProxy:
             low, high = self.faults.latency
             latency = self._rng.uniform(low, high) if high else 0.0
             self.calls.append(Call(operation, fault))
+            if self.gone_after is not None and len(self.calls) > self.gone_after:
+                self.gone = True
             kill = self._kill if self._kill is not None and len(self.calls) == self._kill.after else None
             if kill is not None:
                 fault = None
@@ -213,7 +217,7 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
 
         def _body(self) -> bytes:
             if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-                chunks = []
+                chunks: list[bytes] = []
                 while True:
                     size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
                     if size == 0:
@@ -263,6 +267,9 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             if not target:
                 return self._send(*self._forward(body))
             fault, kill, latency = proxy._decide(target.rsplit(".", 1)[-1])
+            if proxy.gone:
+                threading.Thread(target=proxy.close, daemon=True).start()
+                return self._reset()
             if latency:
                 time.sleep(latency)
             if fault in (Fault.THROTTLE, Fault.ERROR_500, Fault.ERROR_503):

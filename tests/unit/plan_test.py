@@ -15,6 +15,7 @@ from smstate.changes import Mode
 from smstate.errors import SmstateError
 from smstate.evaluate import Desired, evaluate
 from smstate.live import attributes
+from smstate.operations import operations
 from smstate.pipeline import known_values
 from smstate.plan import Options, lifecycles, make_plan, refresh
 from smstate.provider import Live
@@ -102,8 +103,9 @@ def test_plan_case(case: dict[str, Any]) -> None:
             assert w[2] in [item.path for item in d.diff]
 
 
-def test_deposed_config_an_endpoint_still_serves_from_is_not_deleted() -> None:
-    """After a timed-out or rolled-back update the old config stays until the endpoint leaves it."""
+def test_deposed_config_an_endpoint_still_serves_from_is_deleted_only_after_it_leaves() -> None:
+    """After a timed-out or rolled-back update the old config stays until the endpoint leaves it:
+    while the endpoint is to be updated, its deletion waits for that update (and fails with it)."""
     case = next(c for c in CASES if c["name"] == "a clean apply re-plans to no changes")
     state, lives = applied_state(case["config"])
     config_obj = state.resources["endpoint_configs.c"]
@@ -122,4 +124,8 @@ def test_deposed_config_an_endpoint_still_serves_from_is_not_deleted() -> None:
     config = config_mod.load([("smstate.yaml", case["config"])])
     refreshed, drift = refresh(state, lives, lifecycles(config))
     plan = make_plan(config, evaluate(config, {}, known_values(refreshed), lambda url: "0" * 64), refreshed, drift, Options())
-    assert [(str(c.address), c.action.value) for c in plan.changes] == [("endpoints.e", "update")]
+    changes = [(str(c.address), c.action.value, c.deposed is not None) for c in plan.changes]
+    assert changes == [("endpoint_configs.c", "delete", True), ("endpoints.e", "update", False), ("models.m", "delete", True)]
+    graph = operations(plan.changes)
+    update = next(key for key, (op, _) in graph.items() if op.change.action.value == "update")
+    assert all(update in deps for key, (op, deps) in graph.items() if op.change.address.type == "endpoint_configs")

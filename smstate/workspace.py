@@ -136,14 +136,14 @@ class Workspace:
         """SHA-256 of a local artifact's bytes (cached per run), or None when it is missing."""
         if url not in self._digests:
             path = Path(url.removeprefix("file://"))
-            if not path.is_file():
-                self._digests[url] = None
-            else:
+            try:
                 sha = hashlib.sha256()
                 with path.open("rb") as handle:
                     for block in iter(lambda: handle.read(1 << 20), b""):
                         sha.update(block)
                 self._digests[url] = sha.hexdigest()
+            except (OSError, ValueError):
+                self._digests[url] = None
         return self._digests[url]
 
 

@@ -386,8 +386,11 @@ def test_timeout_leaves_state_consistent(tmp_path: Path, server: ServerProcess) 
     planned = project.run("plan", "--json")
     assert planned.code == 0, str(planned)
     actions = {(c["address"], c["action"]) for c in json.loads(planned.out)["changes"]}
-    # The old config and model are still live (the endpoint serves from them): not offered for deletion yet.
-    assert actions == {("endpoints.slow", "update")}
+    # The old config and model are still live (the endpoint serves from them): their deletion is
+    # planned after the endpoint's update, and skipped if that update fails or rolls back.
+    deletes = {("endpoint_configs.slow", "delete"), ("models.slow", "delete")}
+    # The rollout may have finished in SageMaker since the timeout: then only the deletes remain.
+    assert actions in (deletes | {("endpoints.slow", "update")}, deletes), actions
 
     wait_settled(sm, "slow")
     finished = project.run("apply", "--auto-approve")

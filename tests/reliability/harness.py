@@ -24,6 +24,9 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from smstate.backends import Backend
+from smstate.backends.local import LocalBackend
+from smstate.backends.s3 import S3Backend
 from smstate.cli import main
 from smstate.drift import Found, unmanaged
 from smstate.resources import OWNER_LINEAGE_TAG
@@ -147,19 +150,30 @@ class Workdir:
     proxy_url: str
     prefix: str
     """Starts every name, so that tests sharing a server never meet each other's objects."""
+    s3: tuple[str, str] | None = None
+    """(bucket, key) of an S3 backend on the moto server, instead of the local statefile."""
 
     @classmethod
-    def create(cls, path: Path, target: Target, proxy_url: str, variant: str = "A") -> Workdir:
+    def create(cls, path: Path, target: Target, proxy_url: str, variant: str = "A", s3: tuple[str, str] | None = None) -> Workdir:
         path.mkdir(parents=True, exist_ok=True)
         model_tar(path / "build", "echo")
         (path / "models").mkdir(exist_ok=True)
         (path / "build" / "echo.tar.gz").replace(path / "models" / "echo.tar.gz")
-        work = cls(path, target, proxy_url, f"w{next(_WORKDIRS)}-")
+        work = cls(path, target, proxy_url, f"w{next(_WORKDIRS)}-", s3)
         work.use(variant)
         return work
 
     def use(self, variant: str) -> None:
-        (self.dir / "smstate.yaml").write_text(self.target.render(self.proxy_url, variant, self.prefix))
+        text = self.target.render(self.proxy_url, variant, self.prefix)
+        if self.s3:
+            text += f'backend: {{type: s3, bucket: {self.s3[0]}, key: {self.s3[1]}, endpoint_url: "{self.target.api_url}"}}\n'
+        (self.dir / "smstate.yaml").write_text(text)
+
+    def backend(self) -> Backend:
+        if self.s3:
+            with environ(self.env):
+                return S3Backend(*self.s3, "us-east-1", self.target.api_url)
+        return LocalBackend(self.state_file)
 
     @property
     def env(self) -> dict[str, str]:
@@ -185,9 +199,8 @@ class Workdir:
 
     def state(self) -> State | None:
         """The statefile, parsed the way smstate parses it (None when there is none yet)."""
-        if not self.state_file.exists():
-            return None
-        return State.loads(self.state_file.read_text(), str(self.state_file))
+        with environ(self.env):
+            return self.backend().read()
 
     def serial(self) -> int:
         state = self.state()

@@ -219,7 +219,10 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
                 chunks: list[bytes] = []
                 while True:
-                    size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                    line = self.rfile.readline()
+                    if not line:
+                        raise ConnectionError("the client went away in the middle of its request")
+                    size = int(line.split(b";")[0].strip() or b"0", 16)
                     if size == 0:
                         while self.rfile.readline() not in (b"\r\n", b"\n", b""):
                             pass
@@ -227,7 +230,10 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                     chunks.append(self.rfile.read(size))
                     self.rfile.readline()
             length = int(self.headers.get("Content-Length") or 0)
-            return self.rfile.read(length) if length else b""
+            body = self.rfile.read(length) if length else b""
+            if len(body) < length:
+                raise ConnectionError("the client went away in the middle of its request")  # never forward half a request
+            return body
 
         def _forward(self, body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
             upstream = http.client.HTTPConnection(*proxy.upstream, timeout=120)

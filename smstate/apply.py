@@ -151,6 +151,16 @@ class Executor:
             self.state.serial += 1
             self._save_sink(self.state)
 
+    def _resolve(self, address: Address) -> Desired:
+        """Evaluate against the state as it is now; other operations write it concurrently."""
+        with self._lock:
+            snapshot = replace(self.state, resources=dict(self.state.resources))
+        return self.resolve(address, snapshot)
+
+    def _snapshot(self) -> list[tuple[str, ObjectState]]:
+        with self._lock:
+            return list(self.state.resources.items())
+
     def _progress(self, op: Operation) -> Callable[[Progress], None]:
         def report(progress: Progress) -> None:
             if self.aborting.is_set():
@@ -163,7 +173,7 @@ class Executor:
 
     def _create(self, op: Operation, change: Change) -> None:
         address = change.address
-        desired = self.resolve(address, self.state)
+        desired = self._resolve(address)
         kind = desired.kind
         name = desired.physical_name if isinstance(desired.physical_name, str) else None
         live = self._adopt(kind, address, name) if name else None
@@ -266,7 +276,7 @@ class Executor:
 
     def _update(self, op: Operation, change: Change) -> None:
         address = change.address
-        desired = self.resolve(address, self.state)
+        desired = self._resolve(address)
         kind = desired.kind
         prior = self.state.resources[str(address)]
         live: Live | None = None
@@ -397,7 +407,7 @@ class Executor:
     def _refuse_in_use(self, change: Change, kind: Kind, target: ObjectState) -> None:
         """Never delete a config an endpoint is serving from, nor a model a kept config uses."""
         if kind.type == "endpoint_configs":
-            for address, obj in list(self.state.resources.items()):
+            for address, obj in self._snapshot():
                 if obj.type != "endpoint" or obj.status == "gone":
                     continue
                 live = self.provider.read(KINDS["endpoints"], obj.id)
@@ -407,7 +417,7 @@ class Executor:
                         f"endpoint {obj.id} ({address}) is still using it"
                     )
         if kind.type == "models":
-            for address, obj in list(self.state.resources.items()):
+            for address, obj in self._snapshot():
                 for config in [obj, *obj.deposed] if obj.type == "endpoint_config" and obj.status != "gone" else []:
                     variants = config.spec.get("production_variants") or []
                     if any(v.get("model_name") == target.physical_name for v in variants if isinstance(v, dict)):

@@ -16,9 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from smstate.state import State
-
-from .harness import Target, Workdir, check_converged, owned
+from .harness import Target, Workdir, check_converged
 from .proxy import Fault, FaultProxy, Faults
 
 RATE = 0.2

@@ -14,7 +14,6 @@ import itertools
 import json
 import os
 import subprocess
-import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass
@@ -282,22 +281,7 @@ def owned(target: Target, lineage: str) -> list[Found]:
     return [f for f in account(target) if f[2].get(OWNER_LINEAGE_TAG) == lineage]
 
 
-def wait_until_gone(target: Target, lineage: str, timeout: float = 30) -> None:
-    """Endpoints being deleted are skipped by `account`; wait for the rest of a destroy to settle."""
-    deadline = time.monotonic() + timeout
-    while owned(target, lineage) and time.monotonic() < deadline:
-        time.sleep(0.2)
-
-
-@dataclass
-class Converged:
-    """What one check found: orphans and objects, by kind."""
-
-    orphans: list[str]
-    objects: int
-
-
-def check_converged(work: Workdir, serial_before: int, destroyed: bool = False) -> Converged:
+def check_converged(work: Workdir, serial_before: int, destroyed: bool = False) -> None:
     """The statefile parses and its serial only grew; `plan` says No changes; zero orphans; no duplicates."""
     state = work.state()
     assert state is not None, "no statefile"
@@ -318,7 +302,6 @@ def check_converged(work: Workdir, serial_before: int, destroyed: bool = False) 
     assert len(live) == len(set(live)), f"duplicates: {live}"
     if destroyed:
         assert not live and not known, f"left after destroy: live {live}, state {sorted(known)}"
-    return Converged(orphans, len(live))
 
 
 def summary(state: State) -> str:

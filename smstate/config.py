@@ -187,7 +187,11 @@ def _merge_resource(
     body = dict(value)
     lifecycle = _envelope(Lifecycle, body.pop("lifecycle", {}) or {}, source, path + ("lifecycle",), problems)
     depends: list[Address] = []
-    for i, dep in enumerate(body.pop("depends_on", []) or []):
+    listed = body.pop("depends_on", []) or []
+    if not isinstance(listed, list):
+        problems.append(Diagnostic(source.file, source.line(path + ("depends_on",)), f"{address}.depends_on", "expected a list of addresses"))
+        listed = []
+    for i, dep in enumerate(listed):
         try:
             depends.append(Address.parse(str(dep)))
         except Exception as exc:  # noqa: BLE001 - reported as a diagnostic

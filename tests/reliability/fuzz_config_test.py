@@ -311,6 +311,7 @@ def test_a_few_as_subprocesses(applied: Fixture) -> None:
         ("billion laughs", lambda _: "a: &a [x,x,x,x,x,x,x,x,x]\n" + "".join(
             f"{c}: &{c} [{','.join(['*' + p] * 9)}]\n" for p, c in zip("abcdefgh", "bcdefghi")) + "models: *i\n"),
         ("recursive alias", lambda t: t + "outputs: &o {x: *o}\n"),
+        ("depends_on not a list", lambda t: t.replace("    execution_role_arn", "    depends_on: 1\n    execution_role_arn", 1)),
     ]
     for name, change in cases:
         (applied.dir / "smstate.yaml").write_text(change(applied.base_config))

@@ -164,19 +164,16 @@ def _local_target(build: Path, count: int, env: dict[str, str], stack: ExitStack
 
 
 def _print(rows: list[dict[str, Any]]) -> None:
+    mlflow = next((r for r in rows if r["name"].startswith("mlflow")), None)
     print(f"\n3. Local data path: single-row JSON to the quickstart model, wrk -t2 -c8 -d{DURATION} (keep-alive)")
-    print(f"{'server':<42} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'start s':>8} {'RSS MB':>8}")
+    print(f"{'server':<42} {'req/s':>8} {'x mlflow':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'start s':>8} "
+          f"{'RSS MB':>8}")
     for r in rows:
-        print(f"{r['name']:<42} {r['rps']:>8.0f} {r['p50']:>8.2f} {r['p99']:>8.2f} {r['errors']:>8.0f} "
+        ratio = f"{r['rps'] / mlflow['rps']:.2f}" if mlflow else "-"
+        print(f"{r['name']:<42} {r['rps']:>8.0f} {ratio:>9} {r['p50']:>8.2f} {r['p99']:>8.2f} {r['errors']:>8.0f} "
               f"{r['startup']:>8.2f} {r['rss']:>8.0f}")
-    by = {r["name"].split(",")[0] + ("2" if "2 instances" in r["name"] else ""): r for r in rows}
     direct, gateway = rows[0], rows[1]
     print(f"gateway overhead on p50 (1 instance vs the model server alone): {gateway['p50'] / direct['p50'] - 1:+.0%}")
-    mlflow = next((r for r in rows if r["name"].startswith("mlflow")), None)
-    two = next(r for r in rows if "2 instances" in r["name"])
-    if mlflow:
-        print(f"local target (2 instances) throughput vs mlflow: x{two['rps'] / mlflow['rps']:.2f}")
-    del by
 
 
 if __name__ == "__main__":

@@ -79,6 +79,9 @@ class Executor:
         self.stopping = threading.Event()
         self.aborting = threading.Event()
         self._lock = threading.Lock()
+        self._save_lock = threading.Lock()
+        self._changes = 0
+        self._saved = 0
         self.outcome = Outcome()
 
     # -- scheduling -------------------------------------------------------------------
@@ -146,10 +149,22 @@ class Executor:
     # -- state ------------------------------------------------------------------------
 
     def _commit(self, mutate: Callable[[State], None]) -> None:
+        """Change the state and return once a save that holds the change is on disk.
+
+        Operations that finish while a save is being written are saved together by the next
+        one (a group commit): each still returns only once its change is durable.
+        """
         with self._lock:
             mutate(self.state)
-            self.state.serial += 1
-            self._save_sink(self.state)
+            self._changes += 1
+            mine = self._changes
+        with self._save_lock:
+            if self._saved >= mine:
+                return
+            with self._lock:
+                self.state.serial += 1
+                self._save_sink(self.state)
+                self._saved = self._changes
 
     def _resolve(self, address: Address) -> Desired:
         """Evaluate against the state as it is now; other operations write it concurrently."""

@@ -127,9 +127,14 @@ def evaluate(
     digest: Digest,
     base_dir: str = ".",
     only: set[Address] | None = None,
+    graph: Graph | None = None,
 ) -> Evaluation:
-    """Resolve and validate every declared resource (or `only` these and their dependencies)."""
-    graph = build_graph(config)
+    """Resolve and validate every declared resource.
+
+    With `only` (and the graph of an earlier full evaluation), just these addresses are
+    resolved, against a config already checked in full: what apply does before each operation.
+    """
+    graph = graph or build_graph(config)
     result = Evaluation(graph=graph)
     problems: list[Diagnostic] = []
     for address in graph.order():
@@ -139,19 +144,30 @@ def evaluate(
         desired = _evaluate_one(config, decl, variables, known, result.desired, digest, base_dir, problems)
         if desired is not None:
             result.desired[address] = desired
-    _check_values(config, variables, problems)
-    _check_unique_names(config, result.desired, problems)
+    if only is None:
+        _check_values(config, variables, problems)
+        _check_unique_names(config, result.desired, problems)
     if problems:
         raise ConfigError(problems)
-    lookup = _lookup(config, variables, known, result.desired, None, [])
+    if only is None:
+        result.outputs = _outputs(config, variables, known, result.desired)
+    return result
+
+
+def _outputs(
+    config: Config, variables: Mapping[str, Any], known: Mapping[Address, Known], desired: Mapping[Address, Desired]
+) -> dict[str, Any]:
+    problems: list[Diagnostic] = []
+    lookup = _lookup(config, variables, known, desired, None, [])
+    out: dict[str, Any] = {}
     for name, expr in config.outputs.items():
         try:
-            result.outputs[name] = resolve(expr, lookup)
+            out[name] = resolve(expr, lookup)
         except (RefError, KeyError) as exc:
             problems.append(config.diagnostic(f"outputs.{name}", (), str(exc).strip('"')))
     if problems:
         raise ConfigError(problems)
-    return result
+    return out
 
 
 def _evaluate_one(

@@ -19,9 +19,15 @@ class Graph:
 
     def __init__(self, edges: Mapping[Address, Iterable[Address]]) -> None:
         self.edges: dict[Address, frozenset[Address]] = {a: frozenset(d) for a, d in edges.items()}
+        self._order: list[Address] | None = None
 
     def order(self) -> list[Address]:
         """Dependencies first; ties broken by address so output is stable. Raises CycleError."""
+        if self._order is None:
+            self._order = self._sorted()
+        return list(self._order)
+
+    def _sorted(self) -> list[Address]:
         sorter: graphlib.TopologicalSorter[Address] = graphlib.TopologicalSorter()
         for node in sorted(self.edges):
             sorter.add(node, *sorted(d for d in self.edges[node] if d in self.edges))

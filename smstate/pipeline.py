@@ -50,10 +50,14 @@ class Loaded:
     variables: dict[str, Any]
     files: list[tuple[str, str]]
 
-    def evaluate(self, state: State | None, only: set[Address] | None = None) -> Evaluation:
-        return evaluate(self.config, self.variables, known_values(state), self.workspace.digest, str(self.workspace.dir), only)
+    def evaluate(self, state: State | None) -> Evaluation:
+        return evaluate(self.config, self.variables, known_values(state), self.workspace.digest, str(self.workspace.dir))
 
     def resolver(self) -> Any:
+        """address, state -> Desired: one resource evaluated against the state as it is then.
+
+        Apply calls it before each operation, so it costs the resource and its dependencies,
+        not the whole config."""
         graph = self.evaluate(None).graph
 
         def resolve(address: Address, state: State) -> Desired:
@@ -64,7 +68,10 @@ class Loaded:
                     if dep not in wanted:
                         wanted.add(dep)
                         stack.append(dep)
-            return self.evaluate(state, wanted).desired[address]
+            known = known_values(state, {str(a) for a in wanted})
+            evaluation = evaluate(self.config, self.variables, known, self.workspace.digest, str(self.workspace.dir),
+                                  wanted, graph)
+            return evaluation.desired[address]
 
         return resolve
 
@@ -112,11 +119,12 @@ def load(inputs: Inputs, files: list[tuple[str, str]] | None = None, cli_vars: d
     return loaded
 
 
-def known_values(state: State | None) -> dict[Address, Known]:
+def known_values(state: State | None, only: set[str] | None = None) -> dict[Address, Known]:
     if state is None:
         return {}
     out = {}
-    for address, obj in state.resources.items():
+    items = state.resources.items() if only is None else ((a, state.resources[a]) for a in only if a in state.resources)
+    for address, obj in items:
         if obj.status != "gone":
             out[Address.parse(address)] = Known(obj.physical_name, obj.arn, obj.spec_hash, obj.version)
     return out

@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from botocore import xform_name
+from botocore.loaders import Loader, create_loader
 from botocore.model import ListShape, MapShape, ServiceModel, Shape, StructureShape
 
 from .values import SENSITIVE, Secret, Unknown
@@ -23,10 +24,18 @@ _FLOAT_TYPES = ("float", "double")
 
 
 @functools.cache
+def data_loader() -> Loader:
+    """botocore's loader of service models, shared so the large SageMaker model is parsed once."""
+    return create_loader()
+
+
+@functools.cache
 def service_model() -> ServiceModel:
     import botocore.session
 
-    return botocore.session.get_session().get_service_model("sagemaker")
+    session = botocore.session.get_session()
+    session.register_component("data_loader", data_loader())
+    return session.get_service_model("sagemaker")
 
 
 @functools.cache

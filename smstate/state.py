@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import json
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -47,10 +47,10 @@ class ObjectState:
         return self.physical_name or self.arn or ""
 
     def to_json(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["deposed"] = [d.to_json() for d in self.deposed]
-        if not self.deposed:
-            del out["deposed"]
+        """The statefile's record. Shares the nested values with this object: serialise or compare it, not edit it."""
+        out = {name: getattr(self, name) for name in _OBJECT_FIELDS}
+        if self.deposed:
+            out["deposed"] = [d.to_json() for d in self.deposed]
         if self.version is None:
             del out["version"]
         if self.created is None:
@@ -65,6 +65,9 @@ class ObjectState:
         if not isinstance(obj.type, str) or not isinstance(obj.spec, dict) or not isinstance(obj.attributes, dict):
             raise TypeError("resource fields have the wrong types")
         return obj
+
+
+_OBJECT_FIELDS = tuple(name for name in ObjectState.__dataclass_fields__ if name != "deposed")
 
 
 @dataclass

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import botocore.session
 from botocore import xform_name
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
@@ -22,6 +23,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from smstate.provider import Created, Live, Progress, ProgressFn, Summary
 from smstate.resources import KINDS as KINDS_BY_TYPE
 from smstate.resources import Kind
+from smstate.shapes import data_loader
 
 from .errors import is_not_found, translate
 
@@ -45,6 +47,18 @@ STATUS_FIELDS = {"endpoints": "EndpointStatus", "model_packages": "ModelPackageS
 SETTLED = ("InService", "Failed", "UpdateRollbackFailed", "OutOfService")
 
 
+def _session(profile: str | None, region: str | None, credentials: dict[str, str] | None) -> boto3.session.Session:
+    """A boto3 session on the core's loader, so the SageMaker model is not parsed a second time."""
+    loader = data_loader()
+    paths = list(loader.search_paths)
+    core = botocore.session.Session()
+    core.register_component("data_loader", loader)
+    session = boto3.session.Session(profile_name=profile, region_name=region, botocore_session=core, **(credentials or {}))
+    if loader.search_paths[len(paths):] and loader.search_paths[-1] in paths:
+        loader.search_paths.pop()  # boto3 appends its data path on every session
+    return session
+
+
 class AwsProvider:
     """SageMaker reached through boto3, with botocore's retry modes."""
 
@@ -62,9 +76,9 @@ class AwsProvider:
         pool_size: int = 32,
         pass_local_artifacts: bool = False,
     ) -> None:
-        session = boto3.session.Session(profile_name=profile, region_name=region, **(credentials or {}))
+        session = _session(profile, region, credentials)
         if session.region_name is None:
-            session = boto3.session.Session(profile_name=profile, region_name="us-east-1", **(credentials or {}))
+            session = _session(profile, "us-east-1", credentials)
         self.session = session
         self.endpoint_url = endpoint_url
         self.artifact_bucket = artifact_bucket

@@ -36,9 +36,7 @@ class LocalBackend:
 
     def write(self, state: State) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        if self.path.exists():
-            _atomic_write(self.backup_path, self.path.read_bytes())
-        _atomic_write(self.path, state.dumps().encode())
+        _atomic_write(self.path, state.dumps().encode(), keep=self.backup_path)
 
     def delete(self) -> None:
         for path in (self.path, self.backup_path):
@@ -93,9 +91,15 @@ class LocalBackend:
         return f"the state is locked by another command ({held.describe()}); wait for it, pass --lock-timeout, or run `smstate force-unlock {held.id}` if it is dead"
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Temp file in the same directory, fsync, rename, fsync the directory; mode 0600."""
+def _atomic_write(path: Path, data: bytes, keep: Path | None = None) -> None:
+    """Temp file in the same directory, fsync, rename, fsync the directory; mode 0600.
+
+    With `keep`, the file being replaced becomes `keep` first, by a hard link (files are
+    never changed in place, so the link is the old content and costs no copy); `path`
+    itself always exists, holding the old content or the new.
+    """
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    old = path.with_name(f".{path.name}.{os.getpid()}.old")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -103,12 +107,27 @@ def _atomic_write(path: Path, data: bytes) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o600)
+        if keep is not None:
+            _link_previous(path, old, keep)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
+        old.unlink(missing_ok=True)
         raise
     dir_fd = os.open(path.parent, os.O_RDONLY)
     try:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def _link_previous(path: Path, old: Path, keep: Path) -> None:
+    old.unlink(missing_ok=True)
+    try:
+        os.link(path, old)
+    except FileNotFoundError:
+        return
+    except OSError:  # a filesystem without hard links: copy
+        _atomic_write(keep, path.read_bytes())
+        return
+    os.replace(old, keep)

@@ -31,6 +31,19 @@ def test_roundtrip_and_mode_and_backup(tmp_path: Path) -> None:
     assert not list(backend.path.parent.glob(".*.tmp"))
 
 
+def test_each_write_keeps_the_file_it_replaces(tmp_path: Path) -> None:
+    backend = LocalBackend(tmp_path / "default.json")
+    state = State()
+    backend.write(state)
+    assert not backend.backup_path.exists()
+    for serial in range(1, 4):
+        state.serial = serial
+        backend.write(state)
+        assert json.loads(backend.path.read_text())["serial"] == serial
+        assert json.loads(backend.backup_path.read_text())["serial"] == serial - 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["default.json", "default.json.backup"]
+
+
 @pytest.mark.parametrize(
     "text, message",
     [

@@ -24,6 +24,7 @@ from .changes import Drift, Plan
 from .config import Config
 from .errors import SmstateError
 from .evaluate import Desired, Evaluation, Known, evaluate
+from .graph import Graph
 from .plan import LiveKey, Options, lifecycles, make_plan, refresh
 from .provider import Provider, load_provider
 from .refresh import refresh_lives
@@ -49,16 +50,21 @@ class Loaded:
     config: Config
     variables: dict[str, Any]
     files: list[tuple[str, str]]
+    graph: Graph | None = None
+    """The dependency graph, built by the first evaluation and kept for the later ones."""
 
     def evaluate(self, state: State | None) -> Evaluation:
-        return evaluate(self.config, self.variables, known_values(state), self.workspace.digest, str(self.workspace.dir))
+        evaluation = evaluate(self.config, self.variables, known_values(state), self.workspace.digest,
+                              str(self.workspace.dir), graph=self.graph)
+        self.graph = evaluation.graph
+        return evaluation
 
     def resolver(self) -> Any:
         """address, state -> Desired: one resource evaluated against the state as it is then.
 
         Apply calls it before each operation, so it costs the resource and its dependencies,
         not the whole config."""
-        graph = self.evaluate(None).graph
+        graph = self.graph or self.evaluate(None).graph
 
         def resolve(address: Address, state: State) -> Desired:
             wanted = {address}

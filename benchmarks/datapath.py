@@ -96,7 +96,9 @@ def main() -> list[dict[str, Any]]:
         build = Path(tmp) / "build"
         subprocess.run([sys.executable, str(REPO / "examples/quickstart/train.py"), "--out", str(build)], check=True,
                        stdout=subprocess.DEVNULL)
-        env = {**os.environ, "SAGEMAKER_PROGRAM": "inference.py", "PYTHONPATH": str(REPO)}
+        # mlflow starts `uvicorn` by name, so this environment's scripts come first on PATH
+        path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+        env = {**os.environ, "SAGEMAKER_PROGRAM": "inference.py", "PYTHONPATH": str(REPO), "PATH": path}
 
         def start(cmd: list[str], ping: str, **extra: str) -> tuple[subprocess.Popen[bytes], float]:
             proc = subprocess.Popen(cmd, env={**env, **extra}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

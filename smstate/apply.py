@@ -8,6 +8,7 @@ DescribeEndpoint shows the new config InService.
 
 from __future__ import annotations
 
+import graphlib
 import hashlib
 import threading
 from collections.abc import Callable
@@ -32,6 +33,9 @@ BUSY_STATES = ("Creating", "Updating", "SystemUpdating", "RollingBack", "Deletin
 
 class Interrupted(SmstateError):
     """A second Ctrl-C: stop waiting; the object stays recorded and the next plan re-reads it."""
+
+
+OpKey = tuple[str, str, str]
 
 
 class Hooks(Protocol):
@@ -93,7 +97,7 @@ class Executor:
         running: dict[Future[None], Operation] = {}
         unreachable: list[tuple[str, str]] = []
         """(address, error) of the operations that found the API unreachable: nothing new starts."""
-        pending = dict(graph)
+        pending = _by_priority(graph)
         with ThreadPoolExecutor(max_workers=self.parallelism, thread_name_prefix="smstate") as pool:
             while pending or running:
                 for key, (op, deps) in list(pending.items()):
@@ -477,3 +481,27 @@ def _update_settings(desired: Desired) -> dict[str, Any]:
     fields = {k: v for k, v in desired.spec.items() if k in desired.kind.settings}
     converted: dict[str, Any] = shapes.to_request(update_shape, fields)
     return converted
+
+
+def _by_priority(graph: dict[OpKey, tuple[Operation, set[OpKey]]]) -> dict[OpKey, tuple[Operation, set[OpKey]]]:
+    """The operations, those with the longest chain of operations waiting on them first.
+
+    Highest-level-first list scheduling: quick creates of models and configs that endpoints
+    wait on are not left queued behind endpoint waits that fill every slot.
+    """
+    waiting_on: dict[OpKey, list[OpKey]] = {key: [] for key in graph}
+    for key, (_, deps) in graph.items():
+        for dep in deps:
+            if dep in waiting_on:
+                waiting_on[dep].append(key)
+    sorter: graphlib.TopologicalSorter[OpKey] = graphlib.TopologicalSorter()
+    for key, (_, deps) in graph.items():
+        sorter.add(key, *(d for d in deps if d in graph))
+    try:
+        order = list(sorter.static_order())
+    except graphlib.CycleError:
+        return dict(graph)  # run() reports what cannot be ordered
+    level: dict[OpKey, int] = {}
+    for key in reversed(order):
+        level[key] = 1 + max((level[k] for k in waiting_on[key]), default=0)
+    return dict(sorted(graph.items(), key=lambda item: -level[item[0]]))

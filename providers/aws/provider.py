@@ -7,6 +7,7 @@ mistaken for success.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 from datetime import datetime, timedelta
@@ -75,6 +76,7 @@ class AwsProvider:
         credentials: dict[str, str] | None = None,
         pool_size: int = 32,
         pass_local_artifacts: bool = False,
+        poll: tuple[float, float] = (0.5, 15.0),
     ) -> None:
         session = _session(profile, region, credentials)
         if session.region_name is None:
@@ -83,6 +85,8 @@ class AwsProvider:
         self.endpoint_url = endpoint_url
         self.artifact_bucket = artifact_bucket
         self.pass_local_artifacts = pass_local_artifacts
+        self.poll = poll
+        """The first and the longest delay between polls of a changing object."""
         self.config = Config(
             retries={"mode": retry_mode, "max_attempts": max_attempts},
             max_pool_connections=pool_size,
@@ -106,7 +110,8 @@ class AwsProvider:
 
     # -- read -------------------------------------------------------------------------
 
-    def read(self, kind: Kind, object_id: str) -> Live | None:
+    def read(self, kind: Kind, object_id: str, with_tags: bool = True) -> Live | None:
+        """The object as DescribeX has it (None when it does not exist), with its tags unless told not to."""
         key = kind.name_member or "ModelPackageName"
         try:
             description = getattr(self.sagemaker, xform_name(kind.describe))(**{key: object_id})
@@ -118,7 +123,7 @@ class AwsProvider:
             raise translate(exc, f"{kind.describe} {object_id}") from None
         description.pop("ResponseMetadata", None)
         arn = description.get(ARN_FIELDS[kind.type])
-        tags = self._tags(arn) if arn and kind.type != "model_packages" else None
+        tags = self._tags(arn) if with_tags and arn and kind.type != "model_packages" else None
         status = description.get(STATUS_FIELDS.get(kind.type, ""))
         if kind.type == "endpoints" and status == "Deleting":
             tags = tags or {}
@@ -183,25 +188,26 @@ class AwsProvider:
             raise translate(exc, f"{kind.delete} {object_id}") from None
 
     def wait(self, kind: Kind, object_id: str, until: str, timeout: float, progress: ProgressFn) -> Live | None:
-        """Poll with backoff (0.5 s doubling to 15 s, back to 0.5 s when the stage changes) until settled
-        or gone, or `timeout` passes."""
+        """Poll with backoff (by default 0.5 s doubling to 15 s, back to 0.5 s when the stage changes)
+        until settled or gone, or `timeout` passes."""
         deadline = time.monotonic() + timeout
-        delay = 0.5
+        first, longest = self.poll
+        delay = first
         history: list[str] = []
         while True:
-            live = self.read(kind, object_id)
+            live = self.read(kind, object_id, with_tags=False)  # polls need the status only
             if live is None:
-                if until == "deleted":
-                    return None
                 return None
             status = live.status or ""
             stage = describe_stage(live.description)
             label = f"{status}: {stage}" if stage else status
             if not history or history[-1] != label:
                 history.append(label)
-                delay = 0.5
+                delay = first
             progress(Progress(status, stage, tuple(history)))
             if until == "ready" and status in SETTLED:
+                if live.arn and kind.type != "model_packages":
+                    return dataclasses.replace(live, tags=self._tags(live.arn))
                 return live
             if time.monotonic() >= deadline:
                 from smstate.errors import ProviderError
@@ -211,7 +217,7 @@ class AwsProvider:
                     "it keeps going in SageMaker, and the next plan re-reads it"
                 )
             self.sleep(min(delay, max(0.0, deadline - time.monotonic())))
-            delay = min(delay * 2, 15.0)
+            delay = min(delay * 2, longest)
 
     # -- runtime ----------------------------------------------------------------------
 

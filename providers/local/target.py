@@ -12,6 +12,8 @@ from typing import Any
 from providers.aws.provider import AwsProvider
 from smstate.errors import ProviderError
 
+LOCAL_POLL = (0.1, 2.0)
+"""Endpoints here come up in about a second, and a poll is a loopback call: poll closely."""
 PLACEHOLDER_CREDENTIALS = {"aws_access_key_id": "smstate-local", "aws_secret_access_key": "smstate-local"}
 
 
@@ -31,4 +33,5 @@ def make_provider(settings: Any, base_dir: str) -> AwsProvider:
         max_attempts=settings.max_attempts,
         credentials=PLACEHOLDER_CREDENTIALS,
         pass_local_artifacts=True,
+        poll=LOCAL_POLL,
     )

@@ -12,8 +12,9 @@ from typing import Any
 from providers.aws.provider import AwsProvider
 from smstate.errors import ProviderError
 
-LOCAL_POLL = (0.1, 2.0)
-"""Endpoints here come up in about a second, and a poll is a loopback call: poll closely."""
+LOCAL_POLL = (0.1, 0.5)
+"""Endpoints here come up in seconds, and a poll is a loopback call: poll closely, so an
+endpoint is seen InService within half a second of getting there."""
 PLACEHOLDER_CREDENTIALS = {"aws_access_key_id": "smstate-local", "aws_secret_access_key": "smstate-local"}
 
 

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 from .addresses import Address
 from .diff import DiffItem
-from .state import ObjectState
 
 if TYPE_CHECKING:
     from .evaluate import Desired
+    from .state import ObjectState
 
 
 class Action(str, Enum):

@@ -1,5 +1,6 @@
 """Apply saves the state so that every finished operation is on disk when it is reported,
-and operations that finish during a save share the next one (a group commit)."""
+and operations that finish during a save share the next one (a group commit); operations
+that others wait on are started first."""
 
 from __future__ import annotations
 
@@ -98,3 +99,34 @@ def test_every_finished_operation_is_on_disk_and_concurrent_ones_share_a_save(wo
     assert on_disk is not None and len(on_disk.resources) == 2 * COUNT
     backup = json.loads(backend.backup_path.read_text())
     assert backup["serial"] == on_disk.serial - 1
+
+
+class Order(OnDisk):
+    """Hooks that record the order in which operations start."""
+
+    def __init__(self, backend: LocalBackend) -> None:
+        super().__init__(backend)
+        self.started_order: list[str] = []
+
+    def started(self, op: Operation, verb: str) -> None:
+        self.started_order.append(str(op.change.address))
+
+
+def test_operations_others_wait_on_start_first(workdir: Path) -> None:
+    """Models that configs wait on start before models nothing waits on, whatever their names."""
+    lone = [f"  a{i}:\n    primary_container: {{image: 'img:1', model_data_url: 's3://b/a.tar.gz'}}" for i in range(3)]
+    text = (workdir / "smstate.yaml").read_text().replace("models:\n", "models:\n" + "\n".join(lone) + "\n", 1)
+    (workdir / "smstate.yaml").write_text(text)
+    loaded = load(Inputs(chdir=str(workdir)))
+    backend = loaded.workspace.backend(loaded.config)
+    assert isinstance(backend, LocalBackend)
+    provider = provider_for(loaded)
+    plan, refreshed = build_plan(loaded, provider, State(), Options(), 1)
+    hooks = Order(backend)
+    outcome = Executor(provider, refreshed, backend.write, loaded.resolver(), hooks, parallelism=1).run(plan)
+
+    assert outcome.errors == [] and outcome.added == 2 * COUNT + 3
+    order = hooks.started_order
+    waited_on = [order.index(f"models.m{i}") for i in range(COUNT)]
+    nobody_waits = [order.index(f"models.a{i}") for i in range(3)]
+    assert max(waited_on) < min(nobody_waits), order

@@ -156,7 +156,8 @@ class Executor:
         """Change the state and return once a save that holds the change is on disk.
 
         Operations that finish while a save is being written are saved together by the next
-        one (a group commit): each still returns only once its change is durable.
+        one (a group commit): each still returns only once its change is durable. The save
+        writes a snapshot, so other operations go on changing the state meanwhile.
         """
         with self._lock:
             mutate(self.state)
@@ -167,8 +168,9 @@ class Executor:
                 return
             with self._lock:
                 self.state.serial += 1
-                self._save_sink(self.state)
-                self._saved = self._changes
+                snapshot, covered = self.state.snapshot(), self._changes
+            self._save_sink(snapshot)
+            self._saved = covered
 
     def _resolve(self, address: Address) -> Desired:
         """Evaluate against the state as it is now; other operations write it concurrently."""

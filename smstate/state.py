@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import json
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -90,6 +90,14 @@ class State:
 
     def dumps(self) -> str:
         return json.dumps(self.to_json(), indent=2, sort_keys=False) + "\n"
+
+    def snapshot(self) -> State:
+        """A copy that later changes to this state do not reach, so it can be written while they go on.
+
+        Objects are copied one level deep: changes replace an object's fields, never edit them.
+        """
+        resources = {a: replace(r, deposed=list(r.deposed)) for a, r in self.resources.items()}
+        return replace(self, resources=resources, outputs=dict(self.outputs))
 
     @classmethod
     def loads(cls, text: str, where: str) -> State:

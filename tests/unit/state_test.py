@@ -106,3 +106,17 @@ def test_written_statefile_matches_its_schema(tmp_path: Path) -> None:
     backend = LocalBackend(tmp_path / "default.json")
     backend.write(state)
     jsonschema.validate(json.loads(backend.path.read_text()), schema)
+
+
+def test_a_snapshot_does_not_see_later_changes() -> None:
+    """Apply writes a snapshot while other operations go on changing the state."""
+    old = ObjectState(type="model", physical_name="m-1")
+    state = State(resources={"models.m": ObjectState(type="model", physical_name="m-2", deposed=[old])})
+    written = state.snapshot()
+    before = written.dumps()
+    state.resources["models.n"] = ObjectState(type="model", physical_name="n-1")
+    state.resources["models.m"].deposed = []
+    state.outputs["x"] = 1
+    state.serial += 1
+    assert written.dumps() == before
+    assert written.resources["models.m"].deposed == [old] and "models.n" not in written.resources

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import os
+import statistics
 import subprocess
 import sys
 import tarfile
@@ -24,6 +25,7 @@ from .proxy import CountingProxy
 from .servers import free_port, moto_server
 
 ENDPOINTS = 20
+RUNS = 3
 ENV = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"}
 LOAD_SECONDS = 2.0
 CODE = """import os, time
@@ -67,7 +69,12 @@ def busy_cpu() -> float:
 
 
 def run(cwd: Path, env: dict[str, str], parallelism: int) -> tuple[float, float]:
-    """Wall time of the apply, and the share of the machine's cores busy meanwhile."""
+    """Wall time of the apply and the share of the machine's cores busy meanwhile, medians of RUNS."""
+    runs = [_run_once(cwd, env, parallelism) for _ in range(RUNS)]
+    return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
+
+
+def _run_once(cwd: Path, env: dict[str, str], parallelism: int) -> tuple[float, float]:
     smstate = [sys.executable, "-m", "smstate"]
     cpu, start = busy_cpu(), time.perf_counter()
     subprocess.run([*smstate, "apply", "--auto-approve", "--parallelism", str(parallelism)], cwd=cwd, env=env,
@@ -118,7 +125,7 @@ def moto_target(tmp: Path) -> dict[str, Any]:
 def main() -> list[dict[str, Any]]:
     with tempfile.TemporaryDirectory() as tmp:
         rows = [*local_target(Path(tmp)), moto_target(Path(tmp))]
-    print(f"\n2. Parallel apply: {ENDPOINTS} endpoints ({3 * ENDPOINTS} objects), wall time of `smstate apply`")
+    print(f"\n2. Parallel apply: {ENDPOINTS} endpoints ({3 * ENDPOINTS} objects), wall time of `smstate apply`, median of {RUNS} runs")
     print(f"{'target':<40} {'--parallelism 1':>16} {'--parallelism 10':>17} {'speedup':>8} {'cores busy at 10':>17}")
     for r in rows:
         (p1, _), (p10, busy) = r["p1"], r["p10"]

@@ -22,7 +22,7 @@ from .diff import ignored
 from .errors import OwnershipError, ProviderError, SmstateError, UnreachableError
 from .evaluate import Desired
 from .live import attributes, user_tags
-from .operations import Operation, Step, operations
+from .operations import OpGraph, OpKey, Operation, Step, operations
 from .provider import Live, Progress, Provider
 from .resources import KINDS, OWNER_ADDRESS_TAG, OWNER_LINEAGE_TAG, Kind
 from .state import ObjectState, State, redact, redact_like
@@ -33,9 +33,6 @@ BUSY_STATES = ("Creating", "Updating", "SystemUpdating", "RollingBack", "Deletin
 
 class Interrupted(SmstateError):
     """A second Ctrl-C: stop waiting; the object stays recorded and the next plan re-reads it."""
-
-
-OpKey = tuple[str, str, str]
 
 
 class Hooks(Protocol):
@@ -92,8 +89,8 @@ class Executor:
 
     def run(self, plan: Plan) -> Outcome:
         graph = operations(plan.changes)
-        done: set[tuple[str, str, str]] = set()
-        failed: set[tuple[str, str, str]] = set()
+        done: set[OpKey] = set()
+        failed: set[OpKey] = set()
         running: dict[Future[None], Operation] = {}
         unreachable: list[tuple[str, str]] = []
         """(address, error) of the operations that found the API unreachable: nothing new starts."""
@@ -485,7 +482,7 @@ def _update_settings(desired: Desired) -> dict[str, Any]:
     return converted
 
 
-def _by_priority(graph: dict[OpKey, tuple[Operation, set[OpKey]]]) -> dict[OpKey, tuple[Operation, set[OpKey]]]:
+def _by_priority(graph: OpGraph) -> OpGraph:
     """The operations, those with the longest chain of operations waiting on them first.
 
     Highest-level-first list scheduling: quick creates of models and configs that endpoints

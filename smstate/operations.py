@@ -14,6 +14,10 @@ from .addresses import Address
 from .changes import Action, Change
 
 
+OpKey = tuple[str, str, str]
+"""An operation's key: (step, address, id of the deposed object it deletes or "")."""
+
+
 class Step(str, Enum):
     APPLY = "apply"
     DESTROY = "destroy"
@@ -25,7 +29,7 @@ class Operation:
     change: Change
 
     @property
-    def key(self) -> tuple[str, str, str]:
+    def key(self) -> OpKey:
         deposed = self.change.deposed.id if self.change.deposed else ""
         return (self.step.value, str(self.change.address), deposed)
 
@@ -33,9 +37,12 @@ class Operation:
         return str(self.change.address)
 
 
-def operations(changes: list[Change]) -> dict[tuple[str, str, str], tuple[Operation, set[tuple[str, str, str]]]]:
+OpGraph = dict[OpKey, tuple[Operation, set[OpKey]]]
+
+
+def operations(changes: list[Change]) -> OpGraph:
     """Every operation with the keys of the operations that must finish before it."""
-    ops: dict[tuple[str, str, str], Operation] = {}
+    ops: dict[OpKey, Operation] = {}
     for change in changes:
         if change.action in (Action.CREATE, Action.UPDATE, Action.REPLACE):
             op = Operation(Step.APPLY, change)
@@ -45,7 +52,7 @@ def operations(changes: list[Change]) -> dict[tuple[str, str, str], tuple[Operat
             ops[op.key] = op
     applies = {str(op.change.address): op for op in ops.values() if op.step is Step.APPLY}
     destroys = [op for op in ops.values() if op.step is Step.DESTROY]
-    deps: dict[tuple[str, str, str], set[tuple[str, str, str]]] = {key: set() for key in ops}
+    deps: dict[OpKey, set[OpKey]] = {key: set() for key in ops}
     for op in applies.values():
         desired = op.change.desired
         for dep in desired.dependencies if desired else ():

@@ -1,6 +1,7 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
+JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: setup demo demo-canary demo-rollback test test-all lint bench clean
@@ -33,13 +34,13 @@ demo-canary: $(VENV)/.demo
 demo-rollback: $(VENV)/.demo
 	bash examples/blue-green-canary/demo.sh rollback
 
-## The test suite (what CI runs); long variants are marked slow and left out.
+## The test suite (what CI runs), spread over the machine's cores; long variants are marked slow and left out.
 test: $(VENV)/.test
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(JOBS)
 
 ## Including the long variants.
 test-all: $(VENV)/.test
-	$(BIN)/python -m pytest -q -m ''
+	$(BIN)/python -m pytest -q -n $(JOBS) -m ''
 
 lint: $(VENV)/.test
 	$(BIN)/python -m mypy

@@ -62,6 +62,8 @@ def check_writable(path: Path) -> None:
         raise PlanFileError(f"cannot write the plan to {path}: it is a directory")
     if not path.parent.is_dir():
         raise PlanFileError(f"cannot write the plan to {path}: no directory {path.parent}")
+    if not os.access(path.parent, os.W_OK):
+        raise PlanFileError(f"cannot write the plan to {path}: {path.parent} is not writable")
 
 
 def write(path: Path, saved: SavedPlan, plan: Plan) -> None:

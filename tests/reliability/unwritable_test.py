@@ -100,6 +100,7 @@ def template(moto_url: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
         sagemaker.create_model(ModelName=UNMANAGED, ExecutionRoleArn="arn:aws:iam::123456789012:role/sweep",
                                PrimaryContainer={"Image": "img:1", "ModelDataUrl": "s3://bucket/u.tar.gz"})
     shutil.copy(project / "state" / "default.json", root / "push.json")
+    shutil.rmtree(project / ".smstate")  # as in a fresh checkout: no workspace selected, no backend recorded yet
     return root
 
 
@@ -199,7 +200,6 @@ def test_a_read_only_directory_gives_one_error_line_or_none(sweep: Sweep, mode: 
 
 
 def test_validate_writes_nothing(sweep: Sweep) -> None:
-    (sweep.config_dir / ".smstate").rename(sweep.root / "smstate-bookkeeping")
     before = sorted((p.relative_to(sweep.config_dir), p.read_bytes() if p.is_file() else None)
                     for p in sweep.config_dir.rglob("*"))
     result = run_cli(["validate"], sweep.config_dir, sweep.env)

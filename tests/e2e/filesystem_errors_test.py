@@ -29,7 +29,10 @@ class Case:
 
 
 def _write(name: str, data: bytes) -> Callable[[Project], None]:
-    return lambda p: (p.dir / name).write_bytes(data)
+    def write(p: Project) -> None:
+        (p.dir / name).write_bytes(data)
+
+    return write
 
 
 def _nothing(p: Project) -> None:

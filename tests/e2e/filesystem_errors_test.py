@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,3 +132,19 @@ def test_drift_summary_that_cannot_be_written_is_an_error_and_drift_still_exits_
     written = run_cli(["drift", "--format", "github"], tmp_path, env)
     assert written.code == 2 and written.errors == [], str(written)
     assert "models.m" in summary.read_text()
+
+
+def test_a_local_server_home_that_cannot_be_written_is_one_error_line(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("")
+    home = tmp_path / "a-file" / "home"
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    (tmp_path / "smstate.yaml").write_text(
+        f'provider: {{type: local, url: "http://127.0.0.1:{port}"}}\n'
+        'models:\n  m:\n    primary_container: {image: "img:1", model_data_url: "s3://b/m.tar.gz"}\n'
+    )
+    env = cli_env(None, {"SMSTATE_LOCAL_HOME": str(home)})
+    for args in (["plan"], ["local", "start"]):
+        assert_clean_failure(run_cli(args, tmp_path, env), str(home), "Not a directory")
+    assert not (tmp_path / "state" / "default.json").exists()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Literal
-
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -42,7 +41,6 @@ class ProviderSettings(_Strict):
     retry_mode: Literal["standard", "adaptive"] = "standard"
     max_attempts: int = Field(default=8, ge=1, le=50)
     timeout: float = Field(default=3600.0, gt=0, description="Longest wait for one endpoint, in seconds")
-
 
     @field_validator("url")
     @classmethod

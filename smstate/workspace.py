@@ -71,7 +71,7 @@ class Workspace:
         return self.dir / ".smstate" / "backend.json"
 
     def recorded_backend(self) -> BackendSettings | None:
-        """The backend a state was last written to (or `smstate init` verified), if any."""
+        """The backend last locked by a command (or read by `smstate init`), if any."""
         try:
             return BackendSettings.model_validate_json(self._backend_record.read_text())
         except (OSError, ValueError):
@@ -80,16 +80,10 @@ class Workspace:
     def record_backend(self, settings: BackendSettings) -> None:
         write_small_file(self._backend_record, settings.model_dump_json() + "\n", "the backend in use")
 
-    def forget_backend(self) -> None:
-        try:
-            self._backend_record.unlink(missing_ok=True)
-        except OSError as exc:
-            raise SmstateError(f"cannot remove {self._backend_record}: {exc.strerror}") from None
-
     def check_backend(self, config: Config) -> None:
         """A backend changed in the config without `init --migrate-state` would start an empty state.
 
-        Only reads: the backend is recorded once a state was written to it (`remember_backend`),
+        Only reads: the backend is recorded once a command has locked it (`remember_backend`),
         so a mistyped bucket never becomes the directory's backend."""
         recorded = self.recorded_backend()
         if recorded is not None and recorded != config.backend:
@@ -148,7 +142,7 @@ class Workspace:
                     if len(parts) == 3 and parts[2] == config.backend.key:
                         found.add(parts[1])
         except Exception as exc:  # noqa: BLE001 - every S3 failure becomes one clear line
-            error = getattr(exc, "response", {}).get("Error", {})
+            error = (getattr(exc, "response", None) or {}).get("Error", {})
             reason = f"{error.get('Code')}: {error.get('Message')}" if error else str(exc)
             raise StateError(f"cannot list the workspaces in s3://{config.backend.bucket}: {reason}") from None
         return sorted(found)

@@ -160,6 +160,9 @@ EXPECTED: dict[str, dict[str, str]] = {
         "workspace new": "dev2", "workspace select": OK, "import": "default.json.lock",
         "import --generate-config": "default.json.lock", "force-unlock": "default.json.lock", "local status": OK,
     },
+    "checkout": {  # config and state directory both read-only, as in the report
+        "validate": OK, "plan": "default.json.lock", "drift": OK, "local status": OK, "apply": "default.json.lock",
+    },
     "config dir": {
         "validate": OK, "plan": OK, "plan --out": OK, "apply": OK, "drift": OK, "drift --format github": OK,
         "output": OK, "state list": OK, "state show": OK, "state pull": OK, "state push": OK, "state rm": OK,
@@ -179,6 +182,7 @@ def test_a_read_only_directory_gives_one_error_line_or_none(sweep: Sweep, mode: 
     read_only, writable = {
         "output dir": ([sweep.out_dir], []),
         "state dir": ([sweep.state_dir], []),
+        "checkout": ([sweep.config_dir], []),
         "config dir": ([sweep.config_dir], [sweep.state_dir]),
     }[mode]
     before = sweep.state_files()

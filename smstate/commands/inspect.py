@@ -153,7 +153,10 @@ def workspace_cmd(inputs: Inputs, action: str, name: str | None) -> int:
         state = backend.read()
         if state is not None and any(o.status != "gone" or o.deposed for o in state.resources.values()):
             raise SmstateError(f"workspace {name!r} still manages objects; destroy them first")
-        backend.delete()
+        try:
+            backend.delete()
+        except OSError as exc:
+            raise SmstateError(f"cannot delete workspace {name!r} ({exc.filename}): {exc.strerror}") from None
         out.print(f"Deleted workspace {name!r}.")
     else:
         raise SmstateError(f"unknown workspace action {action!r}: use list, show, new, select or delete")

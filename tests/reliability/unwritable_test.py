@@ -135,6 +135,10 @@ def _command(name: str, sweep: Sweep) -> tuple[list[str], dict[str, str]]:
         "state rm": ["state", "rm", "endpoint_configs.m"],
         "workspace new": ["workspace", "new", "dev2"],
         "workspace select": ["workspace", "select", "dev"],
+        "workspace list": ["workspace", "list"],
+        "workspace delete": ["workspace", "delete", "dev"],
+        "init": ["init"],
+        "graph": ["graph"],
         "import": ["import", "models.adopted", UNMANAGED],
         "import --generate-config": ["import", "--generate-config", str(out / "gen.smstate.yaml"),
                                      "--name-prefix", UNMANAGED, "--type", "models"],
@@ -159,6 +163,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "state show": OK, "state pull": OK, "state push": "default.json.lock", "state rm": "default.json.lock",
         "workspace new": "dev2", "workspace select": OK, "import": "default.json.lock",
         "import --generate-config": "default.json.lock", "force-unlock": "default.json.lock", "local status": OK,
+        "workspace list": OK, "workspace delete": "dev.json", "init": OK, "graph": OK,
     },
     "checkout": {  # config and state directory both read-only, as in the report
         "validate": OK, "plan": "default.json.lock", "drift": OK, "local status": OK, "apply": "default.json.lock",
@@ -167,7 +172,8 @@ EXPECTED: dict[str, dict[str, str]] = {
         "validate": OK, "plan": OK, "plan --out": OK, "apply": OK, "drift": OK, "drift --format github": OK,
         "output": OK, "state list": OK, "state show": OK, "state pull": OK, "state push": OK, "state rm": OK,
         "workspace new": ".smstate/workspace", "workspace select": ".smstate/workspace", "import": OK,
-        "import --generate-config": OK, "force-unlock": OK, "local status": OK,
+        "import --generate-config": OK, "force-unlock": OK, "local status": OK, "workspace list": OK,
+        "workspace delete": OK, "init": ".smstate/backend.json", "graph": OK,
         "destroy": OK,  # last: it deletes the template's objects from the account
     },
 }

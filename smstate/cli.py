@@ -295,11 +295,12 @@ def state_push(
 def init(
     chdir: Chdir = ".",
     migrate_state: Annotated[bool, typer.Option("--migrate-state", "-migrate-state", help="Copy the state from the previous backend.")] = False,
+    reconfigure: Annotated[bool, typer.Option("--reconfigure", "-reconfigure", help="Forget the previous backend; copy nothing.")] = False,
 ) -> None:
     """Record the config's backend; after a backend change, migrate the state to it."""
     from .commands import migrate
 
-    raise typer.Exit(migrate.init(_inputs(chdir), migrate_state))  # type: ignore[arg-type]
+    raise typer.Exit(migrate.init(_inputs(chdir), migrate_state, reconfigure))  # type: ignore[arg-type]
 
 
 @workspace_app.command("list")
@@ -424,8 +425,20 @@ def main(argv: list[str] | None = None) -> int:
     except (KeyboardInterrupt, BrokenPipeError):
         sys.stderr.write("Error: interrupted\n")
         return 1
+    except OSError as exc:
+        if debug:
+            raise
+        sys.stderr.write(f"Error: {os_error_line(exc)}\n")
+        return 1
     except Exception as exc:
         return _click_exit(exc)
+
+
+def os_error_line(exc: OSError) -> str:
+    """A filesystem failure no command turned into its own message: what failed, on which path."""
+    reason = exc.strerror or str(exc)
+    paths = [p for p in (exc.filename, exc.filename2) if p is not None]
+    return f"{reason}: {' -> '.join(str(p) for p in paths)}" if paths else reason
 
 
 def _click_exit(exc: Exception) -> int:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .addresses import NAME_RE, RESOURCE_TYPES, VALUE_TYPES, Address
 from .errors import ConfigError, Diagnostic
@@ -33,12 +34,30 @@ class ProviderSettings(_Strict):
     endpoint_url: str | None = None
     artifact_bucket: str | None = None
     url: str = "http://127.0.0.1:8765"
+    """The local server's URL: plain http, a host and a numeric port."""
     runtime: Literal["process", "docker"] = "process"
     home: str | None = None
     python: str | None = None
     retry_mode: Literal["standard", "adaptive"] = "standard"
     max_attempts: int = Field(default=8, ge=1, le=50)
     timeout: float = Field(default=3600.0, gt=0, description="Longest wait for one endpoint, in seconds")
+
+    @field_validator("url")
+    @classmethod
+    def _local_url(cls, value: str) -> str:
+        return check_local_url(value)
+
+
+def check_local_url(url: str) -> str:
+    """`url` if it is http://HOST:PORT (the local server's form); ValueError saying what is wrong otherwise."""
+    parts = urlsplit(url)
+    if parts.scheme != "http" or not parts.hostname:
+        raise ValueError(f"invalid local server URL {url!r}: use http://HOST:PORT, e.g. http://127.0.0.1:8765")
+    try:
+        parts.port
+    except ValueError:
+        raise ValueError(f"invalid local server URL {url!r}: the port must be a number from 0 to 65535") from None
+    return url
 
 
 class BackendSettings(_Strict):

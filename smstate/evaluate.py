@@ -22,6 +22,7 @@ from .resources import KINDS, Kind
 from .values import Unknown, has_unknown
 
 Digest = Callable[[str], str | None]
+"""SHA-256 of a local artifact, None when it is missing; ValueError when it is not a regular file."""
 
 
 @dataclass(frozen=True)
@@ -207,7 +208,12 @@ def _evaluate_one(
         if field_name not in spec:
             problems.append(config.diagnostic(key, (), f"{field_name}: field required"))
     for path, url in _artifacts(spec):
-        if digest(url) is None:
+        try:
+            missing = digest(url) is None
+        except ValueError as exc:  # not a regular file: a device or a FIFO would be read forever
+            problems.append(config.diagnostic(key, path, str(exc)))
+            continue
+        if missing:
             problems.append(config.diagnostic(key, path, f"model artifact not found: {url.removeprefix('file://')}"))
     if len(problems) > before:
         return None

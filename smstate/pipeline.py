@@ -6,7 +6,7 @@ The steps are the pure core's; this module wires them to the disk and the provid
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -59,6 +59,9 @@ class Loaded:
         self.graph = evaluation.graph
         return evaluation
 
+    def remember_backend(self) -> None:
+        self.workspace.remember_backend(self.config)
+
     def resolver(self) -> Any:
         """address, state -> Desired: one resource evaluated against the state as it is then.
 
@@ -97,9 +100,11 @@ def read_var_files(paths: list[str], base: Path) -> list[Mapping[str, Any]]:
     for raw in paths:
         path = Path(raw) if Path(raw).is_absolute() else Path.cwd() / raw
         try:
-            data = yaml.safe_load(path.read_text())
+            data = yaml.safe_load(path.read_bytes().decode())
         except OSError as exc:
             raise SmstateError(f"cannot read --var-file {raw}: {exc.strerror}") from None
+        except UnicodeDecodeError as exc:
+            raise SmstateError(f"--var-file {raw} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
         except yaml.YAMLError as exc:
             raise SmstateError(f"--var-file {raw} is not valid YAML: {exc}") from None
         if data is None:
@@ -137,9 +142,13 @@ def known_values(state: State | None, only: set[str] | None = None) -> dict[Addr
 
 
 @contextmanager
-def locked(backend: Backend, operation: str, timeout: float) -> Iterator[LockInfo]:
+def locked(backend: Backend, operation: str, timeout: float,
+           on_locked: Callable[[], None] | None = None) -> Iterator[LockInfo]:
+    """Hold the state lock; `on_locked` runs once it is held (the backend exists and answers)."""
     info = backend.lock(operation, timeout)
     try:
+        if on_locked is not None:
+            on_locked()
         yield info
     finally:
         backend.unlock(info)

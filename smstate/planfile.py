@@ -56,12 +56,25 @@ def signature(plan: Plan) -> list[tuple[str, str]]:
     return [(str(c.address) + (f"#{c.deposed.id}" if c.deposed else ""), c.action.value) for c in plan.changes]
 
 
+def check_writable(path: Path) -> None:
+    """Refuse, before planning, a plan file that could not be written: a directory, or a missing parent."""
+    if path.is_dir():
+        raise PlanFileError(f"cannot write the plan to {path}: it is a directory")
+    if not path.parent.is_dir():
+        raise PlanFileError(f"cannot write the plan to {path}: no directory {path.parent}")
+    if not os.access(path.parent, os.W_OK):
+        raise PlanFileError(f"cannot write the plan to {path}: {path.parent} is not writable")
+
+
 def write(path: Path, saved: SavedPlan, plan: Plan) -> None:
     data = json.dumps(saved.to_json(plan), indent=1).encode()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    os.chmod(path, 0o600)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(path, 0o600)
+    except OSError as exc:
+        raise PlanFileError(f"cannot write the plan to {path}: {exc.strerror}") from None
 
 
 def read(path: Path) -> SavedPlan:

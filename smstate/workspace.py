@@ -5,13 +5,15 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import stat
+import sys
 from pathlib import Path
 
 from .addresses import NAME_RE
 from .backends import Backend
 from .backends.local import LocalBackend
 from .config import BackendSettings, Config
-from .errors import ConfigError, Diagnostic, SmstateError
+from .errors import ConfigError, Diagnostic, SmstateError, StateError
 
 CONFIG_FILE = "smstate.yaml"
 CONFIG_GLOB = "*.smstate.yaml"
@@ -62,34 +64,46 @@ class Workspace:
 
     def select(self, name: str) -> None:
         check_workspace_name(name)
-        self._selection.parent.mkdir(parents=True, exist_ok=True)
-        self._selection.write_text(name + "\n")
+        write_small_file(self._selection, name + "\n", "the selected workspace")
 
     @property
     def _backend_record(self) -> Path:
         return self.dir / ".smstate" / "backend.json"
 
     def recorded_backend(self) -> BackendSettings | None:
-        """The backend `smstate init` last recorded, if any."""
+        """The backend last locked by a command (or read by `smstate init`), if any."""
         try:
             return BackendSettings.model_validate_json(self._backend_record.read_text())
         except (OSError, ValueError):
             return None
 
     def record_backend(self, settings: BackendSettings) -> None:
-        self._backend_record.parent.mkdir(parents=True, exist_ok=True)
-        self._backend_record.write_text(settings.model_dump_json() + "\n")
+        write_small_file(self._backend_record, settings.model_dump_json() + "\n", "the backend in use")
 
     def check_backend(self, config: Config) -> None:
-        """A backend changed in the config without `init --migrate-state` would start an empty state."""
+        """A backend changed in the config without `init --migrate-state` would start an empty state.
+
+        Only reads: the backend is recorded once a command has locked it (`remember_backend`),
+        so a mistyped bucket never becomes the directory's backend."""
         recorded = self.recorded_backend()
-        if recorded is None:
-            self.record_backend(config.backend)
-        elif recorded != config.backend:
+        if recorded is not None and recorded != config.backend:
             raise SmstateError(
                 "the backend in the config differs from the one in use; run `smstate init --migrate-state` "
-                "to copy the state to it (or `smstate init` after moving it yourself)"
+                "to copy the state to it, or `smstate init --reconfigure` to use it without copying anything"
             )
+
+    def remember_backend(self, config: Config | None) -> None:
+        """Record the config's backend once a command has locked it (so it exists and answers).
+
+        A directory whose record cannot be written still works; only a later change of backend
+        in the config goes unnoticed, which the warning says."""
+        settings = config.backend if config is not None else BackendSettings()
+        if self.recorded_backend() == settings:
+            return
+        try:
+            self.record_backend(settings)
+        except SmstateError as exc:
+            sys.stderr.write(f"Warning: {exc}; a later change of backend in the config will not be noticed\n")
 
     def state_dir(self, config: Config | None) -> Path:
         if config is not None and config.backend.path:
@@ -121,11 +135,16 @@ class Workspace:
         backend = self.backend(config, "default")
         found = {"default"}
         pages = backend.s3.get_paginator("list_objects_v2").paginate(Bucket=backend.bucket, Prefix="env:/")  # type: ignore[attr-defined]
-        for page in pages:
-            for item in page.get("Contents", []):
-                parts = item["Key"].split("/", 2)
-                if len(parts) == 3 and parts[2] == config.backend.key:
-                    found.add(parts[1])
+        try:
+            for page in pages:
+                for item in page.get("Contents", []):
+                    parts = item["Key"].split("/", 2)
+                    if len(parts) == 3 and parts[2] == config.backend.key:
+                        found.add(parts[1])
+        except Exception as exc:  # noqa: BLE001 - every S3 failure becomes one clear line
+            error = (getattr(exc, "response", None) or {}).get("Error", {})
+            reason = f"{error.get('Code')}: {error.get('Message')}" if error else str(exc)
+            raise StateError(f"cannot list the workspaces in s3://{config.backend.bucket}: {reason}") from None
         return sorted(found)
 
     @functools.cached_property
@@ -133,20 +152,48 @@ class Workspace:
         return {}
 
     def digest(self, url: str) -> str | None:
-        """SHA-256 of a local artifact's bytes (cached per run), or None when it is missing."""
+        """SHA-256 of a local artifact's bytes (cached per run), or None when it is missing.
+
+        Raises ValueError for anything but a regular file: reading /dev/zero or a FIFO would never end."""
         if url not in self._digests:
-            path = Path(url.removeprefix("file://"))
-            try:
-                sha = hashlib.sha256()
-                with path.open("rb") as handle:
-                    for block in iter(lambda: handle.read(1 << 20), b""):
-                        sha.update(block)
-                self._digests[url] = sha.hexdigest()
-            except (OSError, ValueError):
-                self._digests[url] = None
+            self._digests[url] = _file_digest(Path(url.removeprefix("file://")))
         return self._digests[url]
 
 
+def _file_digest(path: Path) -> str | None:
+    try:
+        # O_NONBLOCK: opening a FIFO without a writer would otherwise wait forever.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except (OSError, ValueError):
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ValueError(f"model artifact is not a regular file: {path}")
+        sha = hashlib.sha256()
+        try:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                sha.update(block)
+        except OSError:
+            return None
+        return sha.hexdigest()
+
+
+MAX_WORKSPACE_NAME = 64
+"""Workspace names become file names (`<name>.json.lock`) and S3 key parts: kept well under NAME_MAX."""
+
+
 def check_workspace_name(name: str) -> None:
+    if len(name) > MAX_WORKSPACE_NAME:
+        raise SmstateError(f"invalid workspace name {name[:20]!r}...: at most {MAX_WORKSPACE_NAME} characters")
     if not NAME_RE.match(name):
         raise SmstateError(f"invalid workspace name {name!r}: use letters, digits, - and _")
+
+
+def write_small_file(path: Path, text: str, what: str) -> None:
+    """Write a bookkeeping file under `.smstate/`; failure is one clear error naming the path."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    except OSError as exc:
+        raise SmstateError(f"cannot record {what} in {path}: {exc.strerror}") from None
+

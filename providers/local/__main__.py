@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from providers.local import daemon
-from providers.local.settings import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_URL, RUNTIMES, resolve_home
+from providers.local.settings import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_URL, RUNTIMES, resolve_home, split_url
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -51,6 +51,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        if getattr(args, "url", None) is not None:
+            split_url(args.url)
         return _run(args)
     except (daemon.DaemonError, ValueError, OSError) as exc:
         print(f"Error: {exc}", file=sys.stderr)

@@ -79,7 +79,11 @@ def ensure_running(
     if not is_loopback(host):
         raise DaemonError(f"the local SageMaker runs on loopback addresses only; cannot start one at {url}")
     home = resolve_home(home)
-    home.mkdir(parents=True, exist_ok=True)
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        log = open(log_path(home), "ab")  # noqa: SIM115 - handed to the child, closed below
+    except OSError as exc:
+        raise DaemonError(f"cannot start the local SageMaker: cannot write its home {home}: {exc.strerror}") from None
     command = [sys.executable, "-m", "providers.local", "serve", "--host", host, "--port", str(port),
                "--home", str(home), "--runtime", runtime]  # fmt: skip
     if python:
@@ -87,7 +91,7 @@ def ensure_running(
     env = dict(os.environ)
     package_root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
-    with open(log_path(home), "ab") as log:
+    with log:
         process = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env, start_new_session=True
         )

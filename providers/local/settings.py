@@ -66,4 +66,8 @@ def split_url(url: str) -> tuple[str, int]:
         raise ValueError(f"the local server speaks plain http, not {parts.scheme!r}: {url}")
     if not parts.hostname:
         raise ValueError(f"no host in local server URL {url!r}")
-    return parts.hostname, parts.port or 80
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"invalid local server URL {url!r}: the port must be a number from 0 to 65535") from None
+    return parts.hostname, port or 80

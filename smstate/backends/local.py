@@ -44,7 +44,10 @@ class LocalBackend:
 
     def lock(self, operation: str, timeout: float) -> LockInfo:
         info = LockInfo.new(operation)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise LockError(f"cannot create the state directory {self.path.parent}: {exc.strerror}") from None
         deadline = time.monotonic() + timeout
         delay = 0.1
         while True:
@@ -56,10 +59,16 @@ class LocalBackend:
                 time.sleep(delay)
                 delay = min(delay * 2, 2.0)
                 continue
-            with os.fdopen(fd, "w") as handle:
-                json.dump(info.to_json(), handle)
-                handle.flush()
-                os.fsync(handle.fileno())
+            except OSError as exc:
+                raise LockError(f"cannot create the lock file {self.lock_path}: {exc.strerror}") from None
+            try:
+                with os.fdopen(fd, "w") as handle:
+                    json.dump(info.to_json(), handle)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+            except OSError as exc:
+                self.lock_path.unlink(missing_ok=True)
+                raise LockError(f"cannot write the lock file {self.lock_path}: {exc.strerror}") from None
             return info
 
     def unlock(self, info: LockInfo) -> None:
@@ -75,7 +84,12 @@ class LocalBackend:
             raise LockError(f"lock ID {lock_id!r} does not match the lock held ({held.describe()})")
         if held is None and lock_id != "unreadable":
             raise LockError(f"the lock file {self.lock_path} is unreadable; run `smstate force-unlock unreadable` to remove it")
-        self.lock_path.unlink(missing_ok=True)
+        if self.lock_path.is_dir() and not self.lock_path.is_symlink():
+            raise LockError(f"{self.lock_path} is a directory, not a lock file; smstate does not remove it: check it and remove it yourself")
+        try:
+            self.lock_path.unlink(missing_ok=True)
+        except OSError as exc:
+            raise LockError(f"cannot remove the lock file {self.lock_path}: {exc.strerror}") from None
 
     def _holder(self) -> LockInfo | None:
         try:

@@ -36,7 +36,25 @@ def drift(inputs: Inputs, fmt: str, targets: list[str]) -> int:
     if not wanted:
         found += drift_mod.unmanaged(state, _owned(provider, state.lineage, inputs.parallelism))
     _print(fmt, state, found)
-    return 2 if found else 0
+    code = 2 if found else 0
+    if fmt == "github" and not _append_summary(found):
+        return code or 1
+    return code
+
+
+def _append_summary(found: list[Drift]) -> bool:
+    """Append the markdown report to `$GITHUB_STEP_SUMMARY`. A failure is one `Error:` line, and the exit
+    code stays 2 when there is drift (CI must see the drift), else 1."""
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not summary:
+        return True
+    try:
+        with open(summary, "a", encoding="utf-8") as handle:
+            handle.write(drift_mod.report_markdown(found))
+    except OSError as exc:
+        sys.stderr.write(f"Error: cannot append the drift summary to GITHUB_STEP_SUMMARY ({summary}): {exc.strerror}\n")
+        return False
+    return True
 
 
 def _owned(provider: Provider, lineage: str, parallelism: int) -> list[drift_mod.Found]:
@@ -62,10 +80,6 @@ def _print(fmt: str, state: State, found: list[Drift]) -> None:
         sys.stdout.write(drift_mod.report_markdown(found))
     elif fmt == "github":
         sys.stdout.write(drift_mod.report_github(found))
-        summary = os.environ.get("GITHUB_STEP_SUMMARY")
-        if summary:
-            with open(summary, "a", encoding="utf-8") as handle:
-                handle.write(drift_mod.report_markdown(found))
     elif found:
         out.print("[bold]Drift detected[/bold]: objects changed outside of smstate\n")
         out.print("\n".join(drift_lines(found)))

@@ -19,7 +19,7 @@ def import_one(inputs: Inputs, address_text: str, physical: str, adopt: bool) ->
     kind = KINDS[address.type]
     loaded = load(inputs)
     backend = loaded.workspace.backend(loaded.config)
-    with locked(backend, "import", inputs.lock_timeout):
+    with locked(backend, "import", inputs.lock_timeout, loaded.remember_backend):
         state = read_state(backend)
         if address_text in state.resources:
             raise SmstateError(f"{address} is already in the state; run `smstate state rm {address}` first to re-import it")
@@ -52,9 +52,11 @@ def generate_config(inputs: Inputs, file: str, prefix: str, types: list[str]) ->
         raise SmstateError(f"{path} already exists; choose another file (smstate never overwrites it)")
     if not (path.name == "smstate.yaml" or path.name.endswith(".smstate.yaml")):
         raise SmstateError(f"{path.name}: the generated file must be named smstate.yaml or *.smstate.yaml to be read")
+    if not path.parent.is_dir():
+        raise SmstateError(f"cannot write {path}: no directory {path.parent}")
     loaded = load(inputs)
     backend = loaded.workspace.backend(loaded.config)
-    with locked(backend, "import", inputs.lock_timeout):
+    with locked(backend, "import", inputs.lock_timeout, loaded.remember_backend):
         state = read_state(backend)
         provider = provider_for(loaded)
         known = {o.id for o in state.resources.values()} | {o.arn for o in state.resources.values() if o.arn}
@@ -70,7 +72,7 @@ def generate_config(inputs: Inputs, file: str, prefix: str, types: list[str]) ->
         taken = [str(a) for a, _ in entries if str(a) in state.resources or a in loaded.config.resources]
         if taken:
             raise SmstateError(f"these addresses are already declared or in state: {', '.join(taken)}; use --name-prefix")
-        path.write_text(text)
+        _write_new(path, text)
         for address, obj in entries:
             state.resources[str(address)] = obj
         state.serial += 1
@@ -78,3 +80,17 @@ def generate_config(inputs: Inputs, file: str, prefix: str, types: list[str]) ->
     out.print(f"[green]Wrote {path}[/green] with {len(entries)} resources, and recorded them in the state.")
     out.print("Run `smstate plan`: it should say No changes.")
     return 0
+
+
+def _write_new(path: Path, text: str) -> None:
+    """Create `path` (never overwrite); a failed write leaves no partial file behind."""
+    try:
+        handle = path.open("x", encoding="utf-8")
+    except OSError as exc:
+        raise SmstateError(f"cannot write {path}: {exc.strerror}; nothing was recorded in the state") from None
+    try:
+        with handle:
+            handle.write(text)
+    except OSError as exc:
+        path.unlink(missing_ok=True)
+        raise SmstateError(f"cannot write {path}: {exc.strerror}; nothing was recorded in the state") from None

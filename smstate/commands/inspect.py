@@ -127,8 +127,15 @@ def workspace_cmd(inputs: Inputs, action: str, name: str | None) -> int:
         backend = workspace.backend(config, name)
         from ..state import State
 
-        backend.write(State())
-        workspace.select(name)
+        try:
+            backend.write(State())
+        except OSError as exc:
+            raise SmstateError(f"cannot create workspace {name!r} in {backend.describe()}: {exc.strerror}") from None
+        try:
+            workspace.select(name)
+        except SmstateError:
+            backend.delete()  # a workspace that cannot be selected is not left half made
+            raise
         out.print(f"Created and switched to workspace {name!r}.")
     elif action == "select":
         if name not in existing:
@@ -146,7 +153,10 @@ def workspace_cmd(inputs: Inputs, action: str, name: str | None) -> int:
         state = backend.read()
         if state is not None and any(o.status != "gone" or o.deposed for o in state.resources.values()):
             raise SmstateError(f"workspace {name!r} still manages objects; destroy them first")
-        backend.delete()
+        try:
+            backend.delete()
+        except OSError as exc:
+            raise SmstateError(f"cannot delete workspace {name!r} ({exc.filename}): {exc.strerror}") from None
         out.print(f"Deleted workspace {name!r}.")
     else:
         raise SmstateError(f"unknown workspace action {action!r}: use list, show, new, select or delete")

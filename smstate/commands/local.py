@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ..config import ProviderSettings
+from ..config import ProviderSettings, check_local_url
 from ..errors import SmstateError
 from ..pipeline import Inputs, load, provider_for
 
@@ -24,6 +24,11 @@ def _settings(inputs: Inputs) -> ProviderSettings:
 
 def server(inputs: Inputs, action: str, url: str | None, extra: list[str]) -> int:
     settings = _settings(inputs)
+    if url is not None:
+        try:
+            check_local_url(url)
+        except ValueError as exc:
+            raise SmstateError(f"--url: {exc}") from None
     command = [sys.executable, "-m", "providers.local", action, "--url", url or settings.url]
     if settings.home:
         command += ["--home", str(Path(settings.home).expanduser())]

@@ -11,9 +11,8 @@ import sys
 from pathlib import Path
 
 from ..backends import Backend
-from ..config import BackendSettings
 from ..config import load as load_config
-from ..errors import SmstateError
+from ..errors import SmstateError, StateError
 from ..pipeline import Inputs, locked
 from ..state import State
 from ..workspace import Workspace
@@ -30,9 +29,12 @@ def pull(inputs: Inputs) -> int:
 def push(inputs: Inputs, file: str, force: bool) -> int:
     workspace = Workspace(inputs.chdir)
     try:
-        text = sys.stdin.read() if file == "-" else Path(file).read_text()
+        data = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
+        text = data.decode()
     except OSError as exc:
         raise SmstateError(f"cannot read {file}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise StateError(f"{file} is not a statefile (not UTF-8 text); the state was left untouched") from None
     incoming = State.loads(text, file)
     backend = workspace.backend(load_config(workspace.config_files()))
     with locked(backend, "state push", inputs.lock_timeout):
@@ -54,17 +56,27 @@ def push(inputs: Inputs, file: str, force: bool) -> int:
     return 0
 
 
-def init(inputs: Inputs, migrate: bool) -> int:
-    """Record the config's backend; with --migrate-state, copy every workspace from the previous one."""
+def init(inputs: Inputs, migrate: bool, reconfigure: bool = False) -> int:
+    """Record the config's backend once it answers; with --migrate-state, copy every workspace from the
+    previous one; with --reconfigure, forget the previous one and copy nothing (Terraform's meanings)."""
+    if migrate and reconfigure:
+        raise SmstateError("--migrate-state and --reconfigure cannot be used together")
     workspace = Workspace(inputs.chdir)
     config = load_config(workspace.config_files())
     previous = workspace.recorded_backend()
-    if previous is None or previous == config.backend:
+    if reconfigure or previous is None or previous == config.backend:
+        backend = workspace.backend(config)
+        backend.read()
         workspace.record_backend(config.backend)
-        out.print(f"Backend: {workspace.backend(config).describe()}")
+        out.print(f"Backend: {backend.describe()}")
+        if reconfigure and previous is not None and previous != config.backend:
+            out.print("The previous backend was forgotten; no state was copied from it.")
         return 0
     if not migrate:
-        raise SmstateError("the backend changed since the last `smstate init`; run `smstate init --migrate-state` to copy the state over")
+        raise SmstateError(
+            "the backend changed since the last `smstate init`; run `smstate init --migrate-state` to copy the "
+            "state over, or `smstate init --reconfigure` to use the new backend without copying anything"
+        )
     old_config = config.__class__(backend=previous)
     names = workspace.workspaces(old_config)
     for name in names:

@@ -43,9 +43,11 @@ class RunOptions:
 
 def plan(inputs: Inputs, run: RunOptions, as_json: bool, out_file: str | None, detailed: bool) -> int:
     options = run.options()
+    if out_file:
+        planfile.check_writable(Path(out_file))
     loaded = load(inputs)
     backend = loaded.workspace.backend(loaded.config)
-    with locked(backend, "plan", inputs.lock_timeout):
+    with locked(backend, "plan", inputs.lock_timeout, loaded.remember_backend):
         state = read_state(backend)
         provider = provider_for(loaded)
         result, _ = build_plan(loaded, provider, state, options, inputs.parallelism)
@@ -79,7 +81,7 @@ def apply(inputs: Inputs, run: RunOptions, plan_path: str | None, auto_approve: 
     options = run.options()
     backend = loaded.workspace.backend(loaded.config, saved.workspace if saved else None)
     operation = "destroy" if run.mode is Mode.DESTROY else "apply"
-    with locked(backend, operation, inputs.lock_timeout):
+    with locked(backend, operation, inputs.lock_timeout, loaded.remember_backend):
         current = backend.read()
         state = current if current is not None else State(lineage=saved.lineage if saved else State().lineage)
         if saved is not None and (saved.lineage != state.lineage or saved.serial != state.serial):

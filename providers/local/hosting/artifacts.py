@@ -46,6 +46,8 @@ def fetch_artifact(model_data_url: str, cache_dir: Path) -> Path:
         path = Path(model_data_url).expanduser()
     if not path.exists():
         raise HostingError(f"model artifact not found: {model_data_url}")
+    if not (path.is_file() or path.is_dir()):  # a device or a FIFO would be read forever
+        raise HostingError(f"model artifact is not a regular file or a directory: {model_data_url}")
     return path
 
 

@@ -1,0 +1,158 @@
+"""The local server's front door: who may connect, for how long, how many at once.
+
+Every accepted connection is checked once (keep-alive then costs nothing more):
+
+- its peer uid (`peers.peer_uid`) must be the server's owner; any other user's
+  connection, or one whose user cannot be known, gets AWS's `AccessDeniedException`
+  (403) to every request, is logged, and is closed after the answer. Another user
+  could otherwise run code as the owner (a model archive is code) and read the
+  owner's model environments.
+- a client has `request_timeout` seconds to send a whole request, counted from
+  its connection or from the first byte of the request; an idle keep-alive
+  connection is closed after `keep_alive` seconds (uvicorn's own timer). Sockets
+  that never finish a request (slowloris) are reaped instead of held forever.
+- at most `max_connections` are open; at the limit, the oldest connection that is
+  not running a request is closed to make room, so an idle flood cannot keep the
+  control plane from answering. Only when every connection is busy is a newcomer
+  turned away, with a 503 that botocore retries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import ClassVar
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from providers.local.app import Receive, Scope, Send
+from providers.local.errors import JSON_11, REST_JSON, ApiError, error_headers, json11_body
+from providers.local.peers import peer_uid
+
+log = logging.getLogger("smstate.local")
+
+#: Seconds between two warnings that the connection limit is being hit.
+WARN_EVERY = 60.0
+
+_BUSY_BODY = b'{"__type": "ServiceUnavailable", "message": "The local SageMaker has too many connections."}'
+_BUSY = (
+    b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/x-amz-json-1.1\r\n"
+    b"x-amzn-errortype: ServiceUnavailable\r\nconnection: close\r\n"
+    b"content-length: %d\r\n\r\n%s" % (len(_BUSY_BODY), _BUSY_BODY)
+)
+
+
+class Refusal:
+    """The ASGI app a refused connection gets instead of the server's."""
+
+    def __init__(self, message: str) -> None:
+        self.error = ApiError("AccessDeniedException", message, status=403)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        content_type = JSON_11 if scope.get("path") in ("/", "") else REST_JSON
+        body = json11_body(self.error)
+        headers = error_headers(self.error, content_type)
+        headers += [(b"content-length", str(len(body)).encode()), (b"connection", b"close")]
+        await send({"type": "http.response.start", "status": 403, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+class Guard:
+    """The rules and the book of open connections, shared by every connection."""
+
+    def __init__(self, owner: int, request_timeout: float, max_connections: int) -> None:
+        self.owner = owner
+        self.request_timeout = request_timeout
+        self.max_connections = max_connections
+        self.open: dict[GuardedProtocol, None] = {}  # oldest first
+        self.warned_at = float("-inf")
+
+    def refusal(self, client: tuple[str, int] | None, server: tuple[str, int | None] | None) -> Refusal | None:
+        """None for the owner's connection; the refusal any other one gets."""
+        uid = peer_uid(client, (server[0], server[1])) if client and server and server[1] else None
+        if uid == self.owner:
+            return None
+        who = f"uid {uid}" if uid is not None else "a process whose user cannot be determined"
+        where = f"{client[0]}:{client[1]}" if client else "an unknown address"
+        log.warning("refused a connection from %s (%s): this server serves only uid %s", who, where, self.owner)
+        return Refusal(f"The local SageMaker serves only the user who started it (uid {self.owner}); "
+                       f"this connection is from {who}.")  # fmt: skip
+
+    def admit(self, newcomer: GuardedProtocol) -> bool:
+        """Make room for `newcomer`; False if every open connection is busy."""
+        if len(self.open) >= self.max_connections:
+            victim = next((c for c in self.open if c.between_requests()), None)
+            if time.monotonic() - self.warned_at > WARN_EVERY:
+                self.warned_at = time.monotonic()
+                log.warning("%d connections are open, the most allowed; closing idle ones", len(self.open))
+            if victim is None:
+                return False
+            self.forget(victim)
+            victim.transport.close()
+        self.open[newcomer] = None
+        return True
+
+    def forget(self, connection: GuardedProtocol) -> None:
+        self.open.pop(connection, None)
+
+
+class GuardedProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with the guard's checks and request timer."""
+
+    guard: ClassVar[Guard]
+    request_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        refusal = self.guard.refusal(self.client, self.server)
+        if refusal is not None:
+            self.app = refusal
+        if not self.guard.admit(self):
+            transport.write(_BUSY)
+            transport.close()
+            return
+        self._arm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        self.guard.forget(self)
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self.between_requests():
+            self._arm()
+        super().data_received(data)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._arm()
+
+    def on_message_complete(self) -> None:
+        self._disarm()
+        super().on_message_complete()
+
+    def between_requests(self) -> bool:
+        """True unless a request has been read and is being answered."""
+        return self.cycle is None or self.cycle.response_complete
+
+    def _arm(self) -> None:
+        if self.request_timer is None:
+            self.request_timer = self.loop.call_later(self.guard.request_timeout, self._timed_out)
+
+    def _disarm(self) -> None:
+        if self.request_timer is not None:
+            self.request_timer.cancel()
+            self.request_timer = None
+
+    def _timed_out(self) -> None:
+        self.request_timer = None
+        if not self.transport.is_closing():
+            self.transport.close()
+
+
+def protocol(guard: Guard) -> type[GuardedProtocol]:
+    """A protocol class bound to `guard`, for `uvicorn.Config(http=...)`."""
+    return type("GuardedProtocol", (GuardedProtocol,), {"guard": guard})

@@ -1,0 +1,137 @@
+"""The local server's front door: only its owner is served, on every route;
+bad bodies and idle or slow sockets cannot take it down."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from providers.local import peers
+from providers.local.server import ServerError, front_door
+from tests.local.server_harness import ServerProcess, clients, deploy, model_tar
+
+NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+SYSTEM_PYTHON = "/usr/bin/python3"  # readable by nobody, unlike a venv under /root
+
+needs_root = pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("setpriv") is None,
+    reason="acting as another user needs root and setpriv",
+)
+
+#: A stdlib-only client, run as nobody: each request on its own connection.
+INTRUDER = r"""
+import http.client, json, sys
+port, archive = int(sys.argv[1]), sys.argv[2]
+answers = []
+def call(method, path, body, headers):
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    connection.request(method, path, body=body, headers=headers)
+    response = connection.getresponse()
+    answers.append({"status": response.status, "type": response.getheader("x-amzn-ErrorType"),
+                    "body": response.read().decode()})
+    connection.close()
+def control(operation, params):
+    call("POST", "/", json.dumps(params),
+         {"X-Amz-Target": "SageMaker." + operation, "Content-Type": "application/x-amz-json-1.1"})
+control("CreateModel", {"ModelName": "intruder", "ExecutionRoleArn": "arn:aws:iam::000000000000:role/x",
+        "PrimaryContainer": {"Image": "local/x", "ModelDataUrl": "file://" + archive}})
+control("DescribeModel", {"ModelName": "owned"})
+control("ListModels", {})
+call("POST", "/endpoints/owned/invocations", b"1", {"Content-Type": "application/json"})
+call("GET", "/ping", None, {})
+print(json.dumps(answers))
+"""
+
+
+@pytest.fixture(scope="module")
+def owned(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """A server with one endpoint, `owned`, whose model holds a secret."""
+    base = tmp_path_factory.mktemp("access")
+    server = ServerProcess(base / "home").start()
+    sm, _ = clients(server.url)
+    deploy(sm, "owned", model_tar(base, "owned"))
+    sm.delete_model(ModelName="owned")
+    sm.create_model(
+        ModelName="owned",
+        PrimaryContainer={"Image": "local/echo", "ModelDataUrl": str(model_tar(base, "owned")),
+                          "Environment": {"SAGEMAKER_PROGRAM": "inference.py", "API_KEY": "Hunter2-secret"}},
+        ExecutionRoleArn="arn:aws:iam::000000000000:role/local",
+    )  # fmt: skip
+    yield server
+    server.close()
+
+
+@needs_root
+def test_another_user_is_refused_on_every_route(owned: ServerProcess, tmp_path: Path) -> None:
+    archive = model_tar(Path("/tmp") / f"smstate-intruder-{os.getpid()}", "intruder")
+    try:
+        os.chmod(archive.parent, 0o755)
+        os.chmod(archive, 0o644)
+        result = subprocess.run(
+            [*NOBODY, SYSTEM_PYTHON, "-c", INTRUDER, str(owned.port), str(archive)],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    finally:
+        shutil.rmtree(archive.parent, ignore_errors=True)
+    assert result.returncode == 0, result.stderr
+    answers = json.loads(result.stdout)
+    assert len(answers) == 5
+    for answer in answers:
+        assert answer["status"] == 403
+        assert answer["type"] == "AccessDeniedException"
+        body = json.loads(answer["body"])
+        assert body["__type"] == "AccessDeniedException"
+        assert "serves only the user who started it" in body["message"]
+        assert "Hunter2" not in answer["body"]
+
+    sm, rt = clients(owned.url)
+    assert [m["ModelName"] for m in sm.list_models()["Models"]] == ["owned"]
+    assert sm.describe_model(ModelName="owned")["PrimaryContainer"]["Environment"]["API_KEY"] == "Hunter2-secret"
+    response = rt.invoke_endpoint(EndpointName="owned", Body=b"1", ContentType="application/json")
+    assert json.loads(response["Body"].read())["label"] == "owned"
+    assert "refused a connection from uid 65534" in owned.log()
+
+
+@needs_root
+def test_curl_as_another_user_is_refused_and_as_the_owner_works(owned: ServerProcess) -> None:
+    if shutil.which("curl") is None:
+        pytest.skip("curl is not installed")
+    command = ["curl", "-sS", "-i", "-H", "X-Amz-Target: SageMaker.ListModels",
+               "-H", "Content-Type: application/x-amz-json-1.1", "-d", "{}", owned.url + "/"]  # fmt: skip
+    refused = subprocess.run([*NOBODY, *command], capture_output=True, text=True, timeout=30)
+    assert refused.stdout.startswith("HTTP/1.1 403"), refused.stdout + refused.stderr
+    assert '"__type": "AccessDeniedException"' in refused.stdout
+    served = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    assert served.stdout.startswith("HTTP/1.1 200"), served.stdout + served.stderr
+    assert '"ModelName": "owned"' in served.stdout
+
+
+def test_peer_uid_from_the_text_tables_when_sock_diag_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_sock_diag(*_: Any) -> int | None:
+        raise OSError("no sock_diag")
+
+    monkeypatch.setattr(peers, "_diag_uid", no_sock_diag)
+    peers.check_available()
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        with socket.create_connection(listener.getsockname()):
+            accepted, address = listener.accept()
+            with accepted:
+                assert peers.peer_uid(address, accepted.getsockname()) == os.geteuid()
+
+
+def test_the_server_will_not_start_when_users_cannot_be_told_apart(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(peers, "peer_uid", lambda *_: None)
+    with pytest.raises(ServerError, match="cannot tell which user a loopback connection belongs to"):
+        front_door()

@@ -3,6 +3,7 @@ bad bodies and idle or slow sockets cannot take it down."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import resource
@@ -10,6 +11,7 @@ import shutil
 import socket
 import subprocess
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -135,3 +137,88 @@ def test_the_server_will_not_start_when_users_cannot_be_told_apart(monkeypatch: 
     monkeypatch.setattr(peers, "peer_uid", lambda *_: None)
     with pytest.raises(ServerError, match="cannot tell which user a loopback connection belongs to"):
         front_door()
+
+
+def _post(port: int, path: str, body: bytes, target: str | None = None) -> tuple[int, dict[str, str], bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    headers = {"Content-Type": "application/x-amz-json-1.1"}
+    if target:
+        headers["X-Amz-Target"] = target
+    connection.request("POST", path, body=body, headers=headers)
+    response = connection.getresponse()
+    answer = (response.status, {k.lower(): v for k, v in response.getheaders()}, response.read())
+    connection.close()
+    return answer
+
+
+def test_deeply_nested_bodies_get_aws_errors(owned: ServerProcess) -> None:
+    for body in (b"[" * 100_000, b'{"a":' * 100_000, b"[" * 500 + b"]" * 500,
+                 b'{"ModelName": "x", "Tags": ' + b"[" * 40 + b"]" * 40 + b"}"):  # fmt: skip
+        status, headers, payload = _post(owned.port, "/", body, "SageMaker.DescribeModel")
+        assert status == 400
+        assert headers["x-amzn-errortype"] == "SerializationException"
+        assert json.loads(payload)["__type"] == "SerializationException"
+    status, _, payload = _post(owned.port, "/", b'{"ModelName": "x", "Tags": [[[]]]}', "SageMaker.DescribeModel")
+    assert (status, json.loads(payload)["__type"]) == (400, "ValidationException")
+
+    status, headers, payload = _post(owned.port, "/endpoints/owned/invocations", b"[" * 100_000)
+    assert status == 424 and headers["x-amzn-errortype"] == "ModelError"
+    assert json.loads(payload)["message"]
+    sm, _ = clients(owned.url)
+    assert sm.describe_model(ModelName="owned")["ModelName"] == "owned"
+
+
+def _closed_by_server(sock: socket.socket) -> bool:
+    """True once the server has closed `sock` (it reads end of stream or a reset)."""
+    try:
+        return sock.recv(1024) == b""
+    except ConnectionResetError:
+        return True
+    except TimeoutError:
+        return False
+
+
+def _open_fds(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def test_idle_and_slow_sockets_are_reaped_and_the_control_plane_answers(tmp_path: Path) -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(1024, hard), hard))  # the server raises it again
+    try:
+        server = ServerProcess(tmp_path / "home", SMSTATE_LOCAL_REQUEST_TIMEOUT="1", SMSTATE_LOCAL_KEEP_ALIVE="2",
+                               SMSTATE_LOCAL_MAX_CONNECTIONS="100").start()  # fmt: skip
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert server.process is not None
+    sockets: list[socket.socket] = []
+    try:
+        limits = Path(f"/proc/{server.process.pid}/limits").read_text()
+        assert [line.split()[3:5] for line in limits.splitlines() if line.startswith("Max open files")] == [
+            [str(hard), str(hard)]
+        ]
+        for n in range(250):
+            sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+            if n >= 200:  # a request that never finishes its headers
+                sock.sendall(b"POST / HTTP/1.1\r\nHost: localhost\r\nX-Amz-Target: SageMaker.ListModels\r\n")
+            sockets.append(sock)
+        sm, _ = clients(server.url)
+        assert sm.list_models()["Models"] == []  # answered while 250 sockets are held
+        with urllib.request.urlopen(server.url + "/ping", timeout=10) as response:
+            assert json.loads(response.read())["status"] == "Healthy"
+        assert _open_fds(server.process.pid) < 100 + 64  # capped, not one fd per socket
+
+        kept = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        kept.request("GET", "/ping")
+        assert kept.getresponse().read()
+        assert kept.sock is not None
+        sockets.append(kept.sock)  # now idle on keep-alive
+
+        deadline = time.monotonic() + 20
+        for sock in sockets:
+            sock.settimeout(max(0.01, deadline - time.monotonic()))
+            assert _closed_by_server(sock)
+    finally:
+        for sock in sockets:
+            sock.close()
+        server.close()

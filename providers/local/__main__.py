@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from providers.local import daemon
-from providers.local.settings import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_URL, RUNTIMES, resolve_home
+from providers.local.settings import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_URL, RUNTIMES, resolve_home, split_url
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -60,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.command != "serve":
+        split_url(args.url)  # a malformed URL is refused before anything is tried
     if args.command == "serve":
         from providers.local.server import ServerError, serve
 

@@ -75,11 +75,11 @@ def ensure_running(
     timeout: float = 30.0,
 ) -> None:
     """Make sure a local server answers at `url`, starting one if none does."""
+    host, port = split_url(url)
     info = ping(url)
     if info is not None:
         _check_compatible(url, info, home, runtime)
         return
-    host, port = split_url(url)
     if not is_loopback(host):
         raise DaemonError(f"the local SageMaker runs on loopback addresses only; cannot start one at {url}")
     home = resolve_home(home)

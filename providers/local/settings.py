@@ -67,7 +67,11 @@ def split_url(url: str) -> tuple[str, int]:
         raise ValueError(f"the local server speaks plain http, not {parts.scheme!r}: {url}")
     if not parts.hostname:
         raise ValueError(f"no host in local server URL {url!r}")
-    return parts.hostname, parts.port or 80
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"the port of local server URL {url!r} must be a number from 1 to 65535") from None
+    return parts.hostname, port or 80
 
 
 REQUEST_TIMEOUT_ENV = "SMSTATE_LOCAL_REQUEST_TIMEOUT"

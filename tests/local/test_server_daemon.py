@@ -157,3 +157,12 @@ def test_stop_does_not_trust_a_pid_that_does_not_listen_at_the_url(tmp_path: Pat
     finally:
         bystander.kill()
         bystander.wait(10)
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:abc", "http://127.0.0.1:99999", "http://"])
+@pytest.mark.parametrize("action", ["start", "stop", "status"])
+def test_a_malformed_url_is_one_error_line(action: str, url: str, tmp_path: Path) -> None:
+    result = smstate_local(action, "--url", url, cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.startswith("Error: ") and len(result.stderr.splitlines()) == 1, result.stderr
+    assert "Traceback" not in result.stderr

@@ -11,6 +11,8 @@ Bodies are bounded (1 MiB for the control plane, 6 MiB for an invocation, as in
 SageMaker); a larger one is read to the end and discarded, so the client gets
 the 413 instead of a reset connection, and the connection stays usable. Any
 failure becomes an AWS-shaped error response; the server keeps serving.
+Who may connect, and for how long, is settled per connection before a request
+reaches this app (`connections`).
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ Every accepted connection is checked once (keep-alive then costs nothing more):
 
 - its peer uid (`peers.peer_uid`) must be the server's owner; any other user's
   connection, or one whose user cannot be known, gets AWS's `AccessDeniedException`
-  (403) to every request, is logged, and is closed after the answer. Another user
+  (403) to every request, is logged (at most once a minute per user, with a
+  count), and is closed after the answer. Another user
   could otherwise run code as the owner (a model archive is code) and read the
   owner's model environments.
 - a client has `request_timeout` seconds to send a whole request, counted from
@@ -32,7 +33,7 @@ from providers.local.peers import peer_uid
 
 log = logging.getLogger("smstate.local")
 
-#: Seconds between two warnings that the connection limit is being hit.
+#: Seconds between two warnings of one kind (the connection limit hit, one user refused).
 WARN_EVERY = 60.0
 
 _BUSY_BODY = b'{"__type": "ServiceUnavailable", "message": "The local SageMaker has too many connections."}'
@@ -69,6 +70,7 @@ class Guard:
         self.max_connections = max_connections
         self.open: dict[GuardedProtocol, None] = {}  # oldest first
         self.warned_at = float("-inf")
+        self.refused: dict[str, tuple[float, int]] = {}  # who -> (last logged, refused since)
 
     def refusal(self, client: tuple[str, int] | None, server: tuple[str, int | None] | None) -> Refusal | None:
         """None for the owner's connection; the refusal any other one gets."""
@@ -76,10 +78,20 @@ class Guard:
         if uid == self.owner:
             return None
         who = f"uid {uid}" if uid is not None else "a process whose user cannot be determined"
-        where = f"{client[0]}:{client[1]}" if client else "an unknown address"
-        log.warning("refused a connection from %s (%s): this server serves only uid %s", who, where, self.owner)
+        self._log_refusal(who, f"{client[0]}:{client[1]}" if client else "an unknown address")
         return Refusal(f"The local SageMaker serves only the user who started it (uid {self.owner}); "
                        f"this connection is from {who}.")  # fmt: skip
+
+    def _log_refusal(self, who: str, where: str) -> None:
+        """One line per user per `WARN_EVERY` seconds, so a flood cannot fill the disk."""
+        now = time.monotonic()
+        last, missed = self.refused.get(who, (float("-inf"), 0))
+        if now - last < WARN_EVERY:
+            self.refused[who] = (last, missed + 1)
+            return
+        self.refused[who] = (now, 0)
+        more = f" ({missed} more refused since the last report)" if missed else ""
+        log.warning("refused a connection from %s (%s): this server serves only uid %s%s", who, where, self.owner, more)
 
     def admit(self, newcomer: GuardedProtocol) -> bool:
         """Make room for `newcomer`; False if every open connection is busy."""

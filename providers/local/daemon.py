@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from providers.local.peers import listener_inode
-from providers.local.settings import is_loopback, resolve_home, split_url
+from providers.local.settings import connection_limits, is_loopback, resolve_home, split_url
 
 STOP_TIMEOUT = 30.0
 
@@ -80,6 +80,7 @@ def ensure_running(
     if info is not None:
         _check_compatible(url, info, home, runtime)
         return
+    connection_limits()  # malformed settings fail here, not in the server's log
     if not is_loopback(host):
         raise DaemonError(f"the local SageMaker runs on loopback addresses only; cannot start one at {url}")
     home = resolve_home(home)

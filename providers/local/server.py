@@ -117,9 +117,7 @@ def front_door() -> Guard:
     wrong or if the server could not tell its owner's connections from others'."""
     try:
         check_available()
-        request_timeout = settings.duration(settings.REQUEST_TIMEOUT_ENV, settings.REQUEST_TIMEOUT)
-        settings.duration(settings.KEEP_ALIVE_ENV, settings.KEEP_ALIVE)
-        wanted = settings.count(settings.MAX_CONNECTIONS_ENV, settings.MAX_CONNECTIONS)
+        request_timeout, _, wanted = settings.connection_limits()
     except (PeerLookupUnavailable, ValueError) as exc:
         raise ServerError(str(exc)) from None
     return Guard(os.geteuid(), request_timeout, min(wanted, max(16, raise_fd_limit() // 2)))
@@ -154,7 +152,7 @@ def serve(host: str, port: int, home: Path, runtime: str = "process", python: st
         access_log=False,
         log_level="warning",
         proxy_headers=False,
-        timeout_keep_alive=max(1, round(settings.duration(settings.KEEP_ALIVE_ENV, settings.KEEP_ALIVE))),
+        timeout_keep_alive=max(1, round(settings.connection_limits()[1])),
         timeout_graceful_shutdown=15,
         server_header=False,
     )

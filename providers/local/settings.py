@@ -106,3 +106,13 @@ def count(name: str, default: int) -> int:
     if not raw.isdigit() or len(raw) > 9 or int(raw) < 1:
         raise ValueError(f"{name} must be a whole number above 0, not {raw!r}")
     return int(raw)
+
+
+def connection_limits() -> tuple[float, float, int]:
+    """Request timeout, keep-alive and connection cap from the environment;
+    ValueError naming the variable when one is malformed."""
+    return (
+        duration(REQUEST_TIMEOUT_ENV, REQUEST_TIMEOUT),
+        duration(KEEP_ALIVE_ENV, KEEP_ALIVE),
+        count(MAX_CONNECTIONS_ENV, MAX_CONNECTIONS),
+    )

@@ -101,7 +101,7 @@ def test_another_user_is_refused_on_every_route(owned: ServerProcess, tmp_path: 
     assert sm.describe_model(ModelName="owned")["PrimaryContainer"]["Environment"]["API_KEY"] == "Hunter2-secret"
     response = rt.invoke_endpoint(EndpointName="owned", Body=b"1", ContentType="application/json")
     assert json.loads(response["Body"].read())["label"] == "owned"
-    assert "refused a connection from uid 65534" in owned.log()
+    assert owned.log().count("refused a connection from uid 65534") == 1  # logged, but not once per request
 
 
 @needs_root

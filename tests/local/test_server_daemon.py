@@ -166,3 +166,19 @@ def test_a_malformed_url_is_one_error_line(action: str, url: str, tmp_path: Path
     assert result.returncode == 1
     assert result.stderr.startswith("Error: ") and len(result.stderr.splitlines()) == 1, result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("SMSTATE_LOCAL_REQUEST_TIMEOUT", "nan"), ("SMSTATE_LOCAL_KEEP_ALIVE", "-1"),
+     ("SMSTATE_LOCAL_MAX_CONNECTIONS", "lots")],  # fmt: skip
+)
+def test_malformed_connection_settings_are_one_error_line(name: str, value: str, tmp_path: Path) -> None:
+    env = {**os.environ, name: value}
+    for args in (["start", "--url", f"http://127.0.0.1:{free_port()}"], ["serve", "--port", str(free_port())]):
+        result = subprocess.run(
+            [sys.executable, "-m", "providers.local", *args, "--home", str(tmp_path / "home")],
+            cwd=REPO, env=env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert result.returncode == 1
+        assert result.stderr.startswith(f"Error: {name} must be") and len(result.stderr.splitlines()) == 1

@@ -11,7 +11,8 @@ Every accepted connection is checked once (keep-alive then costs nothing more):
 - a client has `request_timeout` seconds to send a whole request, counted from
   its connection or from the first byte of the request; an idle keep-alive
   connection is closed after `keep_alive` seconds (uvicorn's own timer). Sockets
-  that never finish a request (slowloris) are reaped instead of held forever.
+  that never finish a request (slowloris) are reaped instead of held forever,
+  and headers past `MAX_HEAD_BYTES` end the connection (httptools sets no bound).
 - at most `max_connections` are open; at the limit, the oldest connection that is
   not running a request is closed to make room, so an idle flood cannot keep the
   control plane from answering. Only when every connection is busy is a newcomer
@@ -41,6 +42,13 @@ _BUSY = (
     b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/x-amz-json-1.1\r\n"
     b"x-amzn-errortype: ServiceUnavailable\r\nconnection: close\r\n"
     b"content-length: %d\r\n\r\n%s" % (len(_BUSY_BODY), _BUSY_BODY)
+)
+
+
+#: Most bytes a request line and headers may take (AWS allows far less).
+MAX_HEAD_BYTES = 64 * 1024
+_TOO_LARGE = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\nconnection: close\r\ncontent-length: 0\r\n\r\n"
 )
 
 
@@ -116,6 +124,7 @@ class GuardedProtocol(HttpToolsProtocol):
 
     guard: ClassVar[Guard]
     request_timer: asyncio.TimerHandle | None = None
+    head_bytes = 0  # of the request whose headers are being read
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -136,7 +145,17 @@ class GuardedProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         if self.between_requests():
             self._arm()
+            self.head_bytes += len(data)
+            if self.head_bytes > MAX_HEAD_BYTES:
+                log.warning("closed a connection whose request line and headers passed %d bytes", MAX_HEAD_BYTES)
+                self.transport.write(_TOO_LARGE)
+                self.transport.close()
+                return
         super().data_received(data)
+
+    def on_headers_complete(self) -> None:
+        self.head_bytes = 0
+        super().on_headers_complete()
 
     def on_message_begin(self) -> None:
         super().on_message_begin()

@@ -148,6 +148,7 @@ def serve(host: str, port: int, home: Path, runtime: str = "process", python: st
     config = uvicorn.Config(
         app,
         http=protocol(guard),
+        ws="none",  # nothing here speaks WebSocket; an upgrade must not bypass the guard
         lifespan="on",
         access_log=False,
         log_level="warning",

@@ -3,6 +3,7 @@ bad bodies and idle or slow sockets cannot take it down."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -222,3 +223,17 @@ def test_idle_and_slow_sockets_are_reaped_and_the_control_plane_answers(tmp_path
         for sock in sockets:
             sock.close()
         server.close()
+
+
+def test_endless_headers_end_the_connection(owned: ServerProcess) -> None:
+    """httptools sets no bound on headers; the server does, well before its request timeout."""
+    with socket.create_connection(("127.0.0.1", owned.port), timeout=10) as sock:
+        with contextlib.suppress(OSError):  # the server may hang up while we are still sending
+            sock.sendall(b"POST / HTTP/1.1\r\nHost: localhost\r\n" + b"X-Padding: " + b"a" * 200_000 + b"\r\n")
+        answer = b""
+        with contextlib.suppress(ConnectionResetError):  # a reset: it closed with our bytes unread
+            while chunk := sock.recv(65536):
+                answer += chunk
+    assert answer == b"" or answer.startswith(b"HTTP/1.1 431")
+    with urllib.request.urlopen(owned.url + "/ping", timeout=10) as response:
+        assert json.loads(response.read())["status"] == "Healthy"

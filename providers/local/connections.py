@@ -143,18 +143,18 @@ class GuardedProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        if self.between_requests():
+        reading_head = self.between_requests()
+        if reading_head:
             self._arm()
             self.head_bytes += len(data)
-            if self.head_bytes > MAX_HEAD_BYTES:
-                log.warning("closed a connection whose request line and headers passed %d bytes", MAX_HEAD_BYTES)
-                self.transport.write(_TOO_LARGE)
-                self.transport.close()
-                return
         super().data_received(data)
+        if reading_head and self.head_bytes > MAX_HEAD_BYTES and not self.transport.is_closing():
+            log.warning("closed a connection whose request line and headers passed %d bytes", MAX_HEAD_BYTES)
+            self.transport.write(_TOO_LARGE)
+            self.transport.close()
 
     def on_headers_complete(self) -> None:
-        self.head_bytes = 0
+        self.head_bytes = 0  # the headers ended within what was counted
         super().on_headers_complete()
 
     def on_message_begin(self) -> None:

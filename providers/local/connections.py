@@ -5,18 +5,18 @@ Every accepted connection is checked once (keep-alive then costs nothing more):
 - its peer uid (`peers.peer_uid`) must be the server's owner; any other user's
   connection, or one whose user cannot be known, gets AWS's `AccessDeniedException`
   (403) to every request, is logged (at most once a minute per user, with a
-  count), and is closed after the answer. Another user
-  could otherwise run code as the owner (a model archive is code) and read the
-  owner's model environments.
+  count), and is closed after the answer. Another user could otherwise run code
+  as the owner (a model archive is code) and read the owner's model environments.
 - a client has `request_timeout` seconds to send a whole request, counted from
   its connection or from the first byte of the request; an idle keep-alive
   connection is closed after `keep_alive` seconds (uvicorn's own timer). Sockets
   that never finish a request (slowloris) are reaped instead of held forever,
   and headers past `MAX_HEAD_BYTES` end the connection (httptools sets no bound).
-- at most `max_connections` are open; at the limit, the oldest connection that is
-  not running a request is closed to make room, so an idle flood cannot keep the
-  control plane from answering. Only when every connection is busy is a newcomer
-  turned away, with a 503 that botocore retries.
+- at most `max_connections` are open; at the limit, the oldest refused
+  connection, else the oldest one not running a request, is closed to make room,
+  so an idle flood cannot keep the control plane from answering its owner. Only
+  when every connection is busy is a newcomer turned away, with a 503 that
+  botocore retries.
 """
 
 from __future__ import annotations
@@ -104,7 +104,8 @@ class Guard:
     def admit(self, newcomer: GuardedProtocol) -> bool:
         """Make room for `newcomer`; False if every open connection is busy."""
         if len(self.open) >= self.max_connections:
-            victim = next((c for c in self.open if c.between_requests()), None)
+            victim = next((c for c in self.open if c.refused), None)
+            victim = victim or next((c for c in self.open if c.between_requests()), None)
             if time.monotonic() - self.warned_at > WARN_EVERY:
                 self.warned_at = time.monotonic()
                 log.warning("%d connections are open, the most allowed; closing idle ones", len(self.open))
@@ -125,12 +126,14 @@ class GuardedProtocol(HttpToolsProtocol):
     guard: ClassVar[Guard]
     request_timer: asyncio.TimerHandle | None = None
     head_bytes = 0  # of the request whose headers are being read
+    refused = False  # another user's connection
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         refusal = self.guard.refusal(self.client, self.server)
         if refusal is not None:
             self.app = refusal
+            self.refused = True
         if not self.guard.admit(self):
             transport.write(_BUSY)
             transport.close()

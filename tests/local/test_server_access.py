@@ -237,3 +237,36 @@ def test_endless_headers_end_the_connection(owned: ServerProcess) -> None:
     assert answer == b"" or answer.startswith(b"HTTP/1.1 431")
     with urllib.request.urlopen(owned.url + "/ping", timeout=10) as response:
         assert json.loads(response.read())["status"] == "Healthy"
+
+
+#: Run as nobody: hold idle connections until told to stop.
+FLOOD = r"""
+import socket, sys
+held = [socket.create_connection(("127.0.0.1", int(sys.argv[1]))) for _ in range(int(sys.argv[2]))]
+print("holding", flush=True)
+sys.stdin.read()
+"""
+
+
+@needs_root
+def test_a_flood_from_another_user_evicts_its_own_connections_first(tmp_path: Path) -> None:
+    server = ServerProcess(tmp_path / "home", SMSTATE_LOCAL_MAX_CONNECTIONS="100").start()
+    try:
+        owner = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        owner.request("GET", "/ping")
+        assert owner.getresponse().read()
+        first_socket = owner.sock
+        flood = subprocess.Popen([*NOBODY, SYSTEM_PYTHON, "-c", FLOOD, str(server.port), "150"],
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)  # fmt: skip
+        try:
+            assert flood.stdout is not None and flood.stdout.readline() == "holding\n"
+            with urllib.request.urlopen(server.url + "/ping", timeout=10):
+                pass  # accepted after the whole flood (the accept queue is FIFO)
+            owner.request("GET", "/ping")  # the owner's idle connection, older than the flood, survived it
+            assert json.loads(owner.getresponse().read())["status"] == "Healthy"
+            assert owner.sock is first_socket
+        finally:
+            flood.communicate("", timeout=30)
+        owner.close()
+    finally:
+        server.close()

@@ -64,7 +64,7 @@ def _parse(body: bytes) -> Any:
     if not body.strip():
         return {}
     try:
-        params = json.loads(body)
+        params = json.loads(body, parse_constant=_not_json)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError("SerializationException", f"The request body is not valid JSON: {exc}") from None
     except RecursionError:
@@ -74,6 +74,11 @@ def _parse(body: bytes) -> Any:
     if not isinstance(params, dict):
         raise ApiError("SerializationException", "The request body must be a JSON object.")
     return params
+
+
+def _not_json(constant: str) -> Any:
+    """NaN and Infinity are Python's extensions, not JSON: no AWS client sends them."""
+    raise ValueError(f"{constant} is not a JSON value")
 
 
 def _too_deep() -> ApiError:

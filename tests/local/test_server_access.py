@@ -159,6 +159,8 @@ def test_deeply_nested_bodies_get_aws_errors(owned: ServerProcess) -> None:
         assert status == 400
         assert headers["x-amzn-errortype"] == "SerializationException"
         assert json.loads(payload)["__type"] == "SerializationException"
+    status, _, payload = _post(owned.port, "/", b'{"MaxResults": NaN}', "SageMaker.ListModels")
+    assert (status, json.loads(payload)["__type"]) == (400, "SerializationException")
     status, _, payload = _post(owned.port, "/", b'{"ModelName": "x", "Tags": [[[]]]}', "SageMaker.DescribeModel")
     assert (status, json.loads(payload)["__type"]) == (400, "ValidationException")
 

@@ -69,6 +69,9 @@ class Refusal:
         await send({"type": "http.response.body", "body": body})
 
 
+UNCHECKED = Refusal("The local SageMaker could not check who this connection belongs to.")
+
+
 class Guard:
     """The rules and the book of open connections, shared by every connection."""
 
@@ -82,7 +85,11 @@ class Guard:
 
     def refusal(self, client: tuple[str, int] | None, server: tuple[str, int | None] | None) -> Refusal | None:
         """None for the owner's connection; the refusal any other one gets."""
-        uid = peer_uid(client, (server[0], server[1])) if client and server and server[1] else None
+        try:
+            uid = peer_uid(client, (server[0], server[1])) if client and server and server[1] else None
+        except Exception:  # a lookup that fails proves nothing: refuse
+            log.exception("could not look up the user of a connection from %s", client)
+            uid = None
         if uid == self.owner:
             return None
         who = f"uid {uid}" if uid is not None else "a process whose user cannot be determined"
@@ -130,10 +137,10 @@ class GuardedProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        served, self.app = self.app, UNCHECKED  # refused unless shown to be the owner's
         refusal = self.guard.refusal(self.client, self.server)
-        if refusal is not None:
-            self.app = refusal
-            self.refused = True
+        self.app = served if refusal is None else refusal
+        self.refused = refusal is not None
         if not self.guard.admit(self):
             transport.write(_BUSY)
             transport.close()

@@ -10,6 +10,7 @@ import os
 import resource
 import shutil
 import socket
+import struct
 import subprocess
 import time
 import urllib.request
@@ -19,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from providers.local import peers
+from providers.local import connections, peers
 from providers.local.server import ServerError, front_door
 from tests.local.server_harness import ServerProcess, clients, deploy, model_tar
 
@@ -272,3 +273,15 @@ def test_a_flood_from_another_user_evicts_its_own_connections_first(tmp_path: Pa
         owner.close()
     finally:
         server.close()
+
+
+def test_a_failing_lookup_refuses(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*_: Any) -> int | None:
+        raise struct.error("short answer")
+
+    guard = connections.Guard(owner=os.geteuid(), request_timeout=1.0, max_connections=10)
+    assert guard.refusal(("127.0.0.1", 50000), ("127.0.0.1", 8765)) is not None  # no such connection
+    monkeypatch.setattr(connections, "peer_uid", broken)
+    assert guard.refusal(("127.0.0.1", 50000), ("127.0.0.1", 8765)) is not None
+    monkeypatch.setattr(connections, "peer_uid", lambda *_: os.geteuid())
+    assert guard.refusal(("127.0.0.1", 50000), ("127.0.0.1", 8765)) is None

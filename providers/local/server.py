@@ -134,6 +134,22 @@ def raise_fd_limit() -> int:
     return soft if soft != resource.RLIM_INFINITY else 1 << 20
 
 
+def server_config(app: App, guard: Guard) -> uvicorn.Config:
+    """uvicorn's settings: the guarded protocol, no access log, keep-alive from settings."""
+    return uvicorn.Config(
+        app,
+        http=protocol(guard),
+        ws="none",  # nothing here speaks WebSocket; an upgrade must not bypass the guard
+        lifespan="on",
+        access_log=False,
+        log_level="warning",
+        proxy_headers=False,  # the peer is who connected, never what a header claims
+        timeout_keep_alive=max(1, round(settings.connection_limits()[1])),
+        timeout_graceful_shutdown=15,
+        server_header=False,
+    )
+
+
 def serve(host: str, port: int, home: Path, runtime: str = "process", python: str | None = None) -> None:
     """Run the server until SIGTERM/SIGINT. Raises `ServerError` if it cannot start."""
     if runtime not in RUNTIMES:
@@ -145,18 +161,7 @@ def serve(host: str, port: int, home: Path, runtime: str = "process", python: st
     sock = bind(host, port)
     shown_host = f"[{host}]" if ":" in host else host
     app = build_app(home, runtime, python, f"http://{shown_host}:{sock.getsockname()[1]}")
-    config = uvicorn.Config(
-        app,
-        http=protocol(guard),
-        ws="none",  # nothing here speaks WebSocket; an upgrade must not bypass the guard
-        lifespan="on",
-        access_log=False,
-        log_level="warning",
-        proxy_headers=False,
-        timeout_keep_alive=max(1, round(settings.connection_limits()[1])),
-        timeout_graceful_shutdown=15,
-        server_header=False,
-    )
+    config = server_config(app, guard)
     # uvicorn re-raises the signal that stopped it once it has shut down; by then
     # every model server is stopped, so that second delivery should just end the
     # process normally (exit status 0) instead of killing it.

@@ -44,7 +44,6 @@ _BUSY = (
     b"content-length: %d\r\n\r\n%s" % (len(_BUSY_BODY), _BUSY_BODY)
 )
 
-
 #: Most bytes a request line and headers may take (AWS allows far less).
 MAX_HEAD_BYTES = 64 * 1024
 _TOO_LARGE = (

@@ -8,6 +8,12 @@ kernel keeps that uid on the socket for its whole life; a socket already closed
 by its process (inode 0: orphaned, or TIME_WAIT, where the kernel shows uid 0)
 proves nothing, so it counts as unknown, and unknown is refused.
 
+The row is read through the kernel's sock_diag netlink interface: an exact
+lookup by address, which costs the same however many sockets exist (the text
+tables are generated whole on every read, so a flood of connections would make
+reading them per connection quadratic). The text tables are the fallback where
+sock_diag is missing; where neither answers, the server does not start.
+
 `listener_inode` finds the socket listening at an address, so `stop` can check
 that the process it is about to signal is the one serving that URL.
 """

@@ -35,11 +35,11 @@ from typing import IO, Any
 
 import uvicorn
 
+from providers.local import settings
 from providers.local.app import App
 from providers.local.connections import Guard, protocol
 from providers.local.controlplane import ControlPlane
 from providers.local.fleet import Instance
-from providers.local import settings
 from providers.local.lifecycle import Endpoints
 from providers.local.peers import PeerLookupUnavailable, check_available
 from providers.local.registry import Registry

@@ -62,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.command != "serve":
+        split_url(args.url)  # a malformed URL is refused before anything is tried
     if args.command == "serve":
         from providers.local.server import ServerError, serve
 

@@ -11,6 +11,8 @@ Bodies are bounded (1 MiB for the control plane, 6 MiB for an invocation, as in
 SageMaker); a larger one is read to the end and discarded, so the client gets
 the 413 instead of a reset connection, and the connection stays usable. Any
 failure becomes an AWS-shaped error response; the server keeps serving.
+Who may connect, and for how long, is settled per connection before a request
+reaches this app (`connections`).
 """
 
 from __future__ import annotations
@@ -100,7 +102,7 @@ class App:
             elif key == b"x-amzn-sagemaker-custom-attributes":
                 attributes = value.decode("latin-1")
             elif key == b"content-length":
-                length = int(value) if value.isdigit() else 0
+                length = _length(value)
         try:
             if scope["method"] != "POST":
                 raise ApiError("ValidationError", "InvokeEndpoint takes POST.", 405)
@@ -129,7 +131,7 @@ class App:
             elif key == b"authorization":
                 authorization = value.decode("latin-1")
             elif key == b"content-length":
-                length = int(value) if value.isdigit() else 0
+                length = _length(value)
         request_id = str(uuid.uuid4()).encode()
         try:
             if scope["method"] != "POST":
@@ -141,6 +143,12 @@ class App:
         except ApiError as error:
             headers = error_headers(error, JSON_11) + [(b"x-amzn-requestid", request_id)]
             await _respond(send, error.status, headers, json11_body(error))
+            return
+        except Exception:
+            log.exception("control-plane request %s failed", target)
+            failure = internal("The local server failed on this request; its log tells why.")
+            headers = error_headers(failure, JSON_11) + [(b"x-amzn-requestid", request_id)]
+            await _respond(send, 500, headers, json11_body(failure))
             return
         headers = [(b"content-type", JSON_11), (b"x-amzn-requestid", request_id)]
         await _respond(send, 200, headers, payload)
@@ -159,6 +167,11 @@ class App:
                 await self.on_shutdown()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+def _length(value: bytes) -> int:
+    """A Content-Length header's value; 0 when it is not a plain number."""
+    return int(value) if value.isdigit() and len(value) < 19 else 0
 
 
 async def _read(receive: Receive, limit: int, declared: int) -> bytes:

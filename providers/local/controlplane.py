@@ -4,7 +4,9 @@ A request is `POST /` with `X-Amz-Target: SageMaker.<Operation>` and a JSON
 object body. It is answered in this order, each step with an AWS-shaped error
 when it fails: the operation must be one the server implements
 (`UnknownOperationException`), the body must be a JSON object
-(`SerializationException`), the parameters must satisfy botocore's service
+(`SerializationException`; so is one nested deeper than `MAX_DEPTH`, which no
+SageMaker request needs and which would otherwise exhaust the stack of
+everything that walks it), the parameters must satisfy botocore's service
 model (`ValidationException`), then the operation runs. Signatures are not
 checked; the signing region only names the region in new ARNs.
 """
@@ -26,6 +28,9 @@ from providers.local.validation import operation, validate_request
 log = logging.getLogger("smstate.local")
 
 TARGET_PREFIX = "SageMaker."
+
+#: Deepest nesting of objects and arrays a request body may have.
+MAX_DEPTH = 32
 
 
 class ControlPlane:
@@ -59,9 +64,36 @@ def _parse(body: bytes) -> Any:
     if not body.strip():
         return {}
     try:
-        params = json.loads(body)
+        params = json.loads(body, parse_constant=_not_json)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError("SerializationException", f"The request body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise _too_deep() from None
+    if _deeper_than(params, MAX_DEPTH):
+        raise _too_deep()
     if not isinstance(params, dict):
         raise ApiError("SerializationException", "The request body must be a JSON object.")
     return params
+
+
+def _not_json(constant: str) -> Any:
+    """NaN and Infinity are Python's extensions, not JSON: no AWS client sends them."""
+    raise ValueError(f"{constant} is not a JSON value")
+
+
+def _too_deep() -> ApiError:
+    return ApiError("SerializationException", f"The request body nests deeper than {MAX_DEPTH} levels.")
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """True if `value` nests more than `limit` containers deep (walked without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False

@@ -8,9 +8,10 @@ and home. Starting one runs `python -m providers.local serve` in its own session
 (so a Ctrl-C in the terminal does not reach it) with output appended to
 `<home>/server.log`, then waits until it answers. Stopping sends SIGTERM and
 waits: the server stops its model servers itself before it exits, so no process
-is left behind. A pid is signalled only if it is a live local server's (from its
-`/ping`) or, if that server no longer answers, a process whose command line is
-ours.
+is left behind. `stop` stops the server at its URL and no other: the pid comes
+from that server's `/ping`, or, when it no longer answers, from the record in
+its home (`server.pid`: pid and url) if the record names that URL; either way
+the process is signalled only if it holds the socket listening at that URL.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from providers.local.settings import is_loopback, resolve_home, split_url
+from providers.local.peers import listener_inode
+from providers.local.settings import connection_limits, is_loopback, resolve_home, split_url
 
 STOP_TIMEOUT = 30.0
 
@@ -51,6 +53,8 @@ def ping(url: str, timeout: float = 2.0) -> dict[str, Any] | None:
         with urllib.request.urlopen(url.rstrip("/") + "/ping", timeout=timeout) as response:
             raw = response.read()
     except urllib.error.HTTPError as exc:
+        if exc.code == 403 and exc.headers.get("x-amzn-ErrorType") == "AccessDeniedException":
+            raise DaemonError(f"the local SageMaker at {url} belongs to another user") from None
         raise DaemonError(f"{url} is taken by something that is not the local SageMaker (HTTP {exc.code})") from None
     except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
         return None
@@ -71,11 +75,12 @@ def ensure_running(
     timeout: float = 30.0,
 ) -> None:
     """Make sure a local server answers at `url`, starting one if none does."""
+    host, port = split_url(url)
     info = ping(url)
     if info is not None:
         _check_compatible(url, info, home, runtime)
         return
-    host, port = split_url(url)
+    connection_limits()  # malformed settings fail here, not in the server's log
     if not is_loopback(host):
         raise DaemonError(f"the local SageMaker runs on loopback addresses only; cannot start one at {url}")
     home = resolve_home(home)
@@ -128,11 +133,16 @@ def status(url: str, home: Path | None = None) -> dict[str, Any]:
 
 
 def stop(url: str, home: Path | None = None, timeout: float = STOP_TIMEOUT) -> bool:
-    """Stop the server at `url` (or the one recorded in `home`); False if none ran."""
+    """Stop the server at `url`; False if none ran there."""
+    host, port = split_url(url)
     info = ping(url)
-    pid = int(info["pid"]) if info is not None else _recorded_pid(home)
+    pid = int(info["pid"]) if info is not None else _recorded_pid(home, url)
     if pid is None:
         return False
+    if not _listens_at(pid, host, port):
+        if info is None:
+            return False
+        raise DaemonError(f"the server at {url} names pid {pid}, which does not listen at {url}; not signalling it")
     try:
         os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:
@@ -145,16 +155,38 @@ def stop(url: str, home: Path | None = None, timeout: float = STOP_TIMEOUT) -> b
     raise DaemonError(f"the local SageMaker (pid {pid}) did not stop within {timeout:g} s")
 
 
-def _recorded_pid(home: Path | None) -> int | None:
+def _recorded_pid(home: Path | None, url: str) -> int | None:
+    """The pid recorded in `home` by the server at `url`, if that is the server it records."""
     try:
-        pid = int(pid_path(home).read_text().strip())
+        record = json.loads(pid_path(home).read_text())
     except (OSError, ValueError):
         return None
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
+    if not isinstance(record, dict) or not isinstance(record.get("pid"), int):
         return None
-    return pid if b"providers.local" in cmdline else None
+    try:
+        same = split_url(str(record.get("url"))) == split_url(url)
+    except ValueError:
+        return None
+    return record["pid"] if same else None
+
+
+def _listens_at(pid: int, host: str, port: int) -> bool:
+    """True if process `pid` holds the socket listening on `host:port`."""
+    inode = listener_inode("127.0.0.1" if host == "localhost" else host, port)
+    if inode is None:
+        return False
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return False
+    wanted = f"socket:[{inode}]"
+    for fd in fds:
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}") == wanted:
+                return True
+        except OSError:
+            continue
+    return False
 
 
 def _alive(pid: int) -> bool:

@@ -2,23 +2,30 @@
 
 One asyncio process serves both APIs on a loopback address (anything else is
 refused: the server checks no signatures, so it must not be reachable from the
-network). One server owns a home directory at a time; it holds
-`<home>/server.lock` for its whole life and writes its pid to `<home>/server.pid`
-for `stop`; `GET /ping` tells its pid, url, runtime and home. On SIGTERM or SIGINT it stops every model
-server before exiting, so nothing is left running.
+network), and only to the user who started it (`connections`: the peer uid of
+every connection; the server will not start where that cannot be known). One
+server owns a home directory at a time; it holds `<home>/server.lock` for its
+whole life and records its pid and url in `<home>/server.pid` for `stop`;
+`GET /ping` tells its pid, url, runtime and home. On SIGTERM or SIGINT it stops
+every model server before exiting, so nothing is left running.
 
 The listening socket is made here, with TCP_NODELAY set (accepted sockets inherit
 it; asyncio sets it again on each transport): without it every response would
 stall ~40 ms on the delayed ACK. Connections are kept alive for 75 s, past the
-idle time of boto3's connection pool.
+idle time of boto3's connection pool; a request must arrive whole within 20 s;
+the number of open connections is capped below the file-descriptor limit, which
+is raised to its hard ceiling at start (settings: `SMSTATE_LOCAL_KEEP_ALIVE`,
+`SMSTATE_LOCAL_REQUEST_TIMEOUT`, `SMSTATE_LOCAL_MAX_CONNECTIONS`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import logging
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -28,18 +35,19 @@ from typing import IO, Any
 
 import uvicorn
 
+from providers.local import settings
 from providers.local.app import App
+from providers.local.connections import Guard, protocol
 from providers.local.controlplane import ControlPlane
 from providers.local.fleet import Instance
 from providers.local.lifecycle import Endpoints
+from providers.local.peers import PeerLookupUnavailable, check_available
 from providers.local.registry import Registry
 from providers.local.runtime import Gateway
 from providers.local.settings import HOME_ENV, RUNTIMES, is_loopback
 from providers.local.validation import service_model
 
 log = logging.getLogger("smstate.local")
-
-KEEP_ALIVE_SECONDS = 75
 
 
 class ServerError(Exception):
@@ -91,7 +99,7 @@ def build_app(home: Path, runtime: str, python: str | None, url: str) -> App:
 
     async def startup() -> None:
         service_model()  # parsed once now rather than on the first request
-        (home / "server.pid").write_text(f"{os.getpid()}\n")
+        (home / "server.pid").write_text(json.dumps({"pid": os.getpid(), "url": url}) + "\n")
         endpoints.restore()
         log.info("local SageMaker listening on %s (runtime %s, home %s)", url, runtime, home)
 
@@ -104,25 +112,56 @@ def build_app(home: Path, runtime: str, python: str | None, url: str) -> App:
     return App(ControlPlane(registry, endpoints), Gateway(endpoints), info, startup, shutdown)
 
 
+def front_door() -> Guard:
+    """The connection rules from the environment; `ServerError` if they are
+    wrong or if the server could not tell its owner's connections from others'."""
+    try:
+        check_available()
+        request_timeout, _, wanted = settings.connection_limits()
+    except (PeerLookupUnavailable, ValueError) as exc:
+        raise ServerError(str(exc)) from None
+    return Guard(os.geteuid(), request_timeout, min(wanted, max(16, raise_fd_limit() // 2)))
+
+
+def raise_fd_limit() -> int:
+    """Lift the soft file-descriptor limit to the hard one; the soft limit after."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard > soft:
+        target = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    return soft if soft != resource.RLIM_INFINITY else 1 << 20
+
+
+def server_config(app: App, guard: Guard) -> uvicorn.Config:
+    """uvicorn's settings: the guarded protocol, no access log, keep-alive from settings."""
+    return uvicorn.Config(
+        app,
+        http=protocol(guard),
+        ws="none",  # nothing here speaks WebSocket; an upgrade must not bypass the guard
+        lifespan="on",
+        access_log=False,
+        log_level="warning",
+        proxy_headers=False,  # the peer is who connected, never what a header claims
+        timeout_keep_alive=max(1, round(settings.connection_limits()[1])),
+        timeout_graceful_shutdown=15,
+        server_header=False,
+    )
+
+
 def serve(host: str, port: int, home: Path, runtime: str = "process", python: str | None = None) -> None:
     """Run the server until SIGTERM/SIGINT. Raises `ServerError` if it cannot start."""
     if runtime not in RUNTIMES:
         raise ServerError(f"unknown runtime {runtime!r}; choose one of {', '.join(RUNTIMES)}")
     os.environ[HOME_ENV] = str(home)  # the hosting layer caches artifacts under it
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    guard = front_door()
     lock = lock_home(home)
     sock = bind(host, port)
     shown_host = f"[{host}]" if ":" in host else host
     app = build_app(home, runtime, python, f"http://{shown_host}:{sock.getsockname()[1]}")
-    config = uvicorn.Config(
-        app,
-        lifespan="on",
-        access_log=False,
-        log_level="warning",
-        timeout_keep_alive=KEEP_ALIVE_SECONDS,
-        timeout_graceful_shutdown=15,
-        server_header=False,
-    )
+    config = server_config(app, guard)
     # uvicorn re-raises the signal that stopped it once it has shut down; by then
     # every model server is stopped, so that second delivery should just end the
     # process normally (exit status 0) instead of killing it.

@@ -7,6 +7,7 @@ every invocation, long before (or without ever) starting a server.
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -69,5 +70,49 @@ def split_url(url: str) -> tuple[str, int]:
     try:
         port = parts.port
     except ValueError:
-        raise ValueError(f"invalid local server URL {url!r}: the port must be a number from 0 to 65535") from None
+        raise ValueError(f"invalid local server URL {url!r}: the port must be a number from 1 to 65535") from None
     return parts.hostname, port or 80
+
+
+REQUEST_TIMEOUT_ENV = "SMSTATE_LOCAL_REQUEST_TIMEOUT"
+KEEP_ALIVE_ENV = "SMSTATE_LOCAL_KEEP_ALIVE"
+MAX_CONNECTIONS_ENV = "SMSTATE_LOCAL_MAX_CONNECTIONS"
+
+#: Seconds a client has to send a whole request once it connected or started one.
+REQUEST_TIMEOUT = 20.0
+#: Seconds an idle keep-alive connection stays open: past boto3's pool idle time.
+KEEP_ALIVE = 75.0
+#: Open connections at most (lowered to half the file-descriptor limit if that is less).
+MAX_CONNECTIONS = 10000
+
+
+def duration(name: str, default: float) -> float:
+    """A finite, positive number of seconds from the environment variable `name`."""
+    raw = os.environ.get(name, "").strip()
+    try:
+        value = float(raw) if raw else default
+    except ValueError:
+        raise ValueError(f"{name} must be a number of seconds, not {raw!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a finite number of seconds above 0, not {raw!r}")
+    return value
+
+
+def count(name: str, default: int) -> int:
+    """A positive whole number from the environment variable `name`."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or len(raw) > 9 or int(raw) < 1:
+        raise ValueError(f"{name} must be a whole number above 0, not {raw!r}")
+    return int(raw)
+
+
+def connection_limits() -> tuple[float, float, int]:
+    """Request timeout, keep-alive and connection cap from the environment;
+    ValueError naming the variable when one is malformed."""
+    return (
+        duration(REQUEST_TIMEOUT_ENV, REQUEST_TIMEOUT),
+        duration(KEEP_ALIVE_ENV, KEEP_ALIVE),
+        count(MAX_CONNECTIONS_ENV, MAX_CONNECTIONS),
+    )

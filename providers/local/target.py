@@ -25,7 +25,7 @@ def make_provider(settings: Any, base_dir: str) -> AwsProvider:
     home = Path(settings.home).expanduser() if settings.home else None
     try:
         daemon.ensure_running(settings.url, home, runtime=settings.runtime, python=settings.python)
-    except daemon.DaemonError as exc:
+    except (daemon.DaemonError, ValueError) as exc:
         raise ProviderError(f"local SageMaker at {settings.url}: {exc}") from None
     return AwsProvider(
         region="us-east-1",

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import http.server
+import json
 import os
 import subprocess
 import sys
@@ -115,3 +116,69 @@ def test_daemon_module_is_import_light() -> None:
         "assert not heavy, heavy\n"
     )
     subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True, timeout=30, env={**os.environ})
+
+
+def smstate_local(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """`smstate local ...`, as users type it."""
+    return subprocess.run(
+        [sys.executable, "-m", "smstate", "local", *args], cwd=cwd, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_stop_stops_only_the_server_at_that_url(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    other = f"http://127.1.2.3:{free_port()}"
+    daemon.ensure_running(other, home)
+    pid = int(daemon.status(other, home)["pid"])
+    try:
+        for url in (f"http://127.0.0.1:{free_port()}", f"http://127.1.2.3:{free_port()}"):
+            result = smstate_local("stop", "--url", url, cwd=tmp_path)
+            assert result.returncode == 0, result.stderr
+            assert "no local SageMaker was running" in result.stdout
+            assert daemon.stop(url, home) is False
+        assert daemon.status(other, home)["pid"] == pid  # the server sharing the home still answers
+        assert daemon.stop(other, home) is True
+    finally:
+        daemon.stop(other, home)
+    assert daemon.status(other, home)["running"] is False
+
+
+def test_stop_does_not_trust_a_pid_that_does_not_listen_at_the_url(tmp_path: Path) -> None:
+    """A recorded pid (the server no longer answers) is signalled only if it
+    holds the socket listening at that URL; a sleeping bystander is not."""
+    url = f"http://127.0.0.1:{free_port()}"
+    home = tmp_path / "home"
+    home.mkdir()
+    bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)  # providers.local"])
+    try:
+        daemon.pid_path(home).write_text(json.dumps({"pid": bystander.pid, "url": url}))
+        assert daemon.stop(url, home) is False
+        assert bystander.poll() is None
+    finally:
+        bystander.kill()
+        bystander.wait(10)
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:abc", "http://127.0.0.1:99999", "http://"])
+@pytest.mark.parametrize("action", ["start", "stop", "status"])
+def test_a_malformed_url_is_one_error_line(action: str, url: str, tmp_path: Path) -> None:
+    result = smstate_local(action, "--url", url, cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.startswith("Error: ") and len(result.stderr.splitlines()) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("SMSTATE_LOCAL_REQUEST_TIMEOUT", "nan"), ("SMSTATE_LOCAL_KEEP_ALIVE", "-1"),
+     ("SMSTATE_LOCAL_MAX_CONNECTIONS", "lots")],  # fmt: skip
+)
+def test_malformed_connection_settings_are_one_error_line(name: str, value: str, tmp_path: Path) -> None:
+    env = {**os.environ, name: value}
+    for args in (["start", "--url", f"http://127.0.0.1:{free_port()}"], ["serve", "--port", str(free_port())]):
+        result = subprocess.run(
+            [sys.executable, "-m", "providers.local", *args, "--home", str(tmp_path / "home")],
+            cwd=REPO, env=env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert result.returncode == 1
+        assert result.stderr.startswith(f"Error: {name} must be") and len(result.stderr.splitlines()) == 1

@@ -16,7 +16,7 @@ import pytest
 import uvicorn
 from botocore.exceptions import ClientError
 
-from providers.local.server import ServerError, bind, build_app
+from providers.local.server import ServerError, bind, build_app, front_door, server_config
 from tests.local.server_harness import ServerProcess, clients, deploy, free_port, model_tar
 
 
@@ -137,7 +137,7 @@ def test_every_accepted_socket_has_tcp_nodelay(tmp_path: Path) -> None:
     sock = bind("127.0.0.1", 0)
     port = sock.getsockname()[1]
     app = build_app(tmp_path / "home", "process", None, f"http://127.0.0.1:{port}")
-    server = uvicorn.Server(uvicorn.Config(app, lifespan="on", log_level="warning", access_log=False))
+    server = uvicorn.Server(server_config(app, front_door()))
     thread = threading.Thread(target=lambda: server.run(sockets=[sock]), daemon=True)
     thread.start()
     try:

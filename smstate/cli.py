@@ -43,24 +43,13 @@ def _inputs(chdir: str, var: list[str] | None = None, var_file: list[str] | None
             lock_timeout: str = "0s") -> object:
     from .pipeline import Inputs
 
-    return Inputs(chdir, var or [], var_file or [], parallelism, _duration(lock_timeout))
+    return Inputs(chdir, var or [], var_file or [], parallelism, _duration(lock_timeout, "--lock-timeout"))
 
 
-def _duration(text: str) -> float:
-    units = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-    for unit in sorted(units, key=len, reverse=True):
-        if text.endswith(unit):
-            number = text[: -len(unit)]
-            break
-    else:
-        unit, number = "s", text
-    try:
-        value = float(number) * units[unit]
-    except ValueError:
-        raise SmstateError(f"invalid duration {text!r}: use e.g. 30s, 5m") from None
-    if value < 0:
-        raise SmstateError(f"invalid duration {text!r}")
-    return value
+def _duration(text: str, option: str) -> float:
+    from .durations import seconds
+
+    return seconds(text, option)
 
 
 @app.command()
@@ -113,7 +102,7 @@ def apply(
 
     options = run.RunOptions(_mode(False, refresh_only), target or [], replace or [])
     inputs = _inputs(chdir, var, var_file, parallelism, lock_timeout)
-    wait = _duration(timeout) if timeout else None
+    wait = _duration(timeout, "--timeout") if timeout is not None else None
     raise typer.Exit(run.apply(inputs, options, planfile, auto_approve, wait))  # type: ignore[arg-type]
 
 
@@ -134,7 +123,7 @@ def destroy(
 
     options = run.RunOptions(Mode.DESTROY, target or [], [])
     inputs = _inputs(chdir, var, var_file, parallelism, lock_timeout)
-    wait = _duration(timeout) if timeout else None
+    wait = _duration(timeout, "--timeout") if timeout is not None else None
     raise typer.Exit(run.apply(inputs, options, None, auto_approve, wait))  # type: ignore[arg-type]
 
 

@@ -9,15 +9,19 @@ bodies are checked against botocore's service model once references are resolved
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from .addresses import NAME_RE, RESOURCE_TYPES, VALUE_TYPES, Address
+from .durations import seconds
 from .errors import ConfigError, Diagnostic
 from .yamlsrc import Path_, Source, dotted, parse
 
 SECTIONS = ("provider", "backend", "variables", *VALUE_TYPES, *RESOURCE_TYPES, "outputs")
+
+Duration = Annotated[float, BeforeValidator(seconds)]
+"""Seconds, or a string such as `45m`: finite and non-negative, as every duration is."""
 
 
 class _Strict(BaseModel):
@@ -38,7 +42,7 @@ class ProviderSettings(_Strict):
     python: str | None = None
     retry_mode: Literal["standard", "adaptive"] = "standard"
     max_attempts: int = Field(default=8, ge=1, le=50)
-    timeout: float = Field(default=3600.0, gt=0, description="Longest wait for one endpoint, in seconds")
+    timeout: Duration = Field(default=3600.0, gt=0, description="Longest wait for one endpoint, in seconds (or 45m, 1h)")
 
 
 class BackendSettings(_Strict):
@@ -212,6 +216,8 @@ def _envelope(model: type[_Strict], body: Any, source: Source, path: Path_, prob
         for err in exc.errors():
             sub = path + tuple(p for p in err["loc"] if isinstance(p, (str, int)))
             message = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
+            if err["type"] == "value_error":  # our own validators' messages, without pydantic's prefix
+                message = str(err.get("ctx", {}).get("error", message))
             problems.append(Diagnostic(source.file, source.line(sub), dotted(sub), message))
         return None
 

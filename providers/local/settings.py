@@ -7,6 +7,7 @@ every invocation, long before (or without ever) starting a server.
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -46,7 +47,7 @@ def time_scale() -> float:
         value = float(raw) if raw else 1.0
     except ValueError:
         return 1.0
-    return value if value >= 0 else 1.0
+    return value if math.isfinite(value) and value >= 0 else 1.0
 
 
 def is_loopback(host: str) -> bool:

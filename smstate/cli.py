@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from typing import Annotated, Optional
 
 import typer
 
+from . import interrupts
 from .changes import Mode
 from .errors import ConfigError, SmstateError
 
@@ -393,7 +395,8 @@ def main(argv: list[str] | None = None) -> int:
     debug = os.environ.get("SMSTATE_DEBUG") == "1" or "--debug" in args
     args = [a for a in args if a != "--debug"]
     try:
-        code = int(app(args=args, prog_name="smstate", standalone_mode=False) or 0)
+        with interrupts.installed():
+            code = int(app(args=args, prog_name="smstate", standalone_mode=False) or 0)
         if code == 130:
             sys.stderr.write("Error: interrupted\n")
             return 1
@@ -409,6 +412,11 @@ def main(argv: list[str] | None = None) -> int:
             raise
         lines = str(exc).splitlines() or ["unknown error"]
         sys.stderr.write(f"Error: {lines[0]}\n" + "".join(f"  {line}\n" for line in lines[1:]))
+        return 1
+    except interrupts.Interrupted as exc:
+        if debug:
+            raise
+        sys.stderr.write(f"Error: {exc}: stopped, and no state lock is left behind\n")
         return 1
     except (KeyboardInterrupt, BrokenPipeError):
         sys.stderr.write("Error: interrupted\n")
@@ -435,4 +443,11 @@ def _click_exit(exc: Exception) -> int:
 
 
 def entry() -> None:
-    sys.exit(main())
+    code = main()
+    if threading.active_count() > 1:
+        # Threads an interrupt left behind may sit in a socket read until its timeout (minutes),
+        # and the interpreter would wait for them: the command is over, so leave now.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)

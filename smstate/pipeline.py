@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from . import config as config_mod
+from . import interrupts
 from . import variables as variables_mod
 from .addresses import Address
 from .backends import LockInfo
@@ -138,11 +139,19 @@ def known_values(state: State | None, only: set[str] | None = None) -> dict[Addr
 
 @contextmanager
 def locked(backend: Backend, operation: str, timeout: float) -> Iterator[LockInfo]:
-    info = backend.lock(operation, timeout)
+    """Hold the state lock for the block; released however the block ends, a signal included."""
+    info: LockInfo | None = None
     try:
+        with interrupts.deferred():
+            info = backend.lock(operation, timeout)
         yield info
-    finally:
-        backend.unlock(info)
+    except BaseException:
+        if info is not None:
+            with interrupts.deferred(then_raise=False):
+                backend.unlock(info)
+        raise
+    with interrupts.deferred():
+        backend.unlock(info)  # type: ignore[arg-type]  # set: the block ran
 
 
 def read_state(backend: Backend) -> State:

@@ -86,7 +86,7 @@ class LocalBackend:
                     os.fsync(handle.fileno())
             except OSError as exc:  # a full disk: never leave a half-written lock behind
                 self.lock_path.unlink(missing_ok=True)
-                raise StateWriteError(f"cannot write the lock file {self.lock_path}: {exc.strerror or exc}") from None
+                raise StateError(f"cannot write the lock file {self.lock_path}: {exc.strerror or exc}") from None
             return info
 
     def unlock(self, info: LockInfo) -> None:

@@ -97,12 +97,14 @@ def _lock(work: Workdir) -> Path:
 
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_plan_against_a_hung_api_stops_at_once_and_releases_its_lock(
-    work: Workdir, proxy: FaultProxy, signum: signal.Signals
+@pytest.mark.parametrize("command", [("plan",), ("apply", "--auto-approve")], ids=" ".join)
+def test_refresh_against_a_hung_api_stops_at_once_and_releases_its_lock(
+    work: Workdir, proxy: FaultProxy, signum: signal.Signals, command: tuple[str, ...]
 ) -> None:
+    """plan, or apply before its first operation: only reads are in flight, so one signal stops it."""
     before = work.state_file.read_bytes()
     proxy.hang = lambda operation: True
-    proc = work.popen("plan")
+    proc = work.popen(*command)
     _hung(proxy, proc)
     assert _lock(work).exists()
     proc.send_signal(signum)

@@ -87,3 +87,18 @@ def test_a_symlinked_statefile_is_written_through_to_its_target(moto_target: Tar
     assert sorted(p.name for p in work.state_file.parent.iterdir()) == ["default.json"]
     assert not (shared / "prod.json.lock").exists()
     check_converged(work, after.serial)
+
+
+@pytest.mark.timeout(60)
+def test_a_lock_that_cannot_be_written_is_not_left_half_written(moto_target: Target, tmp_path: Path, tiny_state_dir: Path) -> None:
+    work = Workdir.create(tmp_path / "work", moto_target, moto_target.api_url)
+    fd = os.open(tiny_state_dir / "filler", os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        with pytest.raises(OSError):
+            while True:
+                os.write(fd, b"\0" * 4096)  # fill the tmpfs
+    finally:
+        os.close(fd)
+    result = work.run("plan")
+    assert_clean_failure(result, f"cannot write the lock file {work.state_file}.lock", "No space left on device")
+    assert sorted(p.name for p in tiny_state_dir.iterdir()) == ["filler"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, WithJsonSchema
 
 from .addresses import NAME_RE, RESOURCE_TYPES, VALUE_TYPES, Address
 from .durations import seconds
@@ -20,7 +20,11 @@ from .yamlsrc import Path_, Source, dotted, parse
 
 SECTIONS = ("provider", "backend", "variables", *VALUE_TYPES, *RESOURCE_TYPES, "outputs")
 
-Duration = Annotated[float, BeforeValidator(seconds)]
+Duration = Annotated[
+    float,
+    BeforeValidator(seconds),
+    WithJsonSchema({"anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": r"^\d+(\.\d+)?(ms|s|m|h)?$"}]}),
+]
 """Seconds, or a string such as `45m`: finite and non-negative, as every duration is."""
 
 

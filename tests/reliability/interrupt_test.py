@@ -178,3 +178,23 @@ def test_one_interrupt_with_nothing_left_to_start_still_fails(work: Workdir, pro
     assert state is not None
     assert state.resources[f"endpoints.{work.prefix}b"].tags == {"stage": "uno"}
     check_converged(work, state.serial)
+
+
+@pytest.mark.timeout(180)
+def test_plan_on_the_local_target_stops_at_once(local_target: Target, tmp_path: Path) -> None:
+    """The same on the local target: its control plane hung behind the proxy, SIGTERM, lock released."""
+    with FaultProxy(local_target.api_url) as proxy:
+        work = Workdir.create(tmp_path / "local", local_target, proxy.url)
+        applied = work.run("apply", "--auto-approve")
+        assert applied.code == 0, str(applied)
+        proxy.hang = lambda operation: True
+        proc = work.popen("plan")
+        _hung(proxy, proc)
+        proc.send_signal(signal.SIGTERM)
+        assert_clean_failure(_finish(proc), "interrupted by SIGTERM")
+        assert not _lock(work).exists(), "the lock was left behind"
+        proxy.release()
+        again = work.run("plan", "--detailed-exitcode")
+        assert again.code == 0 and "No changes." in again.out, str(again)
+        destroyed = work.run("destroy", "--auto-approve")
+        assert destroyed.code == 0, str(destroyed)

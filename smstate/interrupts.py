@@ -43,23 +43,28 @@ class _Handler:
         self.pending: int | None = None
         self.graceful: list[OnSignal] = []
         self.wake = threading.Event()
+        self.raised = False
+        """The command is ending on a signal: later ones must not break off its clean-up."""
 
     def __call__(self, signum: int, frame: FrameType | None) -> None:
         self.wake.set()
         if self.graceful:
             self.graceful[-1](signum)
-        elif self.deferred:
+        elif self.deferred or self.raised:
             self.pending = self.pending or signum
         else:
+            self.raised = True
             raise Interrupted(signum)
 
     def raise_pending(self) -> None:
         signum, self.pending = self.pending, None
-        if signum is not None:
+        if signum is not None and not self.raised:
+            self.raised = True
             raise Interrupted(signum)
 
 
-_handler = _Handler()
+handler = _Handler()
+"""The one handler; `handler.deferred` is a counter that code may raise inline (see `pipeline.locked`)."""
 
 
 @contextmanager
@@ -68,43 +73,40 @@ def installed() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous: dict[int, Any] = {s: signal.signal(s, _handler) for s in SIGNALS}
+    previous: dict[int, Any] = {s: signal.signal(s, handler) for s in SIGNALS}
     try:
         yield
     finally:
         for signum, old in previous.items():
             signal.signal(signum, old)
-        _handler.pending = None
+        handler.pending, handler.raised = None, False
 
 
 @contextmanager
-def deferred(then_raise: bool = True) -> Iterator[None]:
-    """Hold signals for the block; one that came meanwhile is raised when the block ends
-    (unless `then_raise` is false: the command is ending on another error already)."""
-    _handler.deferred += 1
+def deferred() -> Iterator[None]:
+    """Hold signals for the block; one that came meanwhile is raised when the block ends."""
+    handler.deferred += 1
     try:
         yield
     finally:
-        _handler.deferred -= 1
-    if not _handler.deferred:
-        if then_raise:
-            _handler.raise_pending()
-        _handler.pending = None
+        handler.deferred -= 1
+    if not handler.deferred:
+        handler.raise_pending()
 
 
 @contextmanager
 def graceful(on_signal: OnSignal) -> Iterator[None]:
     """Call `on_signal(signum)` for each signal during the block, instead of stopping at once."""
-    _handler.graceful.append(on_signal)
+    handler.graceful.append(on_signal)
     try:
         yield
     finally:
-        _handler.graceful.pop()
+        handler.graceful.pop()
 
 
 def sleep(seconds: float) -> None:
     """`time.sleep` that a signal ends at once, raising it even inside `deferred` (a wait holds nothing)."""
-    _handler.wake.clear()
-    _handler.raise_pending()
-    _handler.wake.wait(seconds)
-    _handler.raise_pending()
+    handler.wake.clear()
+    handler.raise_pending()
+    handler.wake.wait(seconds)
+    handler.raise_pending()

@@ -444,7 +444,7 @@ def _click_exit(exc: Exception) -> int:
 
 def entry() -> None:
     code = main()
-    if threading.active_count() > 1:
+    if any(t is not threading.main_thread() and not t.daemon for t in threading.enumerate()):
         # Threads an interrupt left behind may sit in a socket read until its timeout (minutes),
         # and the interpreter would wait for them: the command is over, so leave now.
         sys.stdout.flush()

@@ -12,27 +12,31 @@ import graphlib
 import hashlib
 import threading
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from .addresses import Address
 from .changes import Action, Change, Plan
 from .diff import ignored
-from .errors import OwnershipError, ProviderError, SmstateError, UnreachableError
+from .errors import OwnershipError, ProviderError, SmstateError, StateWriteError, UnreachableError
 from .evaluate import Desired
 from .live import attributes, user_tags
 from .operations import OpGraph, OpKey, Operation, Step, operations
+from .outcome import Halt, Outcome, StoppedWaiting, Unrecorded, interrupted_message
 from .provider import Live, Progress, Provider
 from .resources import KINDS, OWNER_ADDRESS_TAG, OWNER_LINEAGE_TAG, Kind
 from .state import ObjectState, State, redact, redact_like
+from .workers import Workers
 
 READY_STATES = ("InService",)
+_DONE = {"ready": "created", "creating": "creation started", "tainted": "created, and failed to become ready"}
 BUSY_STATES = ("Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting")
 
 
-class Interrupted(SmstateError):
-    """A second Ctrl-C: stop waiting; the object stays recorded and the next plan re-reads it."""
+POLL = 0.2
+"""Seconds between looks at the interrupt flags while operations run: a second Ctrl-C is obeyed
+even when every operation in flight sits in a read of a hung API."""
 
 
 class Hooks(Protocol):
@@ -41,14 +45,6 @@ class Hooks(Protocol):
     def progress(self, op: Operation, progress: Progress) -> None: ...
 
     def finished(self, op: Operation, error: str | None) -> None: ...
-
-
-@dataclass
-class Outcome:
-    added: int = 0
-    changed: int = 0
-    destroyed: int = 0
-    errors: list[str] = field(default_factory=list)
 
 
 Resolve = Callable[[Address, State], Desired]
@@ -83,6 +79,10 @@ class Executor:
         self._save_lock = threading.Lock()
         self._changes = 0
         self._saved = 0
+        self._on_disk = state.serial
+        """The serial of the last save that reached the disk."""
+        self._closed_for: int | None = None
+        """Once apply stopped waiting: the one thread (the scheduler's) that may still save."""
         self.outcome = Outcome()
 
     # -- scheduling -------------------------------------------------------------------
@@ -92,10 +92,9 @@ class Executor:
         done: set[OpKey] = set()
         failed: set[OpKey] = set()
         running: dict[Future[None], Operation] = {}
-        unreachable: list[tuple[str, str]] = []
-        """(address, error) of the operations that found the API unreachable: nothing new starts."""
+        halt = Halt()
         pending = _by_priority(graph)
-        with ThreadPoolExecutor(max_workers=self.parallelism, thread_name_prefix="smstate") as pool:
+        with Workers(max_workers=self.parallelism, thread_name_prefix="smstate") as pool:
             while pending or running:
                 for key, (op, deps) in list(pending.items()):
                     if deps & failed:
@@ -103,37 +102,69 @@ class Executor:
                         del pending[key]
                         self.hooks.finished(op, "skipped: a dependency failed")
                         continue
-                    if self.stopping.is_set() or unreachable or len(running) >= self.parallelism or not deps <= done:
+                    if self.stopping.is_set() or halt or len(running) >= self.parallelism or not deps <= done:
                         continue
                     del pending[key]
                     running[pool.submit(self._run_one, op)] = op
-                if (self.stopping.is_set() or unreachable) and not running:
+                if (self.stopping.is_set() or halt) and not running:
                     break
                 if not running:
                     if pending:
                         self.outcome.errors.append("cannot order the remaining operations: " + ", ".join(str(o) for o, _ in pending.values()))
                     break
-                finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                finished, _ = wait(list(running), timeout=POLL, return_when=FIRST_COMPLETED)
                 for future in finished:
                     op = running.pop(future)
-                    error = future.exception()
-                    if error is None:
-                        done.add(op.key)
-                        self.hooks.finished(op, None)
-                    elif isinstance(error, UnreachableError):
-                        failed.add(op.key)
-                        unreachable.append((str(op.change.address), str(error)))
-                        self.hooks.finished(op, "failed: the API cannot be reached")
-                    else:
-                        failed.add(op.key)
-                        message = str(error) if isinstance(error, SmstateError) else f"{type(error).__name__}: {error}"
-                        self.outcome.errors.append(f"{op.change.address}: {message}" if not message.startswith(str(op.change.address)) else message)
-                        self.hooks.finished(op, message)
-        if unreachable:
-            self.outcome.errors.append(_unreachable(unreachable))
-        elif self.stopping.is_set() and (pending or failed):
-            self.outcome.errors.append("interrupted: no new operations were started; run apply again to finish")
+                    self._settle(op, future.exception(), done, failed, halt)
+                if self.aborting.is_set() and running:
+                    pool.abandon()
+                    self._abandon(list(running.values()), halt)
+                    break
+        self.outcome.errors += halt.messages(self._on_disk)
+        if self.stopping.is_set():
+            self.outcome.errors.append(interrupted_message(len(pending), self.outcome.abandoned))
         return self.outcome
+
+    def _settle(self, op: Operation, error: BaseException | None, done: set[OpKey], failed: set[OpKey], halt: Halt) -> None:
+        """Take in one finished operation: done, failed, or a failure that stops everything."""
+        if error is None:
+            done.add(op.key)
+            self.hooks.finished(op, None)
+            return
+        failed.add(op.key)
+        if isinstance(error, UnreachableError):
+            halt.unreachable.append((str(op.change.address), str(error)))
+            self.hooks.finished(op, "failed: the API cannot be reached")
+        elif isinstance(error, Unrecorded):
+            halt.unrecorded.append(error)
+            self.outcome.unrecorded.append(error.done)
+            self.hooks.finished(op, "completed, but the state could not be saved")
+        else:
+            message = str(error) if isinstance(error, SmstateError) else f"{type(error).__name__}: {error}"
+            self.outcome.errors.append(f"{op.change.address}: {message}" if not message.startswith(str(op.change.address)) else message)
+            self.hooks.finished(op, message)
+
+    def _abandon(self, ops: list[Operation], halt: Halt) -> None:
+        """A second interrupt: stop waiting for `ops`. Their threads may still finish, but never
+        write the state again; what each was creating is recorded as in progress, and the next
+        plan re-reads it."""
+        with self._save_lock, self._lock:
+            self._closed_for = threading.get_ident()
+        for op in ops:
+            self.outcome.abandoned.append(str(op.change.address))
+            self.hooks.finished(op, "stopped waiting: the next plan re-reads it")
+            if op.step is Step.DESTROY or op.change.action is Action.UPDATE:
+                continue  # the object is recorded already
+            desired = self._resolve(op.change.address)
+            name = desired.physical_name
+            recorded = self.state.resources.get(str(op.change.address))
+            if not isinstance(name, str) or (recorded is not None and recorded.physical_name == name):
+                continue  # unnamed (a model package: its ClientToken finds it again), or recorded already
+            try:
+                self._record(op.change, desired, Live(name, None, {}, None), status="creating")
+            except Unrecorded as error:
+                halt.unrecorded.append(error)
+                self.outcome.unrecorded.append(error.done)
 
     def _run_one(self, op: Operation) -> None:
         change = op.change
@@ -149,14 +180,17 @@ class Executor:
 
     # -- state ------------------------------------------------------------------------
 
-    def _commit(self, mutate: Callable[[State], None]) -> None:
+    def _commit(self, mutate: Callable[[State], None], done: str) -> None:
         """Change the state and return once a save that holds the change is on disk.
 
         Operations that finish while a save is being written are saved together by the next
         one (a group commit): each still returns only once its change is durable. The save
-        writes a snapshot, so other operations go on changing the state meanwhile.
+        writes a snapshot, so other operations go on changing the state meanwhile. `done` says
+        what the operation did, for the error when the save fails (a full disk).
         """
         with self._lock:
+            if self._closed_for not in (None, threading.get_ident()):
+                raise StoppedWaiting(f"{done}, after apply stopped waiting for it; the next plan re-reads it")
             mutate(self.state)
             self._changes += 1
             mine = self._changes
@@ -166,8 +200,11 @@ class Executor:
             with self._lock:
                 self.state.serial += 1
                 snapshot, covered = self.state.snapshot(), self._changes
-            self._save_sink(snapshot)
-            self._saved = covered
+            try:
+                self._save_sink(snapshot)
+            except StateWriteError as error:
+                raise Unrecorded(done, error) from None
+            self._saved, self._on_disk = covered, snapshot.serial
 
     def _resolve(self, address: Address) -> Desired:
         """Evaluate against the state as it is now; other operations write it concurrently."""
@@ -182,7 +219,7 @@ class Executor:
     def _progress(self, op: Operation) -> Callable[[Progress], None]:
         def report(progress: Progress) -> None:
             if self.aborting.is_set():
-                raise Interrupted(f"{op.change.address}: stopped waiting (status {progress.status}); the next plan re-reads it")
+                raise StoppedWaiting(f"{op.change.address}: stopped waiting (status {progress.status}); the next plan re-reads it")
             self.hooks.progress(op, progress)
 
         return report
@@ -282,7 +319,8 @@ class Executor:
             obj.deposed = deposed
             state.resources[address] = obj
 
-        self._commit(mutate)
+        self._commit(mutate, f"{address} ({obj.id}) {_DONE.get(status, 'created')}" if change.action is not Action.UPDATE
+                     else f"{address} ({obj.id}) updated")
 
     def _tags(self, address: Address, desired: Desired) -> dict[str, str]:
         return {**desired.tags, OWNER_ADDRESS_TAG: str(address), OWNER_LINEAGE_TAG: self.state.lineage}
@@ -419,7 +457,7 @@ class Executor:
                 else:
                     del state.resources[address]
 
-        self._commit(mutate)
+        self._commit(mutate, f"{address} ({target.id}) deleted")
         self.outcome.destroyed += 1
 
     def _refuse_in_use(self, change: Change, kind: Kind, target: ObjectState) -> None:
@@ -443,15 +481,6 @@ class Executor:
                             f"{change.address}: not deleting model {target.physical_name}: "
                             f"endpoint config {config.physical_name} ({address}) still uses it"
                         )
-
-
-def _unreachable(failed: list[tuple[str, str]]) -> str:
-    """One message for an API gone away, instead of the same failure once per operation."""
-    addresses = ", ".join(sorted({address for address, _ in failed}))
-    return (
-        f"the API cannot be reached ({failed[0][1]}); stopped, no new operations started ({addresses} failed); "
-        "what completed is in the state: run apply again once the API answers"
-    )
 
 
 def _mutable_request(desired: Desired, prior: ObjectState) -> dict[str, Any]:

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from typing import Annotated, Optional
 
 import typer
 
+from . import interrupts
 from .changes import Mode
 from .errors import ConfigError, SmstateError
 
@@ -43,24 +45,13 @@ def _inputs(chdir: str, var: list[str] | None = None, var_file: list[str] | None
             lock_timeout: str = "0s") -> object:
     from .pipeline import Inputs
 
-    return Inputs(chdir, var or [], var_file or [], parallelism, _duration(lock_timeout))
+    return Inputs(chdir, var or [], var_file or [], parallelism, _duration(lock_timeout, "--lock-timeout"))
 
 
-def _duration(text: str) -> float:
-    units = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-    for unit in sorted(units, key=len, reverse=True):
-        if text.endswith(unit):
-            number = text[: -len(unit)]
-            break
-    else:
-        unit, number = "s", text
-    try:
-        value = float(number) * units[unit]
-    except ValueError:
-        raise SmstateError(f"invalid duration {text!r}: use e.g. 30s, 5m") from None
-    if value < 0:
-        raise SmstateError(f"invalid duration {text!r}")
-    return value
+def _duration(text: str, option: str) -> float:
+    from .durations import seconds
+
+    return seconds(text, option)
 
 
 @app.command()
@@ -113,7 +104,7 @@ def apply(
 
     options = run.RunOptions(_mode(False, refresh_only), target or [], replace or [])
     inputs = _inputs(chdir, var, var_file, parallelism, lock_timeout)
-    wait = _duration(timeout) if timeout else None
+    wait = _duration(timeout, "--timeout") if timeout is not None else None
     raise typer.Exit(run.apply(inputs, options, planfile, auto_approve, wait))  # type: ignore[arg-type]
 
 
@@ -134,7 +125,7 @@ def destroy(
 
     options = run.RunOptions(Mode.DESTROY, target or [], [])
     inputs = _inputs(chdir, var, var_file, parallelism, lock_timeout)
-    wait = _duration(timeout) if timeout else None
+    wait = _duration(timeout, "--timeout") if timeout is not None else None
     raise typer.Exit(run.apply(inputs, options, None, auto_approve, wait))  # type: ignore[arg-type]
 
 
@@ -405,7 +396,8 @@ def main(argv: list[str] | None = None) -> int:
     debug = os.environ.get("SMSTATE_DEBUG") == "1" or "--debug" in args
     args = [a for a in args if a != "--debug"]
     try:
-        code = int(app(args=args, prog_name="smstate", standalone_mode=False) or 0)
+        with interrupts.installed():
+            code = int(app(args=args, prog_name="smstate", standalone_mode=False) or 0)
         if code == 130:
             sys.stderr.write("Error: interrupted\n")
             return 1
@@ -421,6 +413,11 @@ def main(argv: list[str] | None = None) -> int:
             raise
         lines = str(exc).splitlines() or ["unknown error"]
         sys.stderr.write(f"Error: {lines[0]}\n" + "".join(f"  {line}\n" for line in lines[1:]))
+        return 1
+    except interrupts.Interrupted as exc:
+        if debug:
+            raise
+        sys.stderr.write(f"Error: {exc}: stopped, and no state lock is left behind\n")
         return 1
     except (KeyboardInterrupt, BrokenPipeError):
         sys.stderr.write("Error: interrupted\n")
@@ -459,4 +456,11 @@ def _click_exit(exc: Exception) -> int:
 
 
 def entry() -> None:
-    sys.exit(main())
+    code = main()
+    if any(t is not threading.main_thread() and not t.daemon for t in threading.enumerate()):
+        # Threads an interrupt left behind may sit in a socket read until its timeout (minutes),
+        # and the interpreter would wait for them: the command is over, so leave now.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)

@@ -9,16 +9,24 @@ bodies are checked against botocore's service model once references are resolved
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, WithJsonSchema, field_validator
 
 from .addresses import NAME_RE, RESOURCE_TYPES, VALUE_TYPES, Address
+from .durations import seconds
 from .errors import ConfigError, Diagnostic
 from .yamlsrc import Path_, Source, dotted, parse
 
 SECTIONS = ("provider", "backend", "variables", *VALUE_TYPES, *RESOURCE_TYPES, "outputs")
+
+Duration = Annotated[
+    float,
+    BeforeValidator(seconds),
+    WithJsonSchema({"anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": r"^\d+(\.\d+)?(ms|s|m|h)?$"}]}),
+]
+"""Seconds, or a string such as `45m`: finite and non-negative, as every duration is."""
 
 
 class _Strict(BaseModel):
@@ -40,7 +48,7 @@ class ProviderSettings(_Strict):
     python: str | None = None
     retry_mode: Literal["standard", "adaptive"] = "standard"
     max_attempts: int = Field(default=8, ge=1, le=50)
-    timeout: float = Field(default=3600.0, gt=0, description="Longest wait for one endpoint, in seconds")
+    timeout: Duration = Field(default=3600.0, gt=0, description="Longest wait for one endpoint, in seconds (or 45m, 1h)")
 
     @field_validator("url")
     @classmethod
@@ -231,6 +239,8 @@ def _envelope(model: type[_Strict], body: Any, source: Source, path: Path_, prob
         for err in exc.errors():
             sub = path + tuple(p for p in err["loc"] if isinstance(p, (str, int)))
             message = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
+            if err["type"] == "value_error":  # our own validators' messages, without pydantic's prefix
+                message = str(err.get("ctx", {}).get("error", message))
             problems.append(Diagnostic(source.file, source.line(sub), dotted(sub), message))
         return None
 

@@ -35,6 +35,14 @@ class StateError(SmstateError):
     """The statefile cannot be read or written safely; the file is left untouched."""
 
 
+class StateWriteError(StateError):
+    """A statefile could not be written (a full disk): the file on disk is the previous, consistent state."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"{reason}; the file on disk was left as it was")
+
+
 class LockError(SmstateError):
     """The state is locked by another command."""
 

@@ -6,6 +6,7 @@ The steps are the pure core's; this module wires them to the disk and the provid
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -16,6 +17,7 @@ from typing import Any
 import yaml
 
 from . import config as config_mod
+from . import interrupts
 from . import variables as variables_mod
 from .addresses import Address
 from .backends import LockInfo
@@ -144,14 +146,30 @@ def known_values(state: State | None, only: set[str] | None = None) -> dict[Addr
 @contextmanager
 def locked(backend: Backend, operation: str, timeout: float,
            on_locked: Callable[[], None] | None = None) -> Iterator[LockInfo]:
-    """Hold the state lock; `on_locked` runs once it is held (the backend exists and answers)."""
-    info = backend.lock(operation, timeout)
+    """Hold the state lock for the block; released however the block ends, a signal included.
+    `on_locked` runs once it is held (the backend exists and answers).
+
+    Signals are held while the lock is taken and while it is released, so none can come between
+    the lock file being written and the block that releases it, nor stop the release half-way.
+    """
+    info: LockInfo | None = None
     try:
+        with interrupts.deferred():
+            info = backend.lock(operation, timeout)
         if on_locked is not None:
             on_locked()
         yield info
     finally:
-        backend.unlock(info)
+        interrupts.handler.deferred += 1  # inline, not a call: no signal is handled before it
+        try:
+            if info is not None:
+                backend.unlock(info)
+        finally:
+            interrupts.handler.deferred -= 1
+        if sys.exc_info()[1] is not None:
+            interrupts.handler.pending = None  # ending on an error already: that error is the one to report
+        elif not interrupts.handler.deferred:
+            interrupts.handler.raise_pending()
 
 
 def read_state(backend: Backend) -> State:

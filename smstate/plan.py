@@ -17,7 +17,7 @@ from .errors import SmstateError
 from .evaluate import Desired, Evaluation
 from .live import attributes, user_tags
 from .provider import Live
-from .resources import BY_STATE_TYPE, KINDS
+from .resources import BY_STATE_TYPE, KINDS, OWNER_ADDRESS_TAG, OWNER_LINEAGE_TAG, Kind
 from .state import ObjectState, State, recorded, redact, redact_like
 from .values import Unknown
 
@@ -46,6 +46,9 @@ def refresh(
         if (address, -1) not in lives:
             refreshed.resources[address] = replace(obj, deposed=deposed)
             continue
+        if _unconfirmed(obj):
+            _confirm(refreshed, address, obj, live, deposed, kind)
+            continue
         if live is None:
             drift.append(Drift(address, DriftKind.DELETED, obj.type, physical_name=obj.id))
             if deposed:
@@ -72,7 +75,29 @@ def _status(recorded: str, live: str | None) -> str:
     """An endpoint that ended Failed is tainted: the next apply replaces it."""
     if live == "Failed":
         return "tainted"
-    return "ready" if recorded == "creating" and live == "InService" else recorded
+    return "ready" if recorded == "creating" and live in (None, "InService", "Completed") else recorded
+
+
+def _unconfirmed(obj: ObjectState) -> bool:
+    """A create that apply stopped waiting for: recorded by name only, never read back."""
+    return obj.status == "creating" and not obj.arn
+
+
+def _confirm(refreshed: State, address: str, obj: ObjectState, live: Live | None, deposed: list[ObjectState], kind: Kind) -> None:
+    """Keep an unconfirmed create if it happened, with what the API says; else forget it, without drift.
+
+    Only an object carrying this state's ownership tags for this address is kept: the create may
+    never have been sent, and another object of that name is never this state's.
+    """
+    tags = (live.tags or {}) if live is not None else {}
+    if live is None or tags.get(OWNER_LINEAGE_TAG) != refreshed.lineage or tags.get(OWNER_ADDRESS_TAG) != address:
+        if deposed:
+            refreshed.resources[address] = replace(obj, status="gone", deposed=deposed)
+        return
+    now = redact_like(attributes(kind, live), recorded(obj), refreshed.lineage)
+    refreshed.resources[address] = replace(
+        obj, attributes=now, arn=live.arn, deposed=deposed, created=live.created, status=_status(obj.status, live.status)
+    )
 
 
 def make_plan(config: Config, evaluation: Evaluation, state: State, drift: list[Drift], options: Options) -> Plan:

@@ -51,7 +51,7 @@ class LineProgress:
             self._last.pop(op.key, None)
         if error is None:
             self.console.print(f"{op.change.address}: {_DONE.get(verb, 'Done')} after {time.monotonic() - start:.0f}s", highlight=False)
-        elif error.startswith("skipped"):
+        elif error.startswith(("skipped", "completed", "stopped")):  # not a failure of the operation
             self.console.print(f"{op.change.address}: {error}", highlight=False)
         else:
             self.console.print(f"[red]{op.change.address}: failed[/red]", highlight=False)

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
 from .plan import LiveKey
 from .provider import Live, Provider, Summary
 from .resources import BY_STATE_TYPE
 from .state import ObjectState, State
+from .workers import Workers
 
 IMMUTABLE = ("model", "endpoint_config")
 LIST_FROM = 20
@@ -44,7 +44,7 @@ def refresh_lives(provider: Provider, state: State, parallelism: int) -> dict[Li
             since = min(str(obj.created) for _, obj in listed)
             summaries[type_name] = provider.list_summaries(BY_STATE_TYPE[type_name], since)
     read = _reader(provider, summaries)
-    with ThreadPoolExecutor(max_workers=max(1, min(parallelism, len(jobs)))) as pool:
+    with Workers(max_workers=max(1, min(parallelism, len(jobs)))) as pool:
         return dict(zip((key for key, _ in jobs), pool.map(read, (obj for _, obj in jobs))))
 
 

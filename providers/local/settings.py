@@ -47,7 +47,7 @@ def time_scale() -> float:
         value = float(raw) if raw else 1.0
     except ValueError:
         return 1.0
-    return value if value >= 0 else 1.0
+    return value if math.isfinite(value) and value >= 0 else 1.0
 
 
 def is_loopback(host: str) -> bool:

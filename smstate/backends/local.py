@@ -7,18 +7,37 @@ import os
 import time
 from pathlib import Path
 
-from ..errors import LockError, StateError
+from .. import interrupts
+from ..errors import LockError, StateError, StateWriteError
 from ..state import State
 from . import LockInfo
 
 
 class LocalBackend:
-    """A statefile on disk. Writes are atomic and durable; the previous file is kept as `.backup`."""
+    """A statefile on disk. Writes are atomic and durable; the previous file is kept as `.backup`.
+
+    A statefile that is a symlink is written through: the new file replaces the link's target,
+    and the backup and the lock sit beside the target. Replacing the link itself would split
+    the state in two, the link's target going stale while smstate records elsewhere.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.lock_path = path.with_name(path.name + ".lock")
-        self.backup_path = path.with_name(path.name + ".backup")
+
+    @property
+    def target(self) -> Path:
+        """The file the statefile's name leads to (itself unless it is a symlink)."""
+        return Path(os.path.realpath(self.path)) if self.path.is_symlink() else self.path
+
+    @property
+    def lock_path(self) -> Path:
+        target = self.target
+        return target.with_name(target.name + ".lock")
+
+    @property
+    def backup_path(self) -> Path:
+        target = self.target
+        return target.with_name(target.name + ".backup")
 
     def describe(self) -> str:
         return str(self.path)
@@ -35,8 +54,12 @@ class LocalBackend:
         return State.loads(text, str(self.path))
 
     def write(self, state: State) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        _atomic_write(self.path, state.dumps().encode(), keep=self.backup_path)
+        target = self.target
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            _atomic_write(target, state.dumps().encode(), keep=self.backup_path)
+        except OSError as exc:
+            raise StateWriteError(f"cannot write the state to {target}: {exc.strerror or exc}") from None
 
     def delete(self) -> None:
         for path in (self.path, self.backup_path):
@@ -45,9 +68,9 @@ class LocalBackend:
     def lock(self, operation: str, timeout: float) -> LockInfo:
         info = LockInfo.new(operation)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.lock_path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise LockError(f"cannot create the state directory {self.path.parent}: {exc.strerror}") from None
+            raise LockError(f"cannot create the state directory {self.lock_path.parent}: {exc.strerror}") from None
         deadline = time.monotonic() + timeout
         delay = 0.1
         while True:
@@ -56,7 +79,7 @@ class LocalBackend:
             except FileExistsError:
                 if time.monotonic() >= deadline:
                     raise LockError(self._held_message()) from None
-                time.sleep(delay)
+                interrupts.sleep(delay)  # a signal ends the wait for the lock at once
                 delay = min(delay * 2, 2.0)
                 continue
             except OSError as exc:
@@ -66,9 +89,9 @@ class LocalBackend:
                     json.dump(info.to_json(), handle)
                     handle.flush()
                     os.fsync(handle.fileno())
-            except OSError as exc:
+            except OSError as exc:  # a full disk: never leave a half-written lock behind
                 self.lock_path.unlink(missing_ok=True)
-                raise LockError(f"cannot write the lock file {self.lock_path}: {exc.strerror}") from None
+                raise LockError(f"cannot write the lock file {self.lock_path}: {exc.strerror or exc}") from None
             return info
 
     def unlock(self, info: LockInfo) -> None:

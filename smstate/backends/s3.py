@@ -12,6 +12,7 @@ import json
 import time
 from typing import Any
 
+from .. import interrupts
 from ..errors import LockError, StateError
 from ..state import State
 from . import LockInfo
@@ -105,7 +106,7 @@ class S3Backend:
                     f"the state is locked by another command ({who}); wait for it, pass --lock-timeout, "
                     f"or run `smstate force-unlock {hint}` if it is dead"
                 )
-            time.sleep(delay)
+            interrupts.sleep(delay)  # a signal ends the wait for the lock at once
             delay = min(delay * 2, 2.0)
 
     def unlock(self, info: LockInfo) -> None:

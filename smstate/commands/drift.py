@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-from concurrent.futures import ThreadPoolExecutor
 
 from .. import drift as drift_mod
 from ..addresses import Address
@@ -17,6 +16,7 @@ from ..provider import Provider
 from ..render import drift_lines
 from ..resources import KINDS
 from ..state import State
+from ..workers import Workers
 from .run import err, out
 
 FORMATS = ("text", "json", "markdown", "github")
@@ -69,7 +69,7 @@ def _owned(provider: Provider, lineage: str, parallelism: int) -> list[drift_mod
             err.print(f"[yellow]Warning:[/yellow] cannot read the tags of {object_id}, skipped: {exc}")
             return None
 
-    with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
+    with Workers(max_workers=max(1, parallelism)) as pool:
         return [found for found in pool.map(tags, listed) if found is not None]
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .. import importing
@@ -11,6 +10,7 @@ from ..errors import SmstateError
 from ..pipeline import Inputs, load, locked, provider_for, read_state
 from ..provider import Live
 from ..resources import KINDS, OWNER_ADDRESS_TAG, OWNER_LINEAGE_TAG
+from ..workers import Workers
 from .run import out
 
 
@@ -63,7 +63,7 @@ def generate_config(inputs: Inputs, file: str, prefix: str, types: list[str]) ->
         found: dict[str, list[Live]] = {}
         for kind_name in types or list(KINDS):
             ids = [i for i, arn in provider.list_ids(KINDS[kind_name], prefix) if i not in known and arn not in known]
-            with ThreadPoolExecutor(max_workers=max(1, inputs.parallelism)) as pool:
+            with Workers(max_workers=max(1, inputs.parallelism)) as pool:
                 lives = list(pool.map(lambda i: provider.read(KINDS[kind_name], i), ids))
             found[kind_name] = [
                 live for live in lives if live is not None and not importing.foreign_lineage(live, state.lineage)

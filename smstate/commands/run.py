@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import json
-import signal
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from rich.console import Console
 
-from .. import planfile
+from .. import interrupts, planfile
 from ..addresses import Address
-from ..apply import Executor
+from ..apply import Executor, Outcome
 from ..changes import Mode, Plan
-from ..errors import PlanFileError, SmstateError
+from ..errors import PlanFileError, SmstateError, StateWriteError
 from ..pipeline import Inputs, Loaded, build_plan, load, locked, provider_for, read_state
 from ..plan import Options
 from ..progress import LineProgress
@@ -123,7 +121,11 @@ def apply(inputs: Inputs, run: RunOptions, plan_path: str | None, auto_approve: 
             inputs.parallelism, timeout, loaded.config.provider.timeout,
         )
         outcome = _with_signals(executor, result)
-        _store_outputs(loaded, backend, executor.state, run.mode is Mode.DESTROY and not run.targets)
+        if not outcome.unrecorded:  # else the statefile on disk stays the last consistent one
+            try:
+                _store_outputs(loaded, backend, executor.state, run.mode is Mode.DESTROY and not run.targets)
+            except StateWriteError as failure:
+                outcome.errors.append(f"every operation completed and is recorded, but the outputs are not: {failure.reason}")
     verb = "Destroy" if run.mode is Mode.DESTROY else "Apply"
     if outcome.errors:
         for error in outcome.errors:
@@ -137,10 +139,10 @@ def apply(inputs: Inputs, run: RunOptions, plan_path: str | None, auto_approve: 
     return 0
 
 
-def _with_signals(executor: Executor, result: Plan) -> Any:
+def _with_signals(executor: Executor, result: Plan) -> Outcome:
     """First Ctrl-C/SIGTERM: start nothing new. Second: stop waiting too."""
 
-    def handler(signum: int, frame: FrameType | None) -> None:
+    def handler(signum: int) -> None:
         if executor.stopping.is_set():
             executor.aborting.set()
             err.print("\n[red]Second interrupt: no longer waiting for operations in flight.[/red]")
@@ -148,12 +150,8 @@ def _with_signals(executor: Executor, result: Plan) -> Any:
             executor.stopping.set()
             err.print("\n[yellow]Interrupt received: finishing the operations in flight; no new ones will start.[/yellow]")
 
-    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
+    with interrupts.graceful(handler):
         return executor.run(result)
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
 
 
 def _confirm(auto_approve: bool, question: str) -> bool:

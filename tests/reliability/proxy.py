@@ -9,7 +9,9 @@ is there: there are no test hooks in the product. The proxy can
   call and *then* answer 503, or reset the connection before or after forwarding it (the
   "after" faults are the nasty ones: the server did the work, the client saw a failure);
 - SIGKILL a process right after forwarding its Nth SageMaker call, before it sees the answer;
-- go away for good: every later request has its connection reset and new connections are refused.
+- go away for good: every later request has its connection reset and new connections are refused;
+- hang: accept the calls a predicate picks and never answer them (nothing is forwarded) until
+  `release()`, after which they are forwarded as usual.
 
 Only SageMaker control-plane calls (those with an `X-Amz-Target` header) are counted and
 faulted; the local target's `GET /ping` presence check passes through untouched.
@@ -94,6 +96,12 @@ class FaultProxy:
         self.gone = False
         self.gone_after: int | None = None
         """Go away for good once this many calls were counted."""
+        self.hang: Callable[[str], bool] | None = None
+        """Which operations hang: accepted, never forwarded nor answered until `release()`."""
+        self.hanging = threading.Semaphore(0)
+        """Released once per call that starts hanging."""
+        self._released = threading.Event()
+        self._drop_hung = False
         self._rng = random.Random(self.faults.seed)
         self._lock = threading.Lock()
         self._kill: _Kill | None = None
@@ -109,9 +117,16 @@ class FaultProxy:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def release(self, forward: bool = True) -> None:
+        """No new call hangs; hung calls go on (forwarded and answered), or have their connection reset."""
+        self.hang = None
+        self._drop_hung = not forward
+        self._released.set()
+
     def close(self) -> None:
         """The API is gone: the listener closes, and requests on open connections are reset."""
         self.gone = True
+        self._released.set()
         if self._thread.is_alive():
             self.server.shutdown()
         self.server.server_close()
@@ -272,7 +287,14 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             target = self.headers.get("X-Amz-Target", "")
             if not target:
                 return self._send(*self._forward(body))
-            fault, kill, latency = proxy._decide(target.rsplit(".", 1)[-1])
+            operation = target.rsplit(".", 1)[-1]
+            hang = proxy.hang
+            if hang is not None and hang(operation):
+                proxy.hanging.release()
+                proxy._released.wait()
+                if proxy.gone or proxy._drop_hung:
+                    return self._reset()
+            fault, kill, latency = proxy._decide(operation)
             if proxy.gone:
                 threading.Thread(target=proxy.close, daemon=True).start()
                 return self._reset()

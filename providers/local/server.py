@@ -20,7 +20,6 @@ import fcntl
 import logging
 import os
 import shutil
-import signal
 import socket
 import sys
 from pathlib import Path
@@ -35,6 +34,7 @@ from providers.local.lifecycle import Endpoints
 from providers.local.registry import Registry
 from providers.local.runtime import Gateway
 from providers.local.settings import HOME_ENV, RUNTIMES, is_loopback
+from providers.local.signals import block_stop_signals, watch_stop_signals
 from providers.local.validation import service_model
 
 log = logging.getLogger("smstate.local")
@@ -77,8 +77,8 @@ def lock_home(home: Path) -> IO[str]:
 def build_app(home: Path, runtime: str, python: str | None, url: str) -> App:
     from providers.local.hosting import start_instance
 
-    async def starter(model: dict[str, Any], workdir: Path) -> Instance:
-        return await start_instance(model, workdir, runtime=runtime, python=python)
+    async def starter(model: dict[str, Any], workdir: Path, memory: int | None) -> Instance:
+        return await start_instance(model, workdir, runtime=runtime, python=python, memory=memory)
 
     home.mkdir(parents=True, exist_ok=True)
     registry = Registry(home)
@@ -108,6 +108,7 @@ def serve(host: str, port: int, home: Path, runtime: str = "process", python: st
     """Run the server until SIGTERM/SIGINT. Raises `ServerError` if it cannot start."""
     if runtime not in RUNTIMES:
         raise ServerError(f"unknown runtime {runtime!r}; choose one of {', '.join(RUNTIMES)}")
+    block_stop_signals()  # before any thread starts: see providers.local.signals
     os.environ[HOME_ENV] = str(home)  # the hosting layer caches artifacts under it
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
     lock = lock_home(home)
@@ -123,13 +124,16 @@ def serve(host: str, port: int, home: Path, runtime: str = "process", python: st
         timeout_graceful_shutdown=15,
         server_header=False,
     )
-    # uvicorn re-raises the signal that stopped it once it has shut down; by then
-    # every model server is stopped, so that second delivery should just end the
-    # process normally (exit status 0) instead of killing it.
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: None)
+    server = uvicorn.Server(config)
+    watch_stop_signals(lambda force: _stop(server, force))
     try:
-        uvicorn.Server(config).run(sockets=[sock])
+        server.run(sockets=[sock])
     finally:
         sock.close()
         lock.close()
+
+
+def _stop(server: uvicorn.Server, force: bool) -> None:
+    """What uvicorn's own signal handler does: stop gracefully, or at once when forced."""
+    server.should_exit = True
+    server.force_exit = server.force_exit or force

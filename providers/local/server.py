@@ -22,6 +22,7 @@ import os
 import shutil
 import socket
 import sys
+import time
 from pathlib import Path
 from typing import IO, Any
 
@@ -40,6 +41,9 @@ from providers.local.validation import service_model
 log = logging.getLogger("smstate.local")
 
 KEEP_ALIVE_SECONDS = 75
+#: A server that was asked to stop says so in this file until its lock is released.
+STOPPING_FILE = "server.stopping"
+STOPPING_WAIT_SECONDS = 30.0
 
 
 class ServerError(Exception):
@@ -64,14 +68,37 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def lock_home(home: Path) -> IO[str]:
+    """Hold `<home>/server.lock`; wait for a server that is stopping to let it go.
+
+    A lock left by a dead server is free (the kernel drops it with the process);
+    one held by a server that was asked to stop (`server.stopping` names it) is
+    waited for, so a command right after a `stop` starts the next server.
+    """
     home.mkdir(parents=True, exist_ok=True)
     handle = open(home / "server.lock", "a+")  # noqa: SIM115 - held for the process's life
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        handle.close()
-        raise ServerError(f"another local server is already using {home}") from None
+    deadline = time.monotonic() + STOPPING_WAIT_SECONDS
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except OSError:
+            if not _stopping(home) or time.monotonic() > deadline:
+                handle.close()
+                raise ServerError(f"another local server is already using {home}") from None
+            time.sleep(0.1)
+    with contextlib.suppress(FileNotFoundError):
+        (home / STOPPING_FILE).unlink()
     return handle
+
+
+def _stopping(home: Path) -> bool:
+    """Whether the server holding the home's lock said it is stopping."""
+    try:
+        pid = int((home / STOPPING_FILE).read_text().strip())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def build_app(home: Path, runtime: str, python: str | None, url: str) -> App:
@@ -125,7 +152,7 @@ def serve(host: str, port: int, home: Path, runtime: str = "process", python: st
         server_header=False,
     )
     server = uvicorn.Server(config)
-    watch_stop_signals(lambda force: _stop(server, force))
+    watch_stop_signals(lambda force: _stop(server, home, force))
     try:
         server.run(sockets=[sock])
     finally:
@@ -133,7 +160,9 @@ def serve(host: str, port: int, home: Path, runtime: str = "process", python: st
         lock.close()
 
 
-def _stop(server: uvicorn.Server, force: bool) -> None:
+def _stop(server: uvicorn.Server, home: Path, force: bool) -> None:
     """What uvicorn's own signal handler does: stop gracefully, or at once when forced."""
+    with contextlib.suppress(OSError):
+        (home / STOPPING_FILE).write_text(f"{os.getpid()}\n")
     server.should_exit = True
     server.force_exit = server.force_exit or force

@@ -118,6 +118,8 @@ class Fleet:
         self._serial = itertools.count()
         self.requests = 0
         self.failures = 0
+        #: Instances that died or stopped answering, over the fleet's life.
+        self.lost = 0
         self.startup_timeout = 0.0
         self.wake = asyncio.Event()
         #: While instances are being replaced: (how many, why, since when).
@@ -137,7 +139,8 @@ class Fleet:
         return self._slots
 
     def healthy(self) -> bool:
-        return len(self._slots) == self._wanted and all(slot.instance.alive for slot in self._slots)
+        """No instance is missing or dead, and none ever was (a rollout's bake reads it)."""
+        return not self.lost and len(self._slots) == self._wanted and all(s.instance.alive for s in self._slots)
 
     async def invoke(
         self, body: bytes, content_type: str, accept: str | None, custom_attributes: str | None
@@ -214,6 +217,7 @@ class Fleet:
         """Take an instance out of rotation (it stays wanted: it is to be replaced)."""
         if slot not in self._slots:
             return False
+        self.lost += 1
         self._slots.remove(slot)
         self._on_change()
         return True

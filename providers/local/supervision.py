@@ -60,7 +60,7 @@ class Repairs:
         fleet = self.fleet
         where = f"{fleet.workdir.name}/{fleet.variant}"
         log.warning("endpoint %s: an instance is unhealthy (%s); replacing it", where, reason)
-        await stop_slot(slot)
+        await asyncio.shield(stop_slot(slot))  # even if the fleet stops meanwhile
         delay = RETRY_FIRST
         while fleet.serving < fleet.size:
             try:

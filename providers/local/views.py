@@ -64,15 +64,15 @@ def variant_summaries(
             "CurrentWeight": weight,
             "DesiredWeight": wanted["DesiredWeight"],
         }
+        fleet = live.fleets.get(name) if live else None
         if variant.get("ServerlessConfig"):
             summary["CurrentServerlessConfig"] = variant["ServerlessConfig"]
             summary["DesiredServerlessConfig"] = variant["ServerlessConfig"]
         else:
-            fleet = live.fleets.get(name) if live else None
             summary["CurrentInstanceCount"] = fleet.serving if fleet else 0
             summary["DesiredInstanceCount"] = wanted["DesiredInstanceCount"]
-            if fleet is not None and fleet.repair is not None:
-                summary["VariantStatus"] = [repair_status(*fleet.repair)]
+        if fleet is not None and fleet.repair is not None:
+            summary["VariantStatus"] = [repair_status(*fleet.repair)]
         summaries.append(summary)
     return summaries
 

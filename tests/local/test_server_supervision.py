@@ -225,3 +225,39 @@ def test_a_model_that_exits_during_a_request_is_replaced(tmp_path: Path) -> None
         assert "exited with code 3" in server.log()
     finally:
         server.close()
+
+
+#: Loads, answers /ping, then dies half a second later.
+DYING_CODE = '''
+import os, threading
+
+def model_fn(model_dir):
+    threading.Timer(0.5, os._exit, (5,)).start()
+    return None
+
+def predict_fn(data, model):
+    return {"label": "dying"}
+'''
+
+
+def test_an_update_whose_new_instance_dies_while_baking_is_rolled_back(tmp_path: Path) -> None:
+    server = ServerProcess(tmp_path / "home").start()
+    try:
+        sm, rt = clients(server.url)
+        deploy_typed(sm, "baked", model_tar(tmp_path / "v1", "v1"), "ml.m5.large")
+        sm.create_model(
+            ModelName="dying",
+            PrimaryContainer={"Image": "local/echo", "ModelDataUrl": str(model_tar(tmp_path / "v2", "dying", DYING_CODE))},
+            ExecutionRoleArn="arn:aws:iam::000000000000:role/local",
+        )
+        variant = {"VariantName": "primary", "ModelName": "dying", "InstanceType": "ml.m5.large", "InitialInstanceCount": 1}
+        sm.create_endpoint_config(EndpointConfigName="dying", ProductionVariants=[variant])
+        routing = {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 300}  # a 3 s bake at the tests' time scale
+        config = {"BlueGreenUpdatePolicy": {"TrafficRoutingConfiguration": routing}}
+        sm.update_endpoint(EndpointName="baked", EndpointConfigName="dying", DeploymentConfig=config)
+        described = wait_for(lambda: (d := sm.describe_endpoint(EndpointName="baked"))["EndpointStatus"] == "InService" and d)
+        assert described["EndpointConfigName"] == "baked"
+        assert "failed its health check" in described["FailureReason"]
+        assert invoke(rt, "baked", 1)["label"] == "v1"
+    finally:
+        server.close()

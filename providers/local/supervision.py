@@ -3,7 +3,7 @@
 Every half second (at once when a request could not reach an instance) the
 supervisor of a fleet looks at each instance in rotation: one whose model server
 exited (crashed, was killed, ran out of its instance type's memory) is unhealthy,
-as is an idle one that failed `/ping` three times in a row (pinged every five
+as is an idle one that failed `/ping` three times in a row (pinged every two
 seconds; a busy one is judged by its requests instead, since a model server
 answers `/ping` between predictions). An unhealthy instance leaves the rotation at
 once, so traffic goes only to the healthy ones, and is stopped; a new instance is
@@ -25,7 +25,7 @@ from providers.local.fleet import Fleet, Slot, stop_slot
 log = logging.getLogger("smstate.local")
 
 CHECK_EVERY = 0.5
-PING_EVERY = 5.0
+PING_EVERY = 2.0
 PING_FAILURES = 3
 RETRY_FIRST, RETRY_LAST = 1.0, 30.0
 
@@ -60,7 +60,14 @@ class Repairs:
         fleet = self.fleet
         where = f"{fleet.workdir.name}/{fleet.variant}"
         log.warning("endpoint %s: an instance is unhealthy (%s); replacing it", where, reason)
-        await asyncio.shield(stop_slot(slot))  # even if the fleet stops meanwhile
+        stopping = asyncio.ensure_future(stop_slot(slot))  # runs on even if the fleet stops meanwhile
+        try:
+            await self._start_replacement(reason, where)
+        finally:
+            await asyncio.shield(stopping)
+
+    async def _start_replacement(self, reason: str, where: str) -> None:
+        fleet = self.fleet
         delay = RETRY_FIRST
         while fleet.serving < fleet.size:
             try:

@@ -261,3 +261,33 @@ def test_an_update_whose_new_instance_dies_while_baking_is_rolled_back(tmp_path:
         assert invoke(rt, "baked", 1)["label"] == "v1"
     finally:
         server.close()
+
+
+#: Freezes itself (SIGSTOP) when asked: alive, but no longer answering /ping.
+FREEZING_CODE = '''
+import os, signal, threading
+
+def model_fn(model_dir):
+    return None
+
+def predict_fn(data, model):
+    if data == "freeze":
+        threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGSTOP)).start()
+    return {"label": str(os.getpid())}
+'''
+
+
+def test_an_instance_that_stops_answering_ping_is_replaced(tmp_path: Path) -> None:
+    server = ServerProcess(tmp_path / "home").start()
+    try:
+        sm, rt = clients(server.url)
+        deploy_typed(sm, "frozen", model_tar(tmp_path, "frozen", FREEZING_CODE), "ml.m5.large")
+        frozen = int(invoke(rt, "frozen", "freeze")["label"])
+        # No request is sent meanwhile: one would wait on the frozen instance until it timed out.
+        repairing = wait_for(lambda: variant(sm, "frozen").get("VariantStatus"), timeout=60)
+        assert "did not answer /ping 3 times in a row" in repairing[0]["StatusMessage"]
+        wait_for(lambda: "VariantStatus" not in (v := variant(sm, "frozen")) and v["CurrentInstanceCount"] == 1)
+        assert int(invoke(rt, "frozen", 1)["label"]) != frozen
+        assert wait_for(lambda: not os.path.exists(f"/proc/{frozen}"))  # the frozen one was killed
+    finally:
+        server.close()

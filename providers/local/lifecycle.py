@@ -154,20 +154,22 @@ class Endpoints:
     async def _delete(self, name: str) -> None:
         key = key_of(name)
         await self.stop_all(key)
+        await asyncio.to_thread(shutil.rmtree, self.workdir / key, True)
+        await self.prune_artifacts(deleting=key)  # before the endpoint is seen gone
         self.registry.delete(Kind.ENDPOINT, key)
         self.stages.pop(key, None)
-        await asyncio.to_thread(shutil.rmtree, self.workdir / key, True)
         log.info("endpoint %s deleted", name)
-        await self.prune_artifacts()
 
-    async def prune_artifacts(self) -> None:
-        """Remove the extracted artifacts no model and no endpoint uses any more."""
+    async def prune_artifacts(self, deleting: str | None = None) -> None:
+        """Remove the extracted artifacts no model and no endpoint (but `deleting`) uses any more."""
         from providers.local.hosting.artifacts import artifact_urls, default_cache_dir, prune_cache
 
         keep: set[str] = set()
         for _, model in self.registry.items(Kind.MODEL):
             keep |= artifact_urls(model["describe"])
-        for _, endpoint in self.registry.items(Kind.ENDPOINT):
+        for key, endpoint in self.registry.items(Kind.ENDPOINT):
+            if key == deleting:
+                continue
             for snapshot in (endpoint.get("deployed"), (endpoint.get("pending") or {}).get("snapshot")):
                 for described in ((snapshot or {}).get("models") or {}).values():
                     keep |= artifact_urls(described)

@@ -135,10 +135,10 @@ def serve(host: str, port: int, home: Path, runtime: str = "process", python: st
     """Run the server until SIGTERM/SIGINT. Raises `ServerError` if it cannot start."""
     if runtime not in RUNTIMES:
         raise ServerError(f"unknown runtime {runtime!r}; choose one of {', '.join(RUNTIMES)}")
-    block_stop_signals()  # before any thread starts: see providers.local.signals
     os.environ[HOME_ENV] = str(home)  # the hosting layer caches artifacts under it
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
     lock = lock_home(home)
+    block_stop_signals()  # before any thread starts: see providers.local.signals
     sock = bind(host, port)
     shown_host = f"[{host}]" if ":" in host else host
     app = build_app(home, runtime, python, f"http://{shown_host}:{sock.getsockname()[1]}")

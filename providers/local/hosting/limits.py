@@ -21,7 +21,7 @@ _VCPUS = {
 }  # fmt: skip
 
 #: GiB of memory per vCPU, by instance family (the letters before the generation).
-_GIB_PER_VCPU = {"c": 2.0, "m": 4.0, "r": 8.0, "t": 4.0, "g": 4.0, "inf": 2.0, "trn": 16.0, "x": 16.0, "z": 8.0}
+_GIB_PER_VCPU = {"c": 2.0, "m": 4.0, "r": 8.0, "t": 4.0, "g": 4.0, "inf": 2.0, "trn": 4.0, "x": 16.0, "z": 8.0}
 
 #: Types whose memory the rule above does not give.
 _EXCEPTIONS_GIB = {
@@ -59,7 +59,3 @@ def variant_memory(variant: dict[str, Any]) -> int | None:
     instance_type = variant.get("InstanceType")
     return instance_memory(str(instance_type)) if instance_type else None
 
-
-def describe_memory(limit: int) -> str:
-    """``8 GiB`` or ``3072 MiB``: how messages show a limit."""
-    return f"{limit / GIB:g} GiB" if limit % (GIB // 4) == 0 else f"{limit // 1024**2} MiB"

@@ -6,8 +6,9 @@ lets a live endpoint's config and models be deleted, and the endpoint keeps
 serving what it was given.
 
 Traffic inside a deployment splits by the variants' current weights, among the
-variants that have at least one instance; when every weight is zero, the live
-variants share traffic equally rather than refusing it.
+variants that have at least one instance in service; when every weight is zero,
+the live variants share traffic equally rather than refusing it. Each instance
+gets the memory of its variant's instance type.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from providers.local.fleet import Fleet, Starter
+from providers.local.hosting.limits import variant_memory
 
 Snapshot = dict[str, Any]
 
@@ -47,7 +49,7 @@ class Deployment:
         for variant in snapshot["config"]["ProductionVariants"]:
             name = variant["VariantName"]
             model = snapshot["models"][variant["ModelName"]]
-            self.fleets[name] = Fleet(name, model, workdir, starter, self._reroute)
+            self.fleets[name] = Fleet(name, model, workdir, starter, self._reroute, variant_memory(variant))
         self._routes: list[Fleet] = []
         self._bounds: list[float] = []
         self._total = 0.0
@@ -82,7 +84,7 @@ class Deployment:
 
     def variant(self, name: str) -> Fleet | None:
         fleet = self.fleets.get(name)
-        return fleet if fleet is not None and fleet.size else None
+        return fleet if fleet is not None and fleet.serving else None
 
     def set_weight(self, variant: str, weight: float) -> None:
         self.weights[variant] = weight
@@ -114,7 +116,7 @@ class Deployment:
         await asyncio.gather(*(fleet.stop() for fleet in self.fleets.values()))
 
     def _reroute(self) -> None:
-        live = [f for f in self.fleets.values() if f.size]
+        live = [f for f in self.fleets.values() if f.serving]
         weights = [max(self.weights.get(f.variant, 1.0), 0.0) for f in live]
         if live and not any(weights):
             weights = [1.0] * len(live)

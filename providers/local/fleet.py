@@ -4,12 +4,19 @@ Rules:
 - an instance takes traffic only once it answered `/ping` (`wait_ready`), and
   a fleet grows all-or-nothing: if one new instance cannot start, the ones started
   with it are stopped again and the hosting error is raised;
-- requests go round-robin across the fleet's instances;
+- requests go round-robin across the fleet's live instances;
 - an instance leaves the rotation first and is stopped only once its in-flight
   requests have finished (draining), so shrinking or retiring a fleet never drops
   a request;
 - the fleet counts requests and server-side failures (5xx from the model, or an
-  instance that could not be reached): the rollout's error-rate check reads them.
+  instance that could not be reached): the rollout's error-rate check reads them;
+- the fleet supervises its instances (`providers.local.supervision`): one that
+  exits, or stops answering `/ping`, leaves the rotation at once and is replaced,
+  as SageMaker replaces an unhealthy instance.
+
+`size` is the number of instances the fleet is meant to have (what rollouts and
+scaling reason about); `serving` is how many are in rotation now. They differ
+while an instance is being replaced.
 """
 
 from __future__ import annotations
@@ -54,6 +61,10 @@ class Instance(Protocol):
 
     async def wait_ready(self, timeout: float) -> None: ...
 
+    async def ping(self) -> bool: ...
+
+    async def exit_reason(self) -> str | None: ...
+
     async def invoke(
         self, body: bytes, content_type: str, accept: str | None, custom_attributes: str | None
     ) -> InvokeResultLike: ...
@@ -61,19 +72,25 @@ class Instance(Protocol):
     async def stop(self) -> None: ...
 
 
-#: Starts one instance of `model` in `workdir` (runtime and interpreter bound in).
-Starter = Callable[[dict[str, Any], Path], Awaitable[Instance]]
+#: Starts one instance of `model` in `workdir` with at most `memory` bytes
+#: (None: unbounded); the runtime and interpreter are bound in.
+Starter = Callable[[dict[str, Any], Path, "int | None"], Awaitable[Instance]]
+
+
+class NoHealthyInstance(Exception):
+    """Every instance of the fleet is being replaced."""
 
 
 class Slot:
     """An instance plus its count of requests in flight."""
 
-    __slots__ = ("instance", "in_flight", "workdir")
+    __slots__ = ("instance", "in_flight", "workdir", "failed_pings")
 
     def __init__(self, instance: Instance, workdir: Path) -> None:
         self.instance = instance
         self.in_flight = 0
         self.workdir = workdir
+        self.failed_pings = 0
 
 
 class Fleet:
@@ -86,39 +103,57 @@ class Fleet:
         workdir: Path,
         starter: Starter,
         on_change: Callable[[], None] = lambda: None,
+        memory: int | None = None,
     ) -> None:
         self.variant = variant
         self.variant_header = variant.encode()
         self.model = model
         self.workdir = workdir
+        self.memory = memory
         self._starter = starter
         self._on_change = on_change
         self._slots: list[Slot] = []
+        self._wanted = 0
         self._turn = 0
         self._serial = itertools.count()
         self.requests = 0
         self.failures = 0
+        #: Instances that died or stopped answering, over the fleet's life.
+        self.lost = 0
+        self.startup_timeout = 0.0
+        self.wake = asyncio.Event()
+        #: While instances are being replaced: (how many, why, since when).
+        self.repair: tuple[int, str, float] | None = None
+        self._supervisor: asyncio.Task[None] | None = None
 
     @property
     def size(self) -> int:
+        return self._wanted
+
+    @property
+    def serving(self) -> int:
         return len(self._slots)
 
+    @property
+    def slots(self) -> list[Slot]:
+        return self._slots
+
     def healthy(self) -> bool:
-        return all(slot.instance.alive for slot in self._slots)
+        """No instance is missing or dead, and none ever was (a rollout's bake reads it)."""
+        return not self.lost and len(self._slots) == self._wanted and all(s.instance.alive for s in self._slots)
 
     async def invoke(
         self, body: bytes, content_type: str, accept: str | None, custom_attributes: str | None
     ) -> InvokeResultLike:
-        """Hand one request to the next instance in turn (the fleet is not empty)."""
-        slots = self._slots
-        self._turn = turn = (self._turn + 1) % len(slots)
-        slot = slots[turn]
+        """Hand one request to the next live instance in turn."""
+        slot = self._next()
         slot.in_flight += 1
         self.requests += 1
         try:
             result = await slot.instance.invoke(body, content_type, accept, custom_attributes)
         except BaseException:
             self.failures += 1
+            self.wake.set()  # an unreachable instance: let the supervisor look now
             raise
         finally:
             slot.in_flight -= 1
@@ -126,12 +161,22 @@ class Fleet:
             self.failures += 1
         return result
 
+    def _next(self) -> Slot:
+        slots = self._slots
+        for _ in range(len(slots)):
+            self._turn = turn = (self._turn + 1) % len(slots)
+            if slots[turn].instance.alive:
+                return slots[turn]
+        if slots:
+            self.wake.set()
+        raise NoHealthyInstance(f"no instance of variant {self.variant} is healthy; replacing it")
+
     async def grow(self, count: int, timeout: float) -> None:
         """Start `count` more instances; all of them join, or none does."""
         if count <= 0:
             return
-        workdirs = [self.workdir / f"{self.variant}-{next(self._serial)}" for _ in range(count)]
-        tasks = [asyncio.ensure_future(self._start(workdir, timeout)) for workdir in workdirs]
+        self.startup_timeout = timeout
+        tasks = [asyncio.ensure_future(self.start_one(timeout)) for _ in range(count)]
         try:
             await asyncio.wait(tasks)
         except asyncio.CancelledError:
@@ -143,49 +188,83 @@ class Fleet:
         if failures:
             await _stop_started(tasks)
             raise failures[0]  # type: ignore[misc]
-        started = [t.result() for t in tasks]
-        self._slots.extend(started)
+        self._slots.extend(t.result() for t in tasks)
+        self._wanted += count
+        self._supervise()
         self._on_change()
 
-    async def _start(self, workdir: Path, timeout: float) -> Slot:
+    async def start_one(self, timeout: float) -> Slot:
+        """One new instance, ready to serve (not yet in rotation)."""
+        workdir = self.workdir / f"{self.variant}-{next(self._serial)}"
         workdir.mkdir(parents=True, exist_ok=True)
-        instance = await self._starter(self.model, workdir)
+        instance = await self._starter(self.model, workdir, self.memory)
         try:
             await instance.wait_ready(timeout)
         except BaseException:
-            await _stop(Slot(instance, workdir))
+            await stop_slot(Slot(instance, workdir))
             raise
         return Slot(instance, workdir)
 
+    def admit(self, slot: Slot) -> bool:
+        """Put a replacement in rotation if the fleet still wants it."""
+        if len(self._slots) >= self._wanted:
+            return False
+        self._slots.append(slot)
+        self._on_change()
+        return True
+
+    def evict(self, slot: Slot) -> bool:
+        """Take an instance out of rotation (it stays wanted: it is to be replaced)."""
+        if slot not in self._slots:
+            return False
+        self.lost += 1
+        self._slots.remove(slot)
+        self._on_change()
+        return True
+
     async def shrink(self, count: int) -> None:
         """Take `count` instances out of rotation, drain them, stop them."""
-        count = min(count, len(self._slots))
+        count = min(count, self._wanted)
         if count <= 0:
             return
-        leaving = self._slots[-count:]
-        self._slots = self._slots[:-count]
+        self._wanted -= count
+        leaving = self._slots[self._wanted :]
+        self._slots = self._slots[: self._wanted]
         self._on_change()
         await asyncio.gather(*(_drain_and_stop(slot) for slot in leaving))
 
     async def stop(self) -> None:
-        await self.shrink(len(self._slots))
+        supervisor, self._supervisor = self._supervisor, None
+        if supervisor is not None:
+            supervisor.cancel()
+            with contextlib.suppress(BaseException):
+                await supervisor
+        await self.shrink(self._wanted)
+
+    def _supervise(self) -> None:
+        if self._supervisor is None:
+            from providers.local.supervision import supervise
+
+            self._supervisor = asyncio.get_running_loop().create_task(
+                supervise(self), name=f"supervise:{self.variant}"
+            )
 
 
 async def _stop_started(tasks: Sequence[asyncio.Future[Slot]]) -> None:
     """Stop the instances that did start when their batch as a whole failed."""
     await asyncio.gather(*tasks, return_exceptions=True)
     started = [t.result() for t in tasks if not t.cancelled() and t.exception() is None]
-    await asyncio.gather(*(_stop(slot) for slot in started))
+    await asyncio.gather(*(stop_slot(slot) for slot in started))
 
 
 async def _drain_and_stop(slot: Slot) -> None:
     deadline = time.monotonic() + DRAIN_TIMEOUT
     while slot.in_flight and time.monotonic() < deadline:
         await asyncio.sleep(0.01)
-    await _stop(slot)
+    await stop_slot(slot)
 
 
-async def _stop(slot: Slot) -> None:
+async def stop_slot(slot: Slot) -> None:
     try:
         await slot.instance.stop()
     except Exception as exc:  # a dead instance may fail to stop; it is gone either way

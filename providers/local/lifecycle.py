@@ -5,7 +5,8 @@ match and moves `EndpointStatus` only on facts:
 
 - `Creating` -> `InService` once every instance of every variant answers
   `/ping`; -> `Failed` (with `FailureReason`, instances stopped) otherwise;
-- `Deleting` -> gone once its instances are stopped;
+- `Deleting` -> gone once its instances are stopped, and with it the extracted
+  artifacts that no model or endpoint uses any more (as after DeleteModel);
 - after a restart of the server, every endpoint that was serving (or in the
   middle of an update) is hosted again on its live config: `SystemUpdating` until
   its instances answer, then `InService`. An update cut short by the restart did
@@ -153,10 +154,32 @@ class Endpoints:
     async def _delete(self, name: str) -> None:
         key = key_of(name)
         await self.stop_all(key)
+        await asyncio.to_thread(shutil.rmtree, self.workdir / key, True)
+        await self.prune_artifacts(deleting=key)  # before the endpoint is seen gone
         self.registry.delete(Kind.ENDPOINT, key)
         self.stages.pop(key, None)
-        await asyncio.to_thread(shutil.rmtree, self.workdir / key, True)
         log.info("endpoint %s deleted", name)
+
+    async def prune_artifacts(self, deleting: str | None = None) -> None:
+        """Remove the extracted artifacts no model and no endpoint (but `deleting`) uses any more."""
+        from providers.local.hosting.artifacts import artifact_urls, default_cache_dir, prune_cache
+
+        keep: set[str] = set()
+        for _, model in self.registry.items(Kind.MODEL):
+            keep |= artifact_urls(model["describe"])
+        for key, endpoint in self.registry.items(Kind.ENDPOINT):
+            if key == deleting:
+                continue
+            for snapshot in (endpoint.get("deployed"), (endpoint.get("pending") or {}).get("snapshot")):
+                for described in ((snapshot or {}).get("models") or {}).values():
+                    keep |= artifact_urls(described)
+        try:
+            removed = await asyncio.to_thread(prune_cache, default_cache_dir(), keep)
+        except OSError as exc:
+            log.warning("could not remove unused model artifacts: %s", exc)
+            return
+        for entry in removed:
+            log.info("removed the unused model artifact cache %s", entry)
 
     async def cancel(self, name: str) -> None:
         task = self._tasks.pop(key_of(name), None)

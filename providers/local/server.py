@@ -27,9 +27,9 @@ import logging
 import os
 import resource
 import shutil
-import signal
 import socket
 import sys
+import time
 from pathlib import Path
 from typing import IO, Any
 
@@ -45,9 +45,14 @@ from providers.local.peers import PeerLookupUnavailable, check_available
 from providers.local.registry import Registry
 from providers.local.runtime import Gateway
 from providers.local.settings import HOME_ENV, RUNTIMES, is_loopback
+from providers.local.signals import block_stop_signals, watch_stop_signals
 from providers.local.validation import service_model
 
 log = logging.getLogger("smstate.local")
+
+#: A server that was asked to stop says so in this file until its lock is released.
+STOPPING_FILE = "server.stopping"
+STOPPING_WAIT_SECONDS = 30.0
 
 
 class ServerError(Exception):
@@ -72,21 +77,44 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def lock_home(home: Path) -> IO[str]:
+    """Hold `<home>/server.lock`; wait for a server that is stopping to let it go.
+
+    A lock left by a dead server is free (the kernel drops it with the process);
+    one held by a server that was asked to stop (`server.stopping` names it) is
+    waited for, so a command right after a `stop` starts the next server.
+    """
     home.mkdir(parents=True, exist_ok=True)
     handle = open(home / "server.lock", "a+")  # noqa: SIM115 - held for the process's life
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        handle.close()
-        raise ServerError(f"another local server is already using {home}") from None
+    deadline = time.monotonic() + STOPPING_WAIT_SECONDS
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except OSError:
+            if not _stopping(home) or time.monotonic() > deadline:
+                handle.close()
+                raise ServerError(f"another local server is already using {home}") from None
+            time.sleep(0.1)
+    with contextlib.suppress(FileNotFoundError):
+        (home / STOPPING_FILE).unlink()
     return handle
+
+
+def _stopping(home: Path) -> bool:
+    """Whether the server holding the home's lock said it is stopping."""
+    try:
+        pid = int((home / STOPPING_FILE).read_text().strip())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def build_app(home: Path, runtime: str, python: str | None, url: str) -> App:
     from providers.local.hosting import start_instance
 
-    async def starter(model: dict[str, Any], workdir: Path) -> Instance:
-        return await start_instance(model, workdir, runtime=runtime, python=python)
+    async def starter(model: dict[str, Any], workdir: Path, memory: int | None) -> Instance:
+        return await start_instance(model, workdir, runtime=runtime, python=python, memory=memory)
 
     home.mkdir(parents=True, exist_ok=True)
     registry = Registry(home)
@@ -158,17 +186,23 @@ def serve(host: str, port: int, home: Path, runtime: str = "process", python: st
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
     guard = front_door()
     lock = lock_home(home)
+    block_stop_signals()  # before any thread starts: see providers.local.signals
     sock = bind(host, port)
     shown_host = f"[{host}]" if ":" in host else host
     app = build_app(home, runtime, python, f"http://{shown_host}:{sock.getsockname()[1]}")
     config = server_config(app, guard)
-    # uvicorn re-raises the signal that stopped it once it has shut down; by then
-    # every model server is stopped, so that second delivery should just end the
-    # process normally (exit status 0) instead of killing it.
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: None)
+    server = uvicorn.Server(config)
+    watch_stop_signals(lambda force: _stop(server, home, force))
     try:
-        uvicorn.Server(config).run(sockets=[sock])
+        server.run(sockets=[sock])
     finally:
         sock.close()
         lock.close()
+
+
+def _stop(server: uvicorn.Server, home: Path, force: bool) -> None:
+    """What uvicorn's own signal handler does: stop gracefully, or at once when forced."""
+    with contextlib.suppress(OSError):
+        (home / STOPPING_FILE).write_text(f"{os.getpid()}\n")
+    server.should_exit = True
+    server.force_exit = server.force_exit or force

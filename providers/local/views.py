@@ -64,15 +64,26 @@ def variant_summaries(
             "CurrentWeight": weight,
             "DesiredWeight": wanted["DesiredWeight"],
         }
+        fleet = live.fleets.get(name) if live else None
         if variant.get("ServerlessConfig"):
             summary["CurrentServerlessConfig"] = variant["ServerlessConfig"]
             summary["DesiredServerlessConfig"] = variant["ServerlessConfig"]
         else:
-            fleet = live.fleets.get(name) if live else None
-            summary["CurrentInstanceCount"] = fleet.size if fleet else 0
+            summary["CurrentInstanceCount"] = fleet.serving if fleet else 0
             summary["DesiredInstanceCount"] = wanted["DesiredInstanceCount"]
+        if fleet is not None and fleet.repair is not None:
+            summary["VariantStatus"] = [repair_status(*fleet.repair)]
         summaries.append(summary)
     return summaries
+
+
+def repair_status(count: int, reason: str, since: float) -> dict[str, Any]:
+    """A variant's status while the server replaces unhealthy instances."""
+    return {
+        "Status": "Updating",
+        "StatusMessage": f"Replacing {count} unhealthy instance(s): {reason}"[:1024],
+        "StartTime": since,
+    }
 
 
 def pending_summary(

@@ -103,3 +103,34 @@ async def test_an_image_docker_cannot_run_is_refused(engine: Any, tmp_path: Path
     spec = docker_model("smstate-test/Not-A-Valid-Reference", str(tmp_path))
     with pytest.raises(HostingError, match="docker could not run smstate-test/Not-A-Valid-Reference"):
         await start_instance(spec, tmp_path / "instance", "docker", cache_dir=tmp_path / "cache")
+
+
+async def test_a_container_gets_its_environment_and_its_instance_memory_only(
+    serve_image: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SMSTATE_VAR_token", "hunter2-var")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "hunter2-aws")
+    model_dir = tmp_path / "model"
+    (model_dir / "code").mkdir(parents=True)
+    (model_dir / "code" / "inference.py").write_text(textwrap.dedent("""
+        import os
+
+        def model_fn(model_dir):
+            return None
+
+        def predict_fn(data, model):
+            return dict(os.environ)
+    """))
+    spec = docker_model(serve_image, str(model_dir), SAGEMAKER_PROGRAM="inference.py", MODEL_SETTING="mine")
+    memory = 4 * 1024**3
+    instance = await start_instance(spec, tmp_path / "instance", "docker", cache_dir=tmp_path / "cache", memory=memory)
+    try:
+        await instance.wait_ready(60)
+        result = await instance.invoke(b"1", "application/json", None, None)
+        attrs = instance.containers[0].container.attrs  # type: ignore[attr-defined]
+    finally:
+        await instance.stop()
+    env = json.loads(result.body)
+    assert env["MODEL_SETTING"] == "mine"
+    assert not [k for k in env if k.startswith(("SMSTATE_", "AWS_"))]
+    assert attrs["HostConfig"]["Memory"] == memory and attrs["HostConfig"]["MemorySwap"] == memory

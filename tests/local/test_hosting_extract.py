@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from providers.local.hosting import HostingError
-from providers.local.hosting.extract import MAX_BYTES_ENV, safe_extract
+from providers.local.hosting.extract import MAX_BYTES_ENV, MAX_RATIO_ENV, safe_extract
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -149,3 +149,27 @@ class _Zeros(io.RawIOBase):
         buffer[:count] = bytes(count)
         self.left -= count
         return count
+
+
+def test_a_compression_bomb_is_refused_by_its_ratio(tmp_path: Path) -> None:
+    """Under the 10 GiB cap, but expanding to hundreds of times its size: refused."""
+    bomb = tmp_path / "bomb.tar.gz"
+    with tarfile.open(bomb, "w:gz") as tar:
+        info = tarfile.TarInfo("weights.bin")
+        info.size = 96 * 1024 * 1024
+        tar.addfile(info, _Zeros(info.size))
+    with pytest.raises(HostingError, match=rf"expands to more than 100 times its size of 0.1 MiB \(at 'weights.bin'\); raise {MAX_RATIO_ENV}"):
+        safe_extract(bomb, tmp_path / "out")
+    assert not (tmp_path / "out" / "weights.bin").exists()
+
+
+def test_the_ratio_can_be_raised_and_small_archives_are_exempt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = tmp_path / "sparse.tar.gz"
+    with tarfile.open(source, "w:gz") as tar:
+        info = tarfile.TarInfo("sparse.bin")
+        info.size = 8 * 1024 * 1024  # ~1000 times its compressed size, but under 64 MiB
+        tar.addfile(info, _Zeros(info.size))
+    safe_extract(source, tmp_path / "small")
+    monkeypatch.setenv(MAX_RATIO_ENV, "nope")
+    with pytest.raises(HostingError, match=f"{MAX_RATIO_ENV} must be a whole number, got 'nope'"):
+        safe_extract(source, tmp_path / "bad")

@@ -89,6 +89,7 @@ async def delete_model(ctx: Context, params: Params) -> Response:
     if ctx.registry.get(Kind.MODEL, key) is None:
         raise missing(ctx, params["ModelName"])
     ctx.registry.delete(Kind.MODEL, key)
+    await ctx.endpoints.prune_artifacts()
     return {}
 
 

@@ -10,7 +10,9 @@ names one) is used as the model directory as it is.
 
 The cache lives under ``$SMSTATE_LOCAL_HOME/artifacts`` (default
 ``~/.smstate/local/artifacts``), next to the local server's registry, so it survives
-restarts and is removed with it.
+restarts and is removed with it. Each entry records the URLs it serves (under
+``sources/``), so that :func:`prune_cache` can remove it once no model or endpoint
+names them any more.
 """
 
 from __future__ import annotations
@@ -67,7 +69,60 @@ def prepare_model_dir(model_data_url: str, cache_dir: Path) -> Path:
             safe_extract(source, scratch / "model")
             (scratch / "model").chmod(0o755)
             _move(scratch / "model", target)
+    _record_source(target, model_data_url)
     return target
+
+
+def artifact_urls(model: dict[str, Any]) -> set[str]:
+    """The artifact URLs of a DescribeModel-shaped ``model``'s containers."""
+    containers = model.get("Containers") or [model.get("PrimaryContainer") or {}]
+    urls = set()
+    for container in containers:
+        source = ((container.get("ModelDataSource") or {}).get("S3DataSource") or {}).get("S3Uri")
+        url = container.get("ModelDataUrl") or source
+        if url:
+            urls.add(str(url))
+    return urls
+
+
+def prune_cache(cache_dir: Path, keep: set[str]) -> list[Path]:
+    """Remove what was extracted or downloaded for artifacts no longer in ``keep``.
+
+    Each cache entry ``<kind>/<name>`` records the URLs it was made for in
+    ``sources/<kind>/<name>``; an entry none of whose URLs is kept is removed, with
+    its record. Returns what was removed.
+    """
+    removed = []
+    for record in sorted(cache_dir.glob("sources/*/*")):
+        try:
+            urls = set(record.read_text().splitlines())
+        except OSError:
+            continue
+        if urls & keep:
+            continue
+        entry = cache_dir / record.parent.name / record.name
+        if entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                entry.unlink()
+        with contextlib.suppress(FileNotFoundError):
+            record.unlink()
+        removed.append(entry)
+    return removed
+
+
+def _record_source(entry: Path, url: str) -> None:
+    """Note that ``url`` uses the cache entry ``<cache>/<kind>/<name>``."""
+    record = entry.parent.parent / "sources" / entry.parent.name / entry.name
+    try:
+        known = set(record.read_text().splitlines())
+    except FileNotFoundError:
+        record.parent.mkdir(parents=True, exist_ok=True)
+        known = set()
+    if url not in known:
+        with record.open("a") as handle:
+            handle.write(url + "\n")
 
 
 @contextlib.contextmanager
@@ -113,6 +168,7 @@ def _download_s3(url: str, downloads: Path) -> Path:
             with _scratch(downloads) as scratch:
                 s3.download_file(bucket, key, str(scratch / "artifact"))
                 _move(scratch / "artifact", target)
+        _record_source(target, url)
         return target
     except botocore.exceptions.ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")
@@ -129,6 +185,7 @@ def _download_prefix(s3: Any, url: str, bucket: str, prefix: str, downloads: Pat
     if not objects:
         raise HostingError(f"model artifact not found: {url} (no objects under the prefix)")
     target = _cache_path(downloads, url, "\0".join(f"{o['Key']}\0{o['ETag']}" for o in objects))
+    _record_source(target, url)
     if target.exists():
         return target
     with _scratch(downloads) as scratch:

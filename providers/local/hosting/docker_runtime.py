@@ -2,7 +2,8 @@
 
 This is what SageMaker (and its SDK's local mode) does: the extracted model is
 mounted read-only at ``/opt/ml/model``, the container's ``Environment`` is its
-environment, and the image's ``serve`` answers ``/ping`` and ``/invocations`` on port
+whole environment (nothing of the local server's), its memory is the instance
+type's (``mem_limit``, no swap: past it the kernel kills it), and the image's ``serve`` answers ``/ping`` and ``/invocations`` on port
 8080, which is published on a free port of ``127.0.0.1`` only. Containers carry the
 label ``smstate.local=hosting`` so leftovers of a crashed server can be found.
 """
@@ -48,20 +49,23 @@ class DockerContainer:
         threading.Thread(target=self._wait, daemon=True, name=f"docker-wait-{container.short_id}").start()
 
     @classmethod
-    async def start(cls, spec: ContainerSpec, model_dir: Path, workdir: Path) -> DockerContainer:
-        return await asyncio.to_thread(cls._start, spec, model_dir, workdir)
+    async def start(
+        cls, spec: ContainerSpec, model_dir: Path, workdir: Path, memory: int | None = None
+    ) -> DockerContainer:
+        return await asyncio.to_thread(cls._start, spec, model_dir, workdir, memory)
 
     @classmethod
-    def _start(cls, spec: ContainerSpec, model_dir: Path, workdir: Path) -> DockerContainer:
+    def _start(cls, spec: ContainerSpec, model_dir: Path, workdir: Path, memory: int | None) -> DockerContainer:
         docker = _docker()
         try:
             engine = docker.from_env()
             engine.ping()
         except docker.errors.DockerException as exc:
             raise HostingError(f"the docker runtime cannot reach a Docker engine: {exc}") from None
+        limits = {"mem_limit": memory, "memswap_limit": memory} if memory else {}
         try:
             container = engine.containers.run(
-                spec.image, "serve", detach=True, environment=spec.environment,
+                spec.image, "serve", detach=True, environment=spec.environment, **limits,
                 ports={CONTAINER_PORT: ("127.0.0.1", None)},
                 volumes={str(model_dir.resolve()): {"bind": "/opt/ml/model", "mode": "ro"}},
                 labels={LABEL: "hosting"}, hostname=spec.hostname,

@@ -4,7 +4,8 @@ A model archive comes from whoever wrote the config, so extracting it must not b
 to write outside the destination or fill the disk. ``tarfile``'s ``data`` filter
 refuses absolute paths, ``..`` and links that point outside; on top of it this module
 caps the number of members and the number of bytes actually decompressed (counted on
-the stream, not taken from the headers), and refuses members that would be written
+the stream, not taken from the headers), both in absolute terms and relative to the
+archive's own size (its compression ratio), and refuses members that would be written
 through a symlink the same archive created, which is how the known filter bypasses
 reach outside the destination.
 """
@@ -28,17 +29,32 @@ MAX_NAME_LENGTH = 1024
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
+MAX_RATIO_ENV = "SMSTATE_LOCAL_MAX_ARTIFACT_RATIO"
+DEFAULT_MAX_RATIO = 100
+#: An archive may always expand to this much, whatever its ratio (small files compress well).
+RATIO_FREE_BYTES = 64 * 1024**2
+
+
 def max_artifact_bytes() -> int:
     """The decompressed-size cap: ``$SMSTATE_LOCAL_MAX_ARTIFACT_BYTES`` or 10 GiB."""
-    raw = os.environ.get(MAX_BYTES_ENV, "").strip()
+    return _positive_env(MAX_BYTES_ENV, DEFAULT_MAX_BYTES, "a number of bytes")
+
+
+def max_artifact_ratio() -> int:
+    """How many times its own size an archive may expand to: ``$SMSTATE_LOCAL_MAX_ARTIFACT_RATIO`` or 100."""
+    return _positive_env(MAX_RATIO_ENV, DEFAULT_MAX_RATIO, "a whole number")
+
+
+def _positive_env(name: str, default: int, what: str) -> int:
+    raw = os.environ.get(name, "").strip()
     if not raw:
-        return DEFAULT_MAX_BYTES
+        return default
     try:
         value = int(raw)
     except ValueError:
-        raise HostingError(f"{MAX_BYTES_ENV} must be a number of bytes, got {raw!r}") from None
+        raise HostingError(f"{name} must be {what}, got {raw!r}") from None
     if value <= 0:
-        raise HostingError(f"{MAX_BYTES_ENV} must be positive, got {value}")
+        raise HostingError(f"{name} must be positive, got {value}")
     return value
 
 
@@ -74,21 +90,33 @@ def safe_extract(
 ) -> None:
     """Extract a (gzipped) tar ``archive`` into ``dest``, refusing anything unsafe.
 
-    ``max_bytes`` defaults to :func:`max_artifact_bytes`. Raises :class:`HostingError`
-    naming the offending member; ``dest`` may then hold a partial extraction, so
-    callers extract into a scratch directory and rename it into place on success.
+    ``max_bytes`` defaults to :func:`max_artifact_bytes`; whatever it is, an archive
+    may expand to no more than :func:`max_artifact_ratio` times its own size (past
+    the first 64 MiB): a small archive that expands to gigabytes is a bomb. Raises
+    :class:`HostingError` naming the offending member; ``dest`` may then hold a
+    partial extraction, so callers extract into a scratch directory and rename it
+    into place on success.
     """
-    limit = max_artifact_bytes() if max_bytes is None else max_bytes
+    cap = max_artifact_bytes() if max_bytes is None else max_bytes
+    ratio = max_artifact_ratio()
     dest.mkdir(parents=True, exist_ok=True)
     with archive.open("rb") as raw:
+        size = os.fstat(raw.fileno()).st_size
+        by_ratio = max(ratio * size, RATIO_FREE_BYTES)
+        limit = min(cap, by_ratio)
+        if limit < cap:
+            shown = f"{size / 1024**2:.1f} MiB"
+            why = f"more than {ratio} times its size of {shown}; raise {MAX_RATIO_ENV} if it is genuine"
+        else:
+            why = f"more than {limit} bytes; raise {MAX_BYTES_ENV} if it is genuine"
         compressed = raw.read(2) == _GZIP_MAGIC
         raw.seek(0)
         stream: _Readable = gzip.GzipFile(fileobj=raw, mode="rb") if compressed else raw
-        _extract_stream(_CountingReader(stream, limit), archive, dest, limit, max_members)
+        _extract_stream(_CountingReader(stream, limit), archive, dest, limit, max_members, why)
 
 
 def _extract_stream(
-    reader: _CountingReader, archive: Path, dest: Path, limit: int, max_members: int
+    reader: _CountingReader, archive: Path, dest: Path, limit: int, max_members: int, why: str
 ) -> None:
     declared = 0
     count = 0
@@ -112,10 +140,8 @@ def _extract_stream(
                     symlinks.add(name)
     except _TooLarge:
         where = f" (at {member.name!r})" if member is not None else ""
-        raise HostingError(
-            f"model artifact {archive} expands to more than {limit} bytes{where}; "
-            f"raise {MAX_BYTES_ENV} if it is genuine"
-        ) from None
+        reason, _, remedy = why.partition("; ")
+        raise HostingError(f"model artifact {archive} expands to {reason}{where}; {remedy}") from None
     except tarfile.FilterError as exc:
         raise HostingError(f"model artifact {archive} has an unsafe member: {exc}") from None
     except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as exc:

@@ -64,6 +64,14 @@ class ModelInstance:
                     raise HostingError(f"{container.spec.label} did not answer /ping with 200 within {timeout:g}s")
                 await asyncio.sleep(0.05)
 
+    async def exit_reason(self) -> str | None:
+        """None while every container runs; else how the first one that exited ended."""
+        for container in self.containers:
+            reason = await container.exit_reason()
+            if reason is not None:
+                return f"{container.spec.label} {reason}"
+        return None
+
     async def ping(self) -> bool:
         """Whether every container is running and answers ``/ping`` with 200."""
         if not self.alive:
@@ -144,12 +152,14 @@ def container_specs(model: dict[str, Any]) -> list[ContainerSpec]:
 
 async def start_instance(
     model: dict[str, Any], workdir: Path, runtime: str = "process", python: str | None = None,
-    *, cache_dir: Path | None = None,
+    *, cache_dir: Path | None = None, memory: int | None = None,
 ) -> ModelInstance:
     """Prepare the artifacts and start every container of ``model``; no waiting for /ping.
 
     ``workdir`` is the instance's scratch directory (logs go there); extracted
     artifacts are shared through ``cache_dir`` (default: ``default_cache_dir()``).
+    ``memory`` bounds each container's memory in bytes (the instance type's memory);
+    a container that goes past it dies, as in SageMaker.
     Raises :class:`HostingError` if an artifact is missing or unsafe or a container
     cannot be started; containers already started are stopped first.
     """
@@ -165,9 +175,9 @@ async def start_instance(
             if runtime == "docker":
                 from providers.local.hosting.docker_runtime import DockerContainer
 
-                started.append(await DockerContainer.start(spec, model_dir, workdir))
+                started.append(await DockerContainer.start(spec, model_dir, workdir, memory))
             else:
-                started.append(await ProcessContainer.start(spec, model_dir, workdir, python))
+                started.append(await ProcessContainer.start(spec, model_dir, workdir, python, memory))
     except BaseException:
         await ModelInstance(started).stop()
         raise

@@ -35,7 +35,7 @@ import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, NoReturn
 
 JSON, CSV, NPY = "application/json", "text/csv", "application/x-npy"
 # Without numpy (a bare Python) JSON and CSV decode to lists and NPY is refused.
@@ -182,6 +182,8 @@ class Handlers:
                 raise TypeError(f"the handler returned {type(payload).__name__}, not bytes or str")
         except UnsupportedFormat as exc:
             return Reply(415, "text/plain", str(exc).encode())
+        except MemoryError:
+            _out_of_memory()
         except Exception as exc:
             traceback.print_exc()
             return Reply(500, "text/plain", f"{type(exc).__name__}: {exc}".encode())
@@ -303,6 +305,28 @@ def _listen(args: argparse.Namespace) -> socket.socket:
     return sock
 
 
+def _limit_memory(limit: int) -> None:
+    """Bound the data segment (heap, anonymous mappings) by the instance's memory.
+
+    ``RLIMIT_DATA`` rather than ``RLIMIT_AS``: the address space also counts what
+    thread pools (BLAS, glibc arenas) only reserve, which would refuse models that fit.
+    """
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+    _MEMORY_LIMIT.append(limit)
+
+
+_MEMORY_LIMIT: list[int] = []
+
+
+def _out_of_memory() -> NoReturn:
+    """End the process as the kernel ends a container over its memory limit."""
+    limit = f"{_MEMORY_LIMIT[0] // 1024**2} MiB" if _MEMORY_LIMIT else "the memory it could get"
+    print(f"model server: out of memory: the model needed more than {limit}", file=sys.stderr, flush=True)
+    os._exit(137)
+
+
 def _exit_with(parent: int) -> None:
     """Exit once ``parent`` is no longer our parent, so no server outlives the gateway.
 
@@ -326,12 +350,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fd", type=int, help="serve on this inherited listening socket")
     parser.add_argument("--server", choices=("auto", "uvicorn", "stdlib"), default="auto")
     parser.add_argument("--parent-pid", type=int, help="exit when this process is gone")
+    parser.add_argument("--memory-limit", type=int, help="bytes of memory the model may use")
     args = parser.parse_args(argv)
+    # The local server blocks its stop signals and children inherit the mask.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT, signal.SIGHUP})
+    if args.memory_limit:
+        _limit_memory(args.memory_limit)
     if args.parent_pid is not None:
         _exit_with(args.parent_pid)
     sock = _listen(args)
     try:
         handlers = Handlers(args.model_dir)
+    except MemoryError:
+        _out_of_memory()
     except BaseException as exc:
         traceback.print_exc()
         reason = " ".join(f"{type(exc).__name__}: {exc}".split())

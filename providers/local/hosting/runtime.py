@@ -9,8 +9,10 @@ The ``process`` runtime lives here; the ``docker`` runtime is in ``docker_runtim
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import os
+import pwd
 import signal
 import socket
 import sys
@@ -23,6 +25,55 @@ from providers.local.hosting.errors import HostingError
 
 MODEL_SERVER = Path(__file__).with_name("model_server.py")
 STOP_GRACE_SECONDS = 5.0
+
+#: What a model server inherits from the local server's environment: what it needs to
+#: run (the search path, the locale, the time zone), and nothing else.
+INHERITED = ("PATH", "LANG", "LANGUAGE", "TZ", "TMPDIR")
+
+#: Pids of the model servers started (each leads its own session and process group),
+#: newest last; kept for a while after they exit, to recognise their signals.
+_MODEL_PIDS: collections.OrderedDict[int, None] = collections.OrderedDict()
+_MODEL_PIDS_KEPT = 4096
+
+
+def container_environment(environment: dict[str, str]) -> dict[str, str]:
+    """The environment of a model server: what a SageMaker container gets.
+
+    The model's own ``Environment`` (which carries the ``SAGEMAKER_*`` variables of
+    the hosting), the user's ``HOME``, the search path and locale, and the Python
+    settings the process runtime needs; no variable of the local server's own (no
+    ``SMSTATE_VAR_*``, no AWS credentials) reaches a model.
+    """
+    env = {k: v for k, v in os.environ.items() if k in INHERITED or k.startswith("LC_")}
+    env.setdefault("PATH", os.defpath)
+    try:
+        env["HOME"] = pwd.getpwuid(os.getuid()).pw_dir
+    except KeyError:
+        env["HOME"] = "/"
+    env.update(PYTHONUNBUFFERED="1", PYTHONDONTWRITEBYTECODE="1")
+    env.update(environment)
+    return env
+
+
+def remember_model_pid(pid: int) -> None:
+    _MODEL_PIDS[pid] = None
+    while len(_MODEL_PIDS) > _MODEL_PIDS_KEPT:
+        _MODEL_PIDS.popitem(last=False)
+
+
+def is_model_process(pid: int) -> bool:
+    """Whether ``pid`` is a model server or runs in one's session or process group.
+
+    A process that already exited is recognised only if it was a model server
+    itself (its descendants may be gone before they can be looked up).
+    """
+    if pid in _MODEL_PIDS:
+        return True
+    try:
+        groups = {os.getsid(pid), os.getpgid(pid)}
+    except OSError:
+        return False
+    return any(group in _MODEL_PIDS for group in groups)
 
 
 @dataclass(frozen=True)
@@ -93,11 +144,13 @@ class ProcessContainer:
     """A model server run as a child process of the local server.
 
     It runs ``model_server.py`` by path with ``python`` (the model's libraries come
-    from that interpreter), the container's ``Environment`` over the server's own, and
-    stdout/stderr appended to ``<workdir>/container-<index>.log``. It writes no
-    bytecode, so neither the shared artifact cache nor a user's model directory
-    changes by being served. The child exits by itself if the local server dies, so
-    no model server outlives it.
+    from that interpreter), in a session and process group of its own (signals meant
+    for the local server never reach it), with the environment of
+    :func:`container_environment`, its data segment bounded by ``memory`` (the
+    instance type's memory), and stdout/stderr appended to
+    ``<workdir>/container-<index>.log``. It writes no bytecode, so neither the shared
+    artifact cache nor a user's model directory changes by being served. The child
+    exits by itself if the local server dies, so no model server outlives it.
     """
 
     def __init__(self, spec: ContainerSpec, process: asyncio.subprocess.Process, port: int, log: Path) -> None:
@@ -107,18 +160,22 @@ class ProcessContainer:
         self.client = ContainerClient("127.0.0.1", port)
 
     @classmethod
-    async def start(cls, spec: ContainerSpec, model_dir: Path, workdir: Path, python: str | None) -> ProcessContainer:
+    async def start(
+        cls, spec: ContainerSpec, model_dir: Path, workdir: Path, python: str | None, memory: int | None = None
+    ) -> ProcessContainer:
         log = workdir / f"container-{spec.index}.log"
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1", **spec.environment}
         listener = loopback_listener()
+        limit = ["--memory-limit", str(memory)] if memory else []
         try:
             with log.open("ab") as out:
                 process = await asyncio.create_subprocess_exec(
                     python or sys.executable, str(MODEL_SERVER), "--model-dir", str(model_dir),
-                    "--fd", str(listener.fileno()), "--parent-pid", str(os.getpid()),
+                    "--fd", str(listener.fileno()), "--parent-pid", str(os.getpid()), *limit,
                     stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=asyncio.subprocess.STDOUT,
-                    pass_fds=(listener.fileno(),), env=env, cwd=workdir,
+                    pass_fds=(listener.fileno(),), env=container_environment(spec.environment), cwd=workdir,
+                    start_new_session=True,
                 )
+            remember_model_pid(process.pid)
         except OSError as exc:
             raise HostingError(f"{spec.label} could not start {python or sys.executable}: {exc}") from None
         finally:
@@ -141,14 +198,18 @@ class ProcessContainer:
         await self.client.close()
         if self.process.returncode is None:
             try:
-                self.process.terminate()
+                _signal_group(self.process.pid, signal.SIGTERM)
                 await asyncio.wait_for(self.process.wait(), STOP_GRACE_SECONDS)
-            except ProcessLookupError:
-                pass
             except TimeoutError:
-                with contextlib.suppress(ProcessLookupError):
-                    self.process.kill()
+                pass
+        _signal_group(self.process.pid, signal.SIGKILL)  # whatever the model started, too
         await self.process.wait()
+
+
+def _signal_group(pid: int, signum: int) -> None:
+    """Signal the model server's process group (its pid: it leads the group)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signum)
 
 
 def _read_tail(path: Path, size: int = 16384) -> str:

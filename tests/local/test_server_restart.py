@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import threading
@@ -48,11 +49,11 @@ def test_auto_start_after_kill_9_takes_over_the_leftovers(url: str, tmp_path: Pa
     os.kill(dead, signal.SIGKILL)
     reap(dead)
     assert wait_gone({dead, model}) == set()
-    assert (home / "server.pid").read_text().strip() == str(dead)  # left behind
+    assert json.loads((home / "server.pid").read_text())["pid"] == dead  # left behind
 
     daemon.ensure_running(url, home)
     pid = int(daemon.status(url, home)["pid"])
-    assert pid != dead and (home / "server.pid").read_text().strip() == str(pid)
+    assert pid != dead and json.loads((home / "server.pid").read_text())["pid"] == pid
     wait_in_service(sm, "pids")
     assert int(invoke_label(rt, "pids")) != model
     assert daemon.stop(url, home) is True

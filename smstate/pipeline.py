@@ -23,13 +23,15 @@ from .backends import Backend
 from .changes import Drift, Plan
 from .config import Config
 from .errors import SmstateError
-from .evaluate import Desired, Evaluation, Known, evaluate
+from .evaluate import Desired, Evaluation, Keys, Known, evaluate
 from .graph import Graph
 from .plan import LiveKey, Options, lifecycles, make_plan, refresh
 from .provider import Provider, load_provider
 from .refresh import refresh_lives
 from .resources import BY_STATE_TYPE
+from .rekey import rekey
 from .state import State
+from .statekey import KeyedBackend
 from .workspace import Workspace
 
 
@@ -55,7 +57,7 @@ class Loaded:
 
     def evaluate(self, state: State | None) -> Evaluation:
         evaluation = evaluate(self.config, self.variables, known_values(state), self.workspace.digest,
-                              str(self.workspace.dir), graph=self.graph)
+                              str(self.workspace.dir), graph=self.graph, keys=keys_of(state))
         self.graph = evaluation.graph
         return evaluation
 
@@ -76,7 +78,7 @@ class Loaded:
                         stack.append(dep)
             known = known_values(state, {str(a) for a in wanted})
             evaluation = evaluate(self.config, self.variables, known, self.workspace.digest, str(self.workspace.dir),
-                                  wanted, graph)
+                                  wanted, graph, keys_of(state))
             return evaluation.desired[address]
 
         return resolve
@@ -145,14 +147,26 @@ def locked(backend: Backend, operation: str, timeout: float) -> Iterator[LockInf
         backend.unlock(info)
 
 
-def read_state(backend: Backend) -> State:
-    return backend.read() or State()
+def read_state(backend: KeyedBackend) -> State:
+    return backend.read() or backend.new_state()
+
+
+def keys_of(state: State | None) -> Keys | None:
+    """The keys a state's hashes are made with (none: a check that stores nothing)."""
+    return Keys(state.key, state.previous_key) if state is not None and state.key is not None else None
+
+
+def rekeyed(loaded: Loaded, state: State) -> State:
+    """The state with its hashes under its own key, re-derived from the config's values (rekey.py)."""
+    if state.previous_key is None:
+        return state
+    return rekey(state, loaded.evaluate(state).desired)
 
 
 def build_plan(loaded: Loaded, provider: Provider | None, state: State, options: Options, parallelism: int) -> tuple[Plan, State]:
     """Refresh through the provider, then plan against the refreshed state."""
     drift: list[Drift] = []
-    refreshed = state
+    refreshed = state = rekeyed(loaded, state)
     if provider is not None:
         lives = refresh_lives(provider, state, parallelism)
         refreshed, drift = refresh(state, lives, lifecycles(loaded.config))

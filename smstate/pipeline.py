@@ -6,6 +6,7 @@ The steps are the pure core's; this module wires them to the disk and the provid
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -89,7 +90,7 @@ def parse_cli_vars(items: list[str]) -> dict[str, str]:
     for item in items:
         name, sep, value = item.partition("=")
         if not sep or not name:
-            raise SmstateError(f"invalid --var {item!r}: expected NAME=VALUE")
+            raise SmstateError("invalid --var: expected NAME=VALUE (the value given has no '=', and is not shown)")
         out[name.strip()] = value
     return out
 
@@ -103,13 +104,26 @@ def read_var_files(paths: list[str], base: Path) -> list[Mapping[str, Any]]:
         except OSError as exc:
             raise SmstateError(f"cannot read --var-file {raw}: {exc.strerror}") from None
         except yaml.YAMLError as exc:
-            raise SmstateError(f"--var-file {raw} is not valid YAML: {exc}") from None
+            raise SmstateError(f"--var-file {_yaml_problem(raw, exc)}") from None
         if data is None:
             data = {}
         if not isinstance(data, dict):
             raise SmstateError(f"--var-file {raw} must hold a map of variable values")
         out.append(data)
     return out
+
+
+def _yaml_problem(name: str, exc: yaml.YAMLError) -> str:
+    """Where and what, never the text: a var file may hold secrets, and YAML's message quotes the line."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark is not None else name
+    problem = getattr(exc, "problem", None) or "cannot be parsed"
+    return f"{where} is not valid YAML: {_without_quotes(str(problem))}"
+
+
+def _without_quotes(problem: str) -> str:
+    """YAML quotes what it tripped on (`found undefined alias 'x'`): a token of the file is never shown."""
+    return re.sub(r"'([^']*)'", lambda m: m.group(0) if len(m.group(1)) <= 2 or m.group(1).startswith("<") else "'...'", problem)
 
 
 def load(inputs: Inputs, files: list[tuple[str, str]] | None = None, cli_vars: dict[str, str] | None = None,

@@ -369,9 +369,9 @@ def localize_artifacts(value: Any, base_dir: str) -> Any:
             if key == "model_data_url" and isinstance(item, str) and "://" not in item:
                 item = like(item, "file://" + posixpath.normpath(posixpath.join(base_dir, item)))
             out[key] = localize_artifacts(item, base_dir)
-        return out
+        return like(value, out)
     if isinstance(value, list):
-        return [localize_artifacts(item, base_dir) for item in value]
+        return like(value, [localize_artifacts(item, base_dir) for item in value])
     return value
 
 

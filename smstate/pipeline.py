@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -85,12 +85,13 @@ class Loaded:
         return resolve
 
 
-def parse_cli_vars(items: list[str]) -> dict[str, str]:
+def parse_cli_vars(items: list[str], declared: Collection[str] = ()) -> dict[str, str]:
     out = {}
     for item in items:
         name, sep, value = item.partition("=")
         if not sep or not name:
-            raise SmstateError("invalid --var: expected NAME=VALUE (the value given has no '=', and is not shown)")
+            shown = f" {item!r}" if item in declared else " (not shown: it may be a value)"
+            raise SmstateError(f"invalid --var{shown}: expected NAME=VALUE")
         out[name.strip()] = value
     return out
 
@@ -132,7 +133,7 @@ def load(inputs: Inputs, files: list[tuple[str, str]] | None = None, cli_vars: d
     workspace = Workspace(inputs.chdir)
     files = files if files is not None else workspace.config_files()
     config = config_mod.load(files)
-    cli_vars = cli_vars if cli_vars is not None else parse_cli_vars(inputs.vars)
+    cli_vars = cli_vars if cli_vars is not None else parse_cli_vars(inputs.vars, config.variables)
     var_files = var_files if var_files is not None else read_var_files(inputs.var_files, workspace.dir)
     values = variables_mod.resolve(config, cli_vars, list(var_files), os.environ)
     loaded = Loaded(workspace, config, values, files)
@@ -172,6 +173,8 @@ def keys_of(state: State | None) -> Keys | None:
 
 def rekeyed(loaded: Loaded, state: State) -> State:
     """The state with its hashes under its own key, re-derived from the config's values (rekey.py)."""
+    if state.key is None:  # the key it was written with is not at hand: refused before anything is planned
+        raise SmstateError(state.key_problem or "the state has no key")
     if state.previous_key is None:
         return state
     return rekey(state, loaded.evaluate(state).desired)

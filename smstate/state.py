@@ -82,11 +82,13 @@ class State:
     """The key hashes are made with now (statekey.py); never written to the statefile."""
     previous_key: StateKey | None = field(default=None, compare=False)
     """Set while the recorded hashes are under another key than `key`: the next plan re-keys them."""
+    key_problem: str | None = field(default=None, compare=False)
+    """Why `key` is missing: the key this state was written with is not at hand."""
 
     @property
     def hash_key(self) -> StateKey:
         if self.key is None:
-            raise RuntimeError("this state has no key to hash sensitive values with")
+            raise StateError(self.key_problem or "this state has no key to hash sensitive values with")
         return self.key
 
     def to_json(self) -> dict[str, Any]:

@@ -160,29 +160,34 @@ class KeyedBackend:
         if self._key is None:
             self._key = from_env(ENV) or self.store.load()
         if self._key is None:
-            raise StateError(
+            state.key_problem = (
                 f"{self.describe()} was written with a state key (id {state.key_id}) that is missing here: "
-                f"restore {self.store.describe()} or set {ENV}"
+                f"restore {self.store.describe()} or set {ENV} (a key lost for good: `smstate state rotate-key --lost`)"
             )
-        if state.key_id != self._key.id:
-            state.previous_key = self._previous(state.key_id)
+            return state  # what needs no hashing (state list, show, rm) still works
+        if state.key_id != self._key.id and not self._previous(state):
+            state.key_problem = (
+                f"{self.describe()} was written with another state key (id {state.key_id}, this one is {self._key.id}): "
+                f"restore {self.store.describe()} or set {ENV} to the key it was written with "
+                f"(a new key: set {ENV_PREVIOUS} to the old one, or run `smstate state rotate-key`)"
+            )
+            return state
         state.key = self._key
         return state
 
-    def _previous(self, key_id: str) -> StateKey | None:
+    def _previous(self, state: State) -> bool:
+        """Whether the key the state was written with is known: given as the previous key, or
+        the one a rotation stopped between its two writes was bringing in."""
         previous = from_env(ENV_PREVIOUS)
-        if previous is not None and previous.id == key_id:
-            return previous  # a key rotated by hand: the next plan re-keys the state
+        if previous is not None and previous.id == state.key_id:
+            state.previous_key = previous  # a key rotated by hand: the next plan re-keys the state
+            return True
         rotated = None if ENV in os.environ else self.store.load(next=True)
-        if rotated is not None and rotated.id == key_id:  # a rotation stopped between its writes
+        if rotated is not None and rotated.id == state.key_id:
             self.store.promote()
             self._key = rotated
-            return None
-        raise StateError(
-            f"{self.describe()} was written with another state key (id {key_id}, this one is {self.key.id}): "
-            f"restore {self.store.describe()} or set {ENV} to the key it was written with "
-            f"(a new key: set {ENV_PREVIOUS} to the old one, or run `smstate state rotate-key`)"
-        )
+            return True
+        return False
 
     def write(self, state: State) -> None:
         if state.key is not None and state.key != (self._key or from_env(ENV) or self.store.load()):

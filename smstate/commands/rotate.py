@@ -32,6 +32,8 @@ def rotate_key(inputs: Inputs, lost: bool) -> int:
             return 0
         if lost:
             state.previous_key = new_key()  # matches nothing: every hash is made anew at the next apply
+        elif state.key is None:
+            raise SmstateError(state.key_problem or "the state's key is not at hand")
         elif ENV in os.environ and state.previous_key is None:
             raise SmstateError(
                 f"{ENV} is the key the state already uses: set it to the new key and {ENV_PREVIOUS} to the old one"

@@ -16,6 +16,7 @@ import re
 import socket
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -276,7 +277,7 @@ def _statefile_confirms_no_guess(project: Path) -> None:
     assert secret.decode() not in text
 
     config = config_mod.load([("smstate.yaml", (project / "smstate.yaml").read_text())])
-    files = [{"creds": {"key": MAP_SECRET, "SAGEMAKER_PROGRAM": "inference.py"}, "items": [LIST_SECRET, "b"]}]
+    files: list[Mapping[str, Any]] = [{"creds": {"key": MAP_SECRET, "SAGEMAKER_PROGRAM": "inference.py"}, "items": [LIST_SECRET, "b"]}]
     values = variables_mod.resolve(config, {}, files, {"SMSTATE_VAR_count": str(NUMBER_SECRET)})
     workspace = Workspace(project)
 

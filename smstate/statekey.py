@@ -52,6 +52,8 @@ class KeyStore(Protocol):
     def promote(self) -> None:
         """The `next` key becomes the key."""
 
+    def delete(self) -> None: ...
+
 
 class LocalKeyStore:
     """`<statefile>.key`, mode 0600, written atomically."""
@@ -89,6 +91,10 @@ class LocalKeyStore:
     def promote(self) -> None:
         os.replace(self.next_path, self.path)
 
+    def delete(self) -> None:
+        for path in (self.path, self.next_path):
+            path.unlink(missing_ok=True)
+
 
 class S3KeyStore:
     """The object `<key>.hmac-key` beside the state object."""
@@ -120,6 +126,10 @@ class S3KeyStore:
         if key is not None:
             self.save(key)
             self.s3.delete_object(Bucket=self.bucket, Key=self.next_key)
+
+    def delete(self) -> None:
+        for key in (self.key, self.next_key):
+            self.s3.delete_object(Bucket=self.bucket, Key=key)
 
 
 class KeyedBackend:
@@ -215,6 +225,8 @@ class KeyedBackend:
 
     def delete(self) -> None:
         self.inner.delete()
+        if ENV not in os.environ:
+            self.store.delete()
 
     def describe(self) -> str:
         return self.inner.describe()

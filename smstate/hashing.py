@@ -56,27 +56,22 @@ class StateKey:
         return hmac.new(self.secret, text.encode(), hashlib.sha256).hexdigest()[:32]
 
     def spec_digest(self, request: Any, digest: Callable[[str], str | None], sensitive: bool | None = None) -> str:
-        """SHA-256 of the canonical request, keyed when the request holds a sensitive value."""
-        text = canonical(_with_digests(request, digest)).encode()
+        """The request's hash (`spec_hash`), keyed when the request holds a sensitive value."""
         if self.legacy or not (has_secret(request) if sensitive is None else sensitive):
-            return hashlib.sha256(text).hexdigest()
-        return hmac.new(self.secret, text, hashlib.sha256).hexdigest()
+            return spec_hash(request, digest)
+        return hmac.new(self.secret, canonical(_with_digests(request, digest)).encode(), hashlib.sha256).hexdigest()
 
 
 def canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
-def spec_hash(request: Any, digest: Callable[[str], str | None], key: StateKey | None = None) -> str:
-    """The request's hash; a local artifact contributes the hash of its bytes.
+def spec_hash(request: Any, digest: Callable[[str], str | None]) -> str:
+    """SHA-256 of the canonical request; a local artifact contributes the hash of its bytes.
 
-    Without a key (a request with no sensitive value, or a throwaway check) it is plain SHA-256
-    for requests without secrets and keyed by a one-off key for the others.
+    Only for requests without sensitive values (StateKey.spec_digest keys the others).
     """
-    return (key or _THROWAWAY).spec_digest(request, digest)
-
-
-_THROWAWAY = StateKey.generate()
+    return hashlib.sha256(canonical(_with_digests(request, digest)).encode()).hexdigest()
 
 
 def _normal(value: Any) -> Any:

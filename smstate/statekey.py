@@ -12,7 +12,6 @@ refused instead of planning spurious replacements.
 from __future__ import annotations
 
 import os
-import secrets
 import uuid
 from pathlib import Path
 from typing import Any, Protocol
@@ -34,10 +33,6 @@ def from_env(name: str) -> StateKey | None:
     if len(text) < MIN_LENGTH:
         raise StateError(f"{name} is too short: a state key has at least {MIN_LENGTH} characters")
     return StateKey(text.encode())
-
-
-def new_key() -> StateKey:
-    return StateKey(secrets.token_hex(32).encode())
 
 
 class KeyStore(Protocol):
@@ -152,7 +147,7 @@ class KeyedBackend:
         return self._key
 
     def _create(self) -> StateKey:
-        key = new_key()
+        key = StateKey.generate()
         self.store.save(key)
         return key
 

@@ -14,7 +14,8 @@ import os
 
 from ..errors import SmstateError
 from ..pipeline import Inputs, load, locked, rekeyed
-from ..statekey import ENV, ENV_PREVIOUS, from_env, new_key
+from ..hashing import StateKey
+from ..statekey import ENV, ENV_PREVIOUS, from_env
 from .run import out
 
 
@@ -23,15 +24,14 @@ def rotate_key(inputs: Inputs, lost: bool) -> int:
     backend = loaded.workspace.backend(loaded.config)
     with locked(backend, "rotate-key", inputs.lock_timeout):
         state = backend.inner.read() if lost else backend.read()
-        key = from_env(ENV) if ENV in os.environ else new_key()
-        assert key is not None
+        key = from_env(ENV) or StateKey.generate()
         if state is None:
             if ENV not in os.environ:
                 backend.store.save(key)
             out.print(f"No state yet; the state key is now {key.id}.")
             return 0
         if lost:
-            state.previous_key = new_key()  # matches nothing: every hash is made anew at the next apply
+            state.previous_key = StateKey.generate()  # matches nothing: every hash is made anew at the next apply
         elif state.key is None:
             raise SmstateError(state.key_problem or "the state's key is not at hand")
         elif ENV in os.environ and state.previous_key is None:

@@ -173,8 +173,8 @@ class KeyedBackend:
         if state.key_id != self._key.id and not self._previous(state):
             state.key_problem = (
                 f"{self.describe()} was written with another state key (id {state.key_id}, this one is {self._key.id}): "
-                f"restore {self.store.describe()} or set {ENV} to the key it was written with "
-                f"(a new key: set {ENV_PREVIOUS} to the old one, or run `smstate state rotate-key`)"
+                f"restore {self.store.describe()} or set {ENV} to the key it was written with (or, to move "
+                f"to this key, {ENV_PREVIOUS}; a key lost for good: `smstate state rotate-key --lost`)"
             )
             return state
         state.key = self._key

@@ -225,7 +225,7 @@ def _evaluate_one(
     if not has_unknown(request):
         sensitive = has_secret(spec)
         digest_hex = keys.current.spec_digest(request, digest, sensitive)
-        previous = keys.previous.spec_digest(request, digest, sensitive) if keys.previous else None
+        previous = keys.previous.spec_digest(request, digest, sensitive) if keys.previous and sensitive else None
     name = _physical_name(kind, decl, digest_hex, known.get(decl.address), previous)
     name_problem = _check_name(kind, name)
     if name_problem:

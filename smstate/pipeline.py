@@ -10,7 +10,7 @@ import re
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from .config import Config
 from .errors import SmstateError
 from .evaluate import Desired, Evaluation, Keys, Known, evaluate
 from .graph import Graph
+from .hashing import StateKey
 from .plan import LiveKey, Options, lifecycles, make_plan, refresh
 from .provider import Provider, load_provider
 from .refresh import refresh_lives
@@ -187,7 +188,11 @@ def build_plan(loaded: Loaded, provider: Provider | None, state: State, options:
     if provider is not None:
         lives = refresh_lives(provider, state, parallelism)
         refreshed, drift = refresh(state, lives, lifecycles(loaded.config))
-    evaluation = loaded.evaluate(refreshed)
+    # What was recorded before the config marked it sensitive (an import's live spec, kept in
+    # clear with an unkeyed hash) is taken to its keyed form, as a statefile from before keys is.
+    adopting = replace(refreshed, previous_key=StateKey.of_lineage(refreshed.lineage))
+    evaluation = loaded.evaluate(adopting)
+    refreshed = rekey(adopting, evaluation.desired)
     plan = make_plan(loaded.config, evaluation, refreshed, drift, options)
     if provider is not None and loaded.config.provider.type == "aws":
         plan.warnings += check_network(provider, evaluation)

@@ -16,6 +16,7 @@ from .addresses import Address
 from .evaluate import Desired
 from .hashing import StateKey
 from .state import ObjectState, State, redact
+from .values import has_secret
 
 
 def rekey(state: State, desired: Mapping[Address, Desired]) -> State:
@@ -26,7 +27,8 @@ def rekey(state: State, desired: Mapping[Address, Desired]) -> State:
     resources = {}
     for address, obj in state.resources.items():
         wanted = desired.get(Address.parse(address))
-        resources[address] = obj if wanted is None else _object(obj, wanted, previous, state.hash_key)
+        secret = wanted is not None and (has_secret(wanted.spec) or has_secret(wanted.tags))
+        resources[address] = _object(obj, wanted, previous, state.hash_key) if wanted is not None and secret else obj
     return replace(state, resources=resources, previous_key=None)
 
 

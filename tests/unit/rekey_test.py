@@ -4,15 +4,22 @@ state key to the next, with no change planned, no object renamed, and no old has
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
+import pytest
+
 from smstate import config as config_mod
+from smstate import importing
+from smstate.addresses import Address
 from smstate.evaluate import Keys, evaluate
 from smstate.hashing import StateKey
 from smstate.live import attributes
-from smstate.pipeline import known_values
+from smstate.pipeline import Inputs, build_plan, known_values, load
 from smstate.plan import Options, lifecycles, make_plan, refresh
 from smstate.rekey import rekey
+from smstate.resources import KINDS
 from smstate.state import ObjectState, State, redact, redact_like
 from smstate.values import Secret, mark
 from tests.unit.plan_test import describe
@@ -105,3 +112,24 @@ def test_hashes_under_an_unknown_key_are_changes() -> None:
     _, plan = plan_after_rekey(state, lives, StateKey(b"not-the-key-it-was-written-with"))
 
     assert {(str(c.address), c.action.value) for c in plan.changes} >= {("models.m", "replace"), ("models.n", "replace")}
+
+
+def test_an_imported_object_whose_values_the_config_marks_sensitive_is_no_change_and_is_hidden(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`smstate import` records the live spec in clear; once the config names those values
+    sensitive, the plan says no change and the state keeps only their keyed hashes."""
+    (tmp_path / "smstate.yaml").write_text(CONFIG.replace("  m:\n", "  m:\n    name: hand-made\n"))
+    monkeypatch.setenv("SMSTATE_VAR_token", TOKEN)
+    monkeypatch.setenv("SMSTATE_VAR_creds", json.dumps(CREDS))
+    loaded = load(Inputs(chdir=str(tmp_path)))
+    state = loaded.workspace.backend(loaded.config).new_state()
+    plain = evaluate(CONFIGURED, {"token": TOKEN, "creds": CREDS}, {}, loaded.workspace.digest).desired
+    hand_made = replace(plain[Address.parse("models.m")], physical_name="hand-made")
+    state.resources["models.m"] = importing.object_state(KINDS["models"], describe(hand_made), loaded.workspace.digest)
+    assert TOKEN in state.dumps()
+
+    plan, refreshed = build_plan(loaded, None, state, Options(), 1)
+
+    assert [(str(c.address), c.action.value) for c in plan.changes if str(c.address) == "models.m"] == []
+    assert TOKEN not in refreshed.dumps() and refreshed.resources["models.m"].physical_name == "hand-made"

@@ -295,8 +295,8 @@ class Executor:
     def _record(self, change: Change, desired: Desired, live: Live, status: str = "ready") -> None:
         address = str(change.address)
         kind = desired.kind
-        spec = redact(desired.spec, self.state.lineage)
-        tags = redact(dict(desired.tags), self.state.lineage)
+        spec = redact(desired.spec, self.state.hash_key)
+        tags = redact(dict(desired.tags), self.state.hash_key)
         obj = ObjectState(
             type=kind.state_type,
             physical_name=live.physical_name,
@@ -304,7 +304,7 @@ class Executor:
             spec_hash=str(desired.spec_hash),
             spec=spec,
             tags=tags,
-            attributes=redact_like(attributes(kind, live), {**spec, "tags": tags}, self.state.lineage),
+            attributes=redact_like(attributes(kind, live), {**spec, "tags": tags}, self.state.hash_key),
             dependencies=[str(d) for d in desired.dependencies],
             version=live.version,
             created=live.created,
@@ -344,7 +344,7 @@ class Executor:
                 self.provider.update(kind, prior.id, request)
         live_tags = prior.attributes.get("tags", {}) if prior.type != "model_package" else prior.tags
         kept = desired.lifecycle.ignore_changes  # ignored tags stay as they are live, like an ignored attribute
-        wanted = redact(dict(desired.tags), self.state.lineage)  # what state and live reads hold for sensitive values
+        wanted = redact(dict(desired.tags), self.state.hash_key)  # what state and live reads hold for sensitive values
         add = {k: v for k, v in desired.tags.items() if live_tags.get(k) != wanted[k] and not ignored(f"tags.{k}", kept)}
         remove = [k for k in live_tags if k not in desired.tags and not ignored(f"tags.{k}", kept)]
         if (add or remove) and prior.arn:

@@ -282,6 +282,20 @@ def state_push(
     raise typer.Exit(migrate.push(_inputs(chdir, lock_timeout=lock_timeout), file, force))  # type: ignore[arg-type]
 
 
+@state_app.command("rotate-key")
+def state_rotate_key(
+    chdir: Chdir = ".",
+    var: Vars = None,
+    var_file: VarFiles = None,
+    lost: Annotated[bool, typer.Option("--lost", help="The old key is lost: hash anew (secret-bearing objects are replaced).")] = False,
+    lock_timeout: LockTimeout = "0s",
+) -> None:
+    """A new state key; the state's hashes of sensitive values are re-derived from the config's values."""
+    from .commands import rotate
+
+    raise typer.Exit(rotate.rotate_key(_inputs(chdir, var, var_file, lock_timeout=lock_timeout), lost))  # type: ignore[arg-type]
+
+
 @app.command()
 def init(
     chdir: Chdir = ".",

@@ -16,10 +16,10 @@ from .addresses import Address
 from .config import Config, Lifecycle, ResourceDecl
 from .errors import ConfigError, Diagnostic
 from .graph import CycleError, Graph
-from .hashing import physical_name, sanitize, spec_hash
+from .hashing import StateKey, physical_name, sanitize
 from .references import Ref, RefError, dig, find, parse_ref, resolve
 from .resources import KINDS, Kind
-from .values import Unknown, has_unknown
+from .values import SENSITIVE, Unknown, has_secret, has_unknown, is_secret, like
 
 Digest = Callable[[str], str | None]
 """SHA-256 of a local artifact, None when it is missing; ValueError when it is not a regular file."""
@@ -38,6 +38,8 @@ class Desired:
     lifecycle: Lifecycle
     dependencies: tuple[Address, ...]
     pinned: bool = False
+    previous_hash: str | None = None
+    """The spec hash under the state's previous key, while a state is re-keyed (rekey.py)."""
 
     @property
     def request(self) -> dict[str, Any]:
@@ -129,11 +131,14 @@ def evaluate(
     base_dir: str = ".",
     only: set[Address] | None = None,
     graph: Graph | None = None,
+    keys: Keys | None = None,
 ) -> Evaluation:
     """Resolve and validate every declared resource.
 
     With `only` (and the graph of an earlier full evaluation), just these addresses are
     resolved, against a config already checked in full: what apply does before each operation.
+    `keys` key the hashes of specs that hold sensitive values (the state's key, and the previous
+    one while the state is re-keyed); without them a one-off key serves a check.
     """
     graph = graph or build_graph(config)
     result = Evaluation(graph=graph)
@@ -142,7 +147,7 @@ def evaluate(
         if only is not None and address not in only:
             continue
         decl = config.resources[address]
-        desired = _evaluate_one(config, decl, variables, known, result.desired, digest, base_dir, problems)
+        desired = _evaluate_one(config, decl, variables, known, result.desired, digest, base_dir, problems, keys or Keys())
         if desired is not None:
             result.desired[address] = desired
     if only is None:
@@ -180,6 +185,7 @@ def _evaluate_one(
     digest: Digest,
     base_dir: str,
     problems: list[Diagnostic],
+    keys: Keys,
 ) -> Desired | None:
     kind = KINDS[decl.address.type]
     key = str(decl.address)
@@ -211,26 +217,46 @@ def _evaluate_one(
         try:
             missing = digest(url) is None
         except ValueError as exc:  # not a regular file: a device or a FIFO would be read forever
-            problems.append(config.diagnostic(key, path, str(exc)))
+            message = f"model artifact is not a regular file: {SENSITIVE}" if is_secret(url) else str(exc)
+            problems.append(config.diagnostic(key, path, message))
             continue
         if missing:
-            problems.append(config.diagnostic(key, path, f"model artifact not found: {url.removeprefix('file://')}"))
+            shown = SENSITIVE if is_secret(url) else url.removeprefix("file://")
+            problems.append(config.diagnostic(key, path, f"model artifact not found: {shown}"))
     if len(problems) > before:
         return None
     desired = Desired(decl.address, kind, spec, None, "", tags, decl.lifecycle, tuple(sorted(dependencies(decl))))
     request = desired.identity
-    digest_hex: str | Unknown = Unknown(f"{key}.spec_hash") if has_unknown(request) else spec_hash(request, digest)
-    name = _physical_name(kind, decl, digest_hex)
+    digest_hex: str | Unknown = Unknown(f"{key}.spec_hash")
+    previous: str | None = None
+    if not has_unknown(request):
+        sensitive = has_secret(spec)
+        digest_hex = keys.current.spec_digest(request, digest, sensitive)
+        previous = keys.previous.spec_digest(request, digest, sensitive) if keys.previous and sensitive else None
+    name = _physical_name(kind, decl, digest_hex, known.get(decl.address), previous)
     name_problem = _check_name(kind, name)
     if name_problem:
         problems.append(config.diagnostic(key, ("name",) if decl.name else (), name_problem))
         return None
     return Desired(
-        decl.address, kind, spec, name, digest_hex, tags, decl.lifecycle, desired.dependencies, decl.name is not None
+        decl.address, kind, spec, name, digest_hex, tags, decl.lifecycle, desired.dependencies, decl.name is not None,
+        previous,
     )
 
 
-def _physical_name(kind: Kind, decl: ResourceDecl, digest_hex: str | Unknown) -> str | Unknown | None:
+@dataclass(frozen=True)
+class Keys:
+    """The keys of a state's hashes: its own, and the one it is being re-keyed from."""
+
+    current: StateKey = field(default_factory=StateKey.generate)
+    previous: StateKey | None = None
+
+
+def _physical_name(
+    kind: Kind, decl: ResourceDecl, digest_hex: str | Unknown, known: Known | None, previous: str | None
+) -> str | Unknown | None:
+    """An object whose recorded spec hash is this spec's (under this key or the previous one) keeps
+    its recorded name: re-keying a state never renames, so never replaces, what it holds."""
     if kind.name_member is None:
         return None
     if decl.name is not None:
@@ -239,6 +265,8 @@ def _physical_name(kind: Kind, decl: ResourceDecl, digest_hex: str | Unknown) ->
         return sanitize(decl.address.name)
     if isinstance(digest_hex, Unknown):
         return Unknown(f"{decl.address}.name")
+    if known is not None and known.physical_name and known.spec_hash and known.spec_hash in (digest_hex, previous):
+        return known.physical_name
     return physical_name(decl.address.name, digest_hex)
 
 
@@ -277,9 +305,10 @@ def _tags(
         if k.startswith(("smstate:", "aws:")):
             problems.append(config.diagnostic(key, ("tags", k), "tag keys starting with smstate: or aws: are reserved"))
             continue
-        for path, message in shapes.validate(tag_shape, {"key": k, "value": str(v)}):
+        text = like(v, str(v))  # str() of a marked value is plain: mark it again
+        for path, message in shapes.validate(tag_shape, {"key": k, "value": text}):
             problems.append(config.diagnostic(key, ("tags", k), f"{path[0]}: {message}"))
-        out[k] = v if isinstance(v, str) else str(v)  # a Secret stays one
+        out[k] = text
     return out
 
 
@@ -345,11 +374,11 @@ def localize_artifacts(value: Any, base_dir: str) -> Any:
         out = {}
         for key, item in value.items():
             if key == "model_data_url" and isinstance(item, str) and "://" not in item:
-                item = "file://" + posixpath.normpath(posixpath.join(base_dir, item))
+                item = like(item, "file://" + posixpath.normpath(posixpath.join(base_dir, item)))
             out[key] = localize_artifacts(item, base_dir)
-        return out
+        return like(value, out)
     if isinstance(value, list):
-        return [localize_artifacts(item, base_dir) for item in value]
+        return like(value, [localize_artifacts(item, base_dir) for item in value])
     return value
 
 

@@ -6,11 +6,12 @@ The steps are the pure core's; this module wires them to the disk and the provid
 from __future__ import annotations
 
 import os
+import re
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +26,16 @@ from .backends import Backend
 from .changes import Drift, Plan
 from .config import Config
 from .errors import SmstateError
-from .evaluate import Desired, Evaluation, Known, evaluate
+from .evaluate import Desired, Evaluation, Keys, Known, evaluate
 from .graph import Graph
+from .hashing import StateKey
 from .plan import LiveKey, Options, lifecycles, make_plan, refresh
 from .provider import Provider, load_provider
 from .refresh import refresh_lives
 from .resources import BY_STATE_TYPE
+from .rekey import rekey
 from .state import State
+from .statekey import KeyedBackend
 from .workspace import Workspace
 
 
@@ -57,7 +61,7 @@ class Loaded:
 
     def evaluate(self, state: State | None) -> Evaluation:
         evaluation = evaluate(self.config, self.variables, known_values(state), self.workspace.digest,
-                              str(self.workspace.dir), graph=self.graph)
+                              str(self.workspace.dir), graph=self.graph, keys=keys_of(state))
         self.graph = evaluation.graph
         return evaluation
 
@@ -81,18 +85,19 @@ class Loaded:
                         stack.append(dep)
             known = known_values(state, {str(a) for a in wanted})
             evaluation = evaluate(self.config, self.variables, known, self.workspace.digest, str(self.workspace.dir),
-                                  wanted, graph)
+                                  wanted, graph, keys_of(state))
             return evaluation.desired[address]
 
         return resolve
 
 
-def parse_cli_vars(items: list[str]) -> dict[str, str]:
+def parse_cli_vars(items: list[str], declared: Collection[str] = ()) -> dict[str, str]:
     out = {}
     for item in items:
         name, sep, value = item.partition("=")
         if not sep or not name:
-            raise SmstateError(f"invalid --var {item!r}: expected NAME=VALUE")
+            shown = f" {item!r}" if item in declared else " (not shown: it may be a value)"
+            raise SmstateError(f"invalid --var{shown}: expected NAME=VALUE")
         out[name.strip()] = value
     return out
 
@@ -108,7 +113,7 @@ def read_var_files(paths: list[str], base: Path) -> list[Mapping[str, Any]]:
         except UnicodeDecodeError as exc:
             raise SmstateError(f"--var-file {raw} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
         except yaml.YAMLError as exc:
-            raise SmstateError(f"--var-file {raw} is not valid YAML: {exc}") from None
+            raise SmstateError(f"--var-file {_yaml_problem(raw, exc)}") from None
         if data is None:
             data = {}
         if not isinstance(data, dict):
@@ -117,13 +122,26 @@ def read_var_files(paths: list[str], base: Path) -> list[Mapping[str, Any]]:
     return out
 
 
+def _yaml_problem(name: str, exc: yaml.YAMLError) -> str:
+    """Where and what, never the text: a var file may hold secrets, and YAML's message quotes the line."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark is not None else name
+    problem = getattr(exc, "problem", None) or "cannot be parsed"
+    return f"{where} is not valid YAML: {_without_quotes(str(problem))}"
+
+
+def _without_quotes(problem: str) -> str:
+    """YAML quotes what it tripped on (`found undefined alias 'x'`): a token of the file is never shown."""
+    return re.sub(r"'([^']*)'", lambda m: m.group(0) if len(m.group(1)) <= 2 or m.group(1).startswith("<") else "'...'", problem)
+
+
 def load(inputs: Inputs, files: list[tuple[str, str]] | None = None, cli_vars: dict[str, str] | None = None,
          var_files: Sequence[Mapping[str, Any]] | None = None) -> Loaded:
     """Read and check the config (and variables) before anything is locked or called."""
     workspace = Workspace(inputs.chdir)
     files = files if files is not None else workspace.config_files()
     config = config_mod.load(files)
-    cli_vars = cli_vars if cli_vars is not None else parse_cli_vars(inputs.vars)
+    cli_vars = cli_vars if cli_vars is not None else parse_cli_vars(inputs.vars, config.variables)
     var_files = var_files if var_files is not None else read_var_files(inputs.var_files, workspace.dir)
     values = variables_mod.resolve(config, cli_vars, list(var_files), os.environ)
     loaded = Loaded(workspace, config, values, files)
@@ -172,18 +190,36 @@ def locked(backend: Backend, operation: str, timeout: float,
             interrupts.handler.raise_pending()
 
 
-def read_state(backend: Backend) -> State:
-    return backend.read() or State()
+def read_state(backend: KeyedBackend) -> State:
+    return backend.read() or backend.new_state()
+
+
+def keys_of(state: State | None) -> Keys | None:
+    """The keys a state's hashes are made with (none: a check that stores nothing)."""
+    return Keys(state.key, state.previous_key) if state is not None and state.key is not None else None
+
+
+def rekeyed(loaded: Loaded, state: State) -> State:
+    """The state with its hashes under its own key, re-derived from the config's values (rekey.py)."""
+    if state.key is None:  # the key it was written with is not at hand: refused before anything is planned
+        raise SmstateError(state.key_problem or "the state has no key")
+    if state.previous_key is None:
+        return state
+    return rekey(state, loaded.evaluate(state).desired)
 
 
 def build_plan(loaded: Loaded, provider: Provider | None, state: State, options: Options, parallelism: int) -> tuple[Plan, State]:
     """Refresh through the provider, then plan against the refreshed state."""
     drift: list[Drift] = []
-    refreshed = state
+    refreshed = state = rekeyed(loaded, state)
     if provider is not None:
         lives = refresh_lives(provider, state, parallelism)
         refreshed, drift = refresh(state, lives, lifecycles(loaded.config))
-    evaluation = loaded.evaluate(refreshed)
+    # What was recorded before the config marked it sensitive (an import's live spec, kept in
+    # clear with an unkeyed hash) is taken to its keyed form, as a statefile from before keys is.
+    adopting = replace(refreshed, previous_key=StateKey.of_lineage(refreshed.lineage))
+    evaluation = loaded.evaluate(adopting)
+    refreshed = rekey(adopting, evaluation.desired)
     plan = make_plan(loaded.config, evaluation, refreshed, drift, options)
     if provider is not None and loaded.config.provider.type == "aws":
         plan.warnings += check_network(provider, evaluation)

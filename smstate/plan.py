@@ -15,6 +15,7 @@ from .config import Config, Lifecycle
 from .diff import DiffItem, diff, without_ignored
 from .errors import SmstateError
 from .evaluate import Desired, Evaluation
+from .hashing import StateKey
 from .live import attributes, user_tags
 from .provider import Live
 from .resources import BY_STATE_TYPE, KINDS, OWNER_ADDRESS_TAG, OWNER_LINEAGE_TAG, Kind
@@ -37,7 +38,7 @@ def refresh(
     state: State, lives: Mapping[LiveKey, Live | None], lifecycles: Mapping[str, Lifecycle]
 ) -> tuple[State, list[Drift]]:
     """State as the live world has it now, and how that differs from what was recorded."""
-    refreshed = State(state.lineage, state.serial, {}, dict(state.outputs), state.smstate_version)
+    refreshed = replace(state, resources={}, outputs=dict(state.outputs))
     drift: list[Drift] = []
     for address, obj in sorted(state.resources.items()):
         kind = BY_STATE_TYPE[obj.type]
@@ -57,9 +58,9 @@ def refresh(
         if live.unchanged:
             now = {k: v for k, v in obj.attributes.items() if k != "tags"}
             now.update({"tags": tags} if (tags := user_tags(live.tags)) else {})
-            now = redact_like(now, recorded(obj), state.lineage)
+            now = redact_like(now, recorded(obj), state.hash_key)
         else:
-            now = redact_like(attributes(kind, live), recorded(obj), state.lineage)
+            now = redact_like(attributes(kind, live), recorded(obj), state.hash_key)
         ignore = lifecycles[address].ignore_changes if address in lifecycles else []
         changed = without_ignored(diff(obj.attributes, now), ignore)
         if changed:
@@ -124,7 +125,7 @@ def make_plan(config: Config, evaluation: Evaluation, state: State, drift: list[
         gone = {d.address for d in drift if d.kind is DriftKind.DELETED}
         for address, desired in evaluation.desired.items():
             prior = state.resources.get(str(address))
-            change = _change(desired, prior, state.lineage, address in options.replace, str(address) in gone)
+            change = _change(desired, prior, state.hash_key, address in options.replace, str(address) in gone)
             if change is not None:
                 changes.append(change)
         for address_text, obj in sorted(state.resources.items()):
@@ -164,8 +165,8 @@ def _serving(state: State, moving: set[str]) -> set[str]:
     return configs | models
 
 
-def _change(desired: Desired, prior: ObjectState | None, lineage: str, forced: bool, gone: bool) -> Change | None:
-    after = _after(desired, lineage)
+def _change(desired: Desired, prior: ObjectState | None, key: StateKey, forced: bool, gone: bool) -> Change | None:
+    after = _after(desired, key)
     if prior is None or prior.status == "gone":
         reason = "deleted outside smstate" if gone or prior is not None else "not in state"
         return Change(desired.address, Action.CREATE, reason, None, after, desired=desired, prior=None)
@@ -252,10 +253,10 @@ def _delete(address: Address, obj: ObjectState, reason: str, deposed: ObjectStat
     return Change(address, Action.DELETE, reason, before, None, prior=obj, deposed=deposed)
 
 
-def _after(desired: Desired, lineage: str) -> dict[str, Any]:
-    out = redact(desired.spec, lineage)
+def _after(desired: Desired, key: StateKey) -> dict[str, Any]:
+    out = redact(desired.spec, key)
     if desired.tags:
-        out["tags"] = redact(dict(desired.tags), lineage)
+        out["tags"] = redact(dict(desired.tags), key)
     return out
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .addresses import RESOURCE_TYPES, VALUE_TYPES, Address
-from .values import Secret, Unknown
+from .values import Secret, Unknown, is_secret
 
 REF_RE = re.compile(r"(?<!\$)\$\{([^}]*)\}")
 _WHOLE_RE = re.compile(r"^\$\{([^}]*)\}$")
@@ -89,7 +89,7 @@ def _resolve_string(text: str, lookup: Lookup) -> Any:
     def sub(match: re.Match[str]) -> str:
         nonlocal secret
         found = lookup(parse_ref(match.group(1)))
-        secret = secret or isinstance(found, Secret)
+        secret = secret or is_secret(found)
         if isinstance(found, Unknown):
             unknown.append(found)
             return ""

@@ -7,7 +7,7 @@ from typing import Any
 
 from .changes import Action, Change, Drift, DriftKind, Plan
 from .diff import DiffItem
-from .values import KNOWN_AFTER_APPLY, SENSITIVE, Secret, Unknown
+from .values import KNOWN_AFTER_APPLY, SENSITIVE, Unknown, is_secret
 
 _VERBS = {
     Action.CREATE: "will be created",
@@ -22,7 +22,7 @@ def shown(value: Any) -> Any:
     """A value as users may see it: secrets hidden, unknowns named."""
     if isinstance(value, Unknown):
         return KNOWN_AFTER_APPLY
-    if isinstance(value, Secret) or (isinstance(value, str) and value.startswith("(sensitive:")):
+    if is_secret(value) or (isinstance(value, str) and value.startswith("(sensitive:")):
         return SENSITIVE
     if isinstance(value, dict):
         return {k: shown(v) for k, v in value.items()}

@@ -18,7 +18,7 @@ from botocore import xform_name
 from botocore.loaders import Loader, create_loader
 from botocore.model import ListShape, MapShape, ServiceModel, Shape, StructureShape
 
-from .values import SENSITIVE, Secret, Unknown
+from .values import SENSITIVE, Unknown, is_secret, like
 
 _INT_TYPES = ("integer", "long")
 _FLOAT_TYPES = ("float", "double")
@@ -81,7 +81,7 @@ def to_request(shape: Shape, value: Any) -> Any:
     if isinstance(shape, MapShape) and isinstance(value, dict):
         return {k: to_request(shape.value, v) for k, v in value.items()}
     if shape.type_name in _FLOAT_TYPES and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
+        return like(value, float(value))
     return value
 
 
@@ -144,7 +144,7 @@ def validate(shape: Shape, value: Any, path: tuple[str | int, ...] = ()) -> list
             return [(path, f"expected a map, got {_type(value)}")]
         problems = _range(shape, len(value), path, "entries")
         for k, v in value.items():
-            problems += validate(shape.key, str(k), path + (str(k),))
+            problems += validate(shape.key, like(value, str(k)), path + (str(k),))
             problems += validate(shape.value, v, path + (str(k),))
         return problems
     if kind == "string":
@@ -206,7 +206,7 @@ def _range(shape: Shape, size: float, path: tuple[str | int, ...], unit: str) ->
 
 
 def _type(value: Any) -> str:
-    kind = str if isinstance(value, Secret) else type(value)
+    kind = next((t for t in (bool, int, float, str, list, dict) if isinstance(value, t)), type(value))
     return {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "a list", dict: "a map"}.get(
         kind, kind.__name__
     )
@@ -214,7 +214,7 @@ def _type(value: Any) -> str:
 
 def _quoted(value: str) -> str:
     """A value quoted in an error message: never a sensitive one, and never pages of one."""
-    if isinstance(value, Secret):
+    if is_secret(value):
         return SENSITIVE
     return repr(value) if len(value) <= 80 else f"{value[:60]!r}... ({len(value)} characters)"
 

@@ -7,8 +7,6 @@ so a crash between the create of the new object and the delete of the old one le
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import uuid
 from dataclasses import dataclass, field, replace
@@ -19,7 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from . import __version__
 from .addresses import NAME_RE, RESOURCE_TYPES
 from .errors import StateError
-from .values import Secret
+from .hashing import StateKey
+from .values import is_secret
 
 FORMAT_VERSION = 1
 
@@ -77,12 +76,28 @@ class State:
     resources: dict[str, ObjectState] = field(default_factory=dict)
     outputs: dict[str, Any] = field(default_factory=dict)
     smstate_version: str = __version__
+    key_id: str | None = None
+    """The id of the key the file's hashes were made with, as read; None before keys existed."""
+    key: StateKey | None = field(default=None, compare=False)
+    """The key hashes are made with now (statekey.py); never written to the statefile."""
+    previous_key: StateKey | None = field(default=None, compare=False)
+    """Set while the recorded hashes are under another key than `key`: the next plan re-keys them."""
+    key_problem: str | None = field(default=None, compare=False)
+    """Why `key` is missing: the key this state was written with is not at hand."""
+
+    @property
+    def hash_key(self) -> StateKey:
+        if self.key is None:
+            raise StateError(self.key_problem or "this state has no key to hash sensitive values with")
+        return self.key
 
     def to_json(self) -> dict[str, Any]:
+        written_with = self.key.id if self.key is not None and self.previous_key is None else self.key_id
         return {
             "format_version": FORMAT_VERSION,
             "serial": self.serial,
             "lineage": self.lineage,
+            **({"key_id": written_with} if written_with else {}),
             "smstate_version": self.smstate_version,
             "resources": {a: r.to_json() for a, r in sorted(self.resources.items())},
             "outputs": self.outputs,
@@ -124,6 +139,7 @@ class State:
                 resources=resources,
                 outputs=dict(data.get("outputs") or {}),
                 smstate_version=str(data.get("smstate_version", "")),
+                key_id=data.get("key_id"),
             )
         except ValidationError as exc:
             first = exc.errors()[0]
@@ -160,6 +176,7 @@ class _Statefile(BaseModel):
 
     serial: int = Field(ge=0)
     lineage: str = Field(min_length=1)
+    key_id: str | None = None
     smstate_version: str = ""
     resources: dict[str, _Object]
     outputs: dict[str, Any] = {}
@@ -175,30 +192,37 @@ class _Statefile(BaseModel):
         return self
 
 
-def redact(value: Any, salt: str) -> Any:
-    """Replace sensitive strings by a salted hash: diffable, never readable."""
-    if isinstance(value, Secret):
-        digest = hmac.new(salt.encode(), str(value).encode(), hashlib.sha256).hexdigest()[:32]
-        return f"(sensitive:{digest})"
+def redact(value: Any, key: StateKey | str) -> Any:
+    """Replace sensitive values, of any type, by a keyed hash: diffable, never readable.
+
+    A plain string key is the lineage of a statefile written before state keys existed.
+    """
+    key = key if isinstance(key, StateKey) else StateKey.of_lineage(key)
+    if is_secret(value) and (isinstance(value, str) or not key.legacy):
+        return _hidden(value, key)
     if isinstance(value, dict):
-        return {k: redact(v, salt) for k, v in value.items()}
+        return {k: redact(v, key) for k, v in value.items()}
     if isinstance(value, list):
-        return [redact(v, salt) for v in value]
+        return [redact(v, key) for v in value]
     return value
 
 
-def redact_like(live: Any, spec: Any, salt: str) -> Any:
+def _hidden(value: Any, key: StateKey) -> str:
+    return f"(sensitive:{key.value_digest(value)})"
+
+
+def redact_like(live: Any, spec: Any, key: StateKey | str) -> Any:
     """Hide in a live read every value the applied spec marks sensitive, at the same path.
 
-    The live value is hashed with the same salt, so a secret changed by hand still shows as
+    The live value is hashed with the same key, so a secret changed by hand still shows as
     drift, without ever being stored or shown.
     """
     if is_redacted(spec) and live is not None and not is_redacted(live):
-        return redact(Secret(live if isinstance(live, str) else json.dumps(live)), salt)
+        return _hidden(live, key if isinstance(key, StateKey) else StateKey.of_lineage(key))
     if isinstance(spec, dict) and isinstance(live, dict):
-        return {k: redact_like(v, spec.get(k), salt) for k, v in live.items()}
+        return {k: redact_like(v, spec.get(k), key) for k, v in live.items()}
     if isinstance(spec, list) and isinstance(live, list):
-        return [redact_like(v, spec[i] if i < len(spec) else None, salt) for i, v in enumerate(live)]
+        return [redact_like(v, spec[i] if i < len(spec) else None, key) for i, v in enumerate(live)]
     return live
 
 

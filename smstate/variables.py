@@ -9,7 +9,7 @@ import yaml
 
 from .config import Config, Variable
 from .errors import ConfigError, Diagnostic
-from .values import Secret
+from .values import mark
 
 
 def resolve(
@@ -44,7 +44,10 @@ def resolve(
         except ValueError as exc:
             problems.append(config.diagnostic(f"variables.{name}", (), str(exc)))
             continue
-        values[name] = Secret(value) if var.sensitive and isinstance(value, str) else value
+        if var.sensitive and isinstance(value, bool):
+            problems.append(config.diagnostic(f"variables.{name}", (), "a bool cannot be sensitive: use a string"))
+            continue
+        values[name] = mark(value) if var.sensitive else value
     if problems:
         raise ConfigError(problems)
     return values

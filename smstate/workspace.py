@@ -14,6 +14,7 @@ from .backends import Backend
 from .backends.local import LocalBackend
 from .config import BackendSettings, Config
 from .errors import ConfigError, Diagnostic, SmstateError, StateError
+from .statekey import KeyedBackend, keyed
 
 CONFIG_FILE = "smstate.yaml"
 CONFIG_GLOB = "*.smstate.yaml"
@@ -110,7 +111,10 @@ class Workspace:
             return (self.dir / config.backend.path).parent
         return self.dir / "state"
 
-    def backend(self, config: Config | None, workspace: str | None = None) -> Backend:
+    def backend(self, config: Config | None, workspace: str | None = None) -> KeyedBackend:
+        return keyed(self._backend(config, workspace))
+
+    def _backend(self, config: Config | None, workspace: str | None = None) -> Backend:
         name = workspace or self.name
         check_workspace_name(name)
         if config is not None and config.backend.type == "s3":

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 from .. import drift as drift_mod
 from ..addresses import Address
 from ..changes import Drift
 from ..errors import ProviderError, SmstateError
-from ..pipeline import Inputs, load, provider_for, read_state, refresh_lives
+from ..pipeline import Inputs, load, provider_for, read_state, refresh_lives, rekeyed
 from ..plan import lifecycles, refresh
 from ..provider import Provider
 from ..render import drift_lines
@@ -28,8 +30,8 @@ def drift(inputs: Inputs, fmt: str, targets: list[str]) -> int:
     wanted = {str(Address.parse(t)) for t in targets}
     loaded = load(inputs)
     backend = loaded.workspace.backend(loaded.config)
-    state = read_state(backend)
-    scoped = State(state.lineage, state.serial, {a: o for a, o in state.resources.items() if not wanted or a in wanted})
+    state = rekeyed(loaded, read_state(backend))
+    scoped = replace(state, resources={a: o for a, o in state.resources.items() if not wanted or a in wanted})
     provider = provider_for(loaded)
     lives = refresh_lives(provider, scoped, inputs.parallelism)
     _, found = refresh(scoped, lives, lifecycles(loaded.config))

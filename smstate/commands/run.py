@@ -81,7 +81,7 @@ def apply(inputs: Inputs, run: RunOptions, plan_path: str | None, auto_approve: 
     operation = "destroy" if run.mode is Mode.DESTROY else "apply"
     with locked(backend, operation, inputs.lock_timeout, loaded.remember_backend):
         current = backend.read()
-        state = current if current is not None else State(lineage=saved.lineage if saved else State().lineage)
+        state = current if current is not None else backend.new_state(saved.lineage if saved else None)
         if saved is not None and (saved.lineage != state.lineage or saved.serial != state.serial):
             raise PlanFileError(
                 f"the saved plan {plan_path} is stale: it was made at state serial {saved.serial} "
@@ -102,7 +102,7 @@ def apply(inputs: Inputs, run: RunOptions, plan_path: str | None, auto_approve: 
             out.print("\n[bold green]Apply complete![/bold green] The state now matches the live objects.")
             return 0
         if not result.changes:
-            if refreshed.to_json()["resources"] != state.to_json()["resources"]:
+            if refreshed.to_json()["resources"] != state.to_json()["resources"] or state.previous_key is not None:
                 _save(backend, refreshed, state)
             _store_outputs(loaded, backend, refreshed, run.mode is Mode.DESTROY and not run.targets)
             return 0
@@ -113,7 +113,7 @@ def apply(inputs: Inputs, run: RunOptions, plan_path: str | None, auto_approve: 
             # Every object is tagged with the lineage, so it must be on disk before the first
             # Create: a run killed before its first save would otherwise leave objects that no
             # state can adopt (their lineage lost with the process).
-            _save(backend, State(lineage=state.lineage), state)
+            _save(backend, backend.new_state(state.lineage), state)
             state.serial += 1
         refreshed.serial = state.serial
         executor = Executor(
@@ -174,7 +174,7 @@ def _store_outputs(loaded: Loaded, backend: Any, state: State, destroyed: bool =
     values = {}
     evaluation = loaded.evaluate(state)
     for name, value in ({} if destroyed else evaluation.outputs).items():
-        values[name] = shown(redact(value, state.lineage))
+        values[name] = shown(redact(value, state.hash_key))
     if values != state.outputs:
         state.outputs = values
         state.serial += 1

@@ -121,3 +121,28 @@ def test_migration_local_to_s3_and_back_keeps_serial_and_lineage(tmp_path: Path,
     back = run_cli(["init", "--migrate-state"], tmp_path, aws.env)
     assert back.code == 0, str(back)
     assert run_cli(["plan", "--detailed-exitcode"], tmp_path, aws.env).code == 0
+
+
+def test_the_state_key_is_an_object_of_its_own_and_migrates_with_the_state(tmp_path: Path, aws: Aws, bucket: str) -> None:
+    secret = "s3-tok-6b1f0e93-never-stored"
+    config = tmp_path / "smstate.yaml"
+    remote_text = SIMPLE.format(url=aws.url, i=0).replace(
+        '"s3://b/m.tar.gz"}', '"s3://b/m.tar.gz", environment: {TOKEN: "${var.token}"}}'
+    ) + "variables:\n  token: {sensitive: true}\n"
+    local_text = remote_text.replace("backend: {type: s3, bucket: team-state, key: sagemaker/prod.json, endpoint_url: \"" + aws.url + "\"}\n", "")
+    env = {**aws.env, "SMSTATE_VAR_token": secret}
+    config.write_text(local_text)
+    assert run_cli(["apply", "--auto-approve"], tmp_path, env).code == 0
+    local_key = (tmp_path / "state" / "default.json.key").read_bytes()
+
+    config.write_text(remote_text)
+    migrated = run_cli(["init", "--migrate-state"], tmp_path, env)
+    assert migrated.code == 0, str(migrated)
+    clean = run_cli(["plan", "--detailed-exitcode"], tmp_path, env)
+    assert clean.code == 0, str(clean)  # the key came along: the hashes still match
+    import boto3
+
+    s3 = boto3.client("s3", endpoint_url=aws.url)
+    assert s3.get_object(Bucket=bucket, Key="sagemaker/prod.json.hmac-key")["Body"].read() == local_key
+    stored = s3.get_object(Bucket=bucket, Key="sagemaker/prod.json")["Body"].read()
+    assert secret.encode() not in stored and local_key.strip() not in stored and b'"key_id"' in stored

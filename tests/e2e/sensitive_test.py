@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
+from typing import Any
 
 from .conftest import Aws, Project
-from .helpers import state_path
+from .helpers import assert_clean_failure, state_path
 
 SECRET = "tok-8c1f7e2a-do-not-print"
 OTHER_SECRET = "tok-0b9d44e1-rotated"
@@ -73,3 +75,56 @@ def test_missing_sensitive_variable_is_reported_without_a_value(project: Project
     assert result.code == 1, str(result)
     assert result.errors == [line for line in result.err.splitlines() if line.startswith("Error:")]
     assert any("variables.token" in line for line in result.errors), str(result)
+
+
+def _keyed_values(state: dict[str, Any]) -> set[str]:
+    """The keyed hashes a state holds: of sensitive values, and of the request that carries them."""
+    found = set(re.findall(r"\(sensitive:[0-9a-f]+\)", json.dumps(state)))
+    return found | {o["spec_hash"] for a, o in state["resources"].items() if a == "models.churn"}
+
+
+def test_the_state_key_lives_beside_the_state_and_rotates(project: Project, aws: Aws) -> None:
+    _with_token(project)
+    token = {"SMSTATE_VAR_token": SECRET}
+    assert project.apply(env=token).code == 0
+    key_file = state_path(project.dir).with_name("default.json.key")
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    first_key, first = key_file.read_bytes(), project.state()
+    assert first["key_id"] and first_key.strip().decode() not in state_path(project.dir).read_text()
+    names = aws.model_names()
+
+    rotated = project.run("state", "rotate-key", "--var-file", str(project.var_file), env=token)
+    assert rotated.code == 0 and first["key_id"] in rotated.out and SECRET not in rotated.out + rotated.err, str(rotated)
+    second = project.state()
+    assert key_file.read_bytes() != first_key and second["key_id"] != first["key_id"]
+    assert second["serial"] == first["serial"] + 1 and not _keyed_values(first) & _keyed_values(second)
+    same = project.plan("--detailed-exitcode", env=token)
+    assert same.code == 0 and "No changes." in same.out, str(same)  # nothing renamed, nothing replaced
+    assert aws.model_names() == names
+
+    # a state read with another key is refused, and left as it was
+    written = state_path(project.dir).read_bytes()
+    kept = key_file.read_bytes()
+    key_file.write_text("another-key-0123456789abcdef\n")
+    wrong = project.plan(env=token)
+    assert_clean_failure(wrong, "another state key", str(key_file))
+    key_file.unlink()
+    missing = project.plan(env=token)
+    assert_clean_failure(missing, "missing", str(key_file))
+    assert state_path(project.dir).read_bytes() == written
+
+    # a key given by the user: SMSTATE_STATE_KEY, the stored one as SMSTATE_STATE_KEY_PREVIOUS, then apply
+    key_file.write_bytes(kept)
+    mine = {**token, "SMSTATE_STATE_KEY": "my-own-state-key-4e1f9a0b2c", "SMSTATE_STATE_KEY_PREVIOUS": kept.decode().strip()}
+    moved = project.apply(env=mine)
+    assert moved.code == 0 and "Resources:" not in moved.out, str(moved)
+    assert project.state()["key_id"] != second["key_id"]
+    again = project.plan("--detailed-exitcode", env={**token, "SMSTATE_STATE_KEY": mine["SMSTATE_STATE_KEY"]})
+    assert again.code == 0, str(again)
+    assert_clean_failure(project.plan(env=token), "another state key")  # the stored key no longer fits
+
+    # a key lost for good: hashed anew, and what held the secret is replaced
+    lost = project.run("state", "rotate-key", "--lost", "--var-file", str(project.var_file), env=token)
+    assert lost.code == 0, str(lost)
+    after = project.plan("--detailed-exitcode", env=token)
+    assert after.code == 2 and "models.churn must be replaced" in after.out and SECRET not in after.out, str(after)

@@ -82,10 +82,11 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 def test_every_finished_operation_is_on_disk_and_concurrent_ones_share_a_save(workdir: Path) -> None:
     loaded = load(Inputs(chdir=str(workdir)))
-    backend = loaded.workspace.backend(loaded.config)
+    keyed = loaded.workspace.backend(loaded.config)
+    backend = keyed.inner
     assert isinstance(backend, LocalBackend)
     provider = provider_for(loaded)
-    state = State()
+    state = keyed.new_state()
     plan, refreshed = build_plan(loaded, provider, state, Options(), 10)
     assert len(plan.changes) == 2 * COUNT
     sink, hooks = Saved(backend), OnDisk(backend)
@@ -118,10 +119,11 @@ def test_operations_others_wait_on_start_first(workdir: Path) -> None:
     text = (workdir / "smstate.yaml").read_text().replace("models:\n", "models:\n" + "\n".join(lone) + "\n", 1)
     (workdir / "smstate.yaml").write_text(text)
     loaded = load(Inputs(chdir=str(workdir)))
-    backend = loaded.workspace.backend(loaded.config)
+    keyed = loaded.workspace.backend(loaded.config)
+    backend = keyed.inner
     assert isinstance(backend, LocalBackend)
     provider = provider_for(loaded)
-    plan, refreshed = build_plan(loaded, provider, State(), Options(), 1)
+    plan, refreshed = build_plan(loaded, provider, keyed.new_state(), Options(), 1)
     hooks = Order(backend)
     outcome = Executor(provider, refreshed, backend.write, loaded.resolver(), hooks, parallelism=1).run(plan)
 

@@ -262,7 +262,7 @@ def test_lock_path_taken_by_a_directory(project: Project) -> None:
 
 
 def test_statefile_backup_and_a_dead_commands_lock_are_private(moto_target: Target, tmp_path: Path) -> None:
-    """Under umask 022: the statefile, its backup and the lock a SIGKILLed apply left are all 0600."""
+    """Under umask 022: the statefile, its backup, its key and the lock a SIGKILLed apply left are all 0600."""
     old = os.umask(0o022)
     try:
         with FaultProxy(moto_target.api_url) as proxy:
@@ -275,4 +275,5 @@ def test_statefile_backup_and_a_dead_commands_lock_are_private(moto_target: Targ
         os.umask(old)
     state = work.dir / "state"
     files = {p.name: stat.S_IMODE(p.stat().st_mode) for p in state.iterdir()}
-    assert files == {"default.json": 0o600, "default.json.backup": 0o600, "default.json.lock": 0o600}, files
+    names = ("default.json", "default.json.backup", "default.json.lock", "default.json.key")
+    assert files == dict.fromkeys(names, 0o600), files

@@ -9,10 +9,14 @@ not the statefile or its backup, not `plan`/`apply`/`destroy`/`drift`/`state sho
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import re
 import socket
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -165,3 +169,157 @@ def test_smstate_will_not_start_a_local_server_beyond_loopback(tmp_path: Path) -
     assert not (tmp_path / "home" / "server.pid").exists()
     with socket.socket() as sock:
         assert sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+# Sensitive values of every type: a map, a list and a number, used whole, by entry and element,
+# interpolated, as tags and as outputs; and the error paths that would quote them.
+MAP_SECRET = "mapval-5d1e0c77-never-print"
+LIST_SECRET = "listval-91ab33f0-never-print"
+NUMBER_SECRET = 73491270551
+TYPED_SECRETS = (MAP_SECRET, LIST_SECRET, str(NUMBER_SECRET))
+
+TYPED_CONFIG = """\
+provider: {{type: local, url: "{url}"}}
+variables:
+  creds: {{type: map, sensitive: true}}
+  items: {{type: list, sensitive: true}}
+  count: {{type: number, sensitive: true}}
+models:
+  sx:
+    primary_container:
+      image: local/echo
+      model_data_url: ./models/echo.tar.gz
+      environment: {{SAGEMAKER_PROGRAM: inference.py, API_KEY: "${{var.creds.key}}", ITEM: "${{var.items.0}}", COUNT: "n${{var.count}}"}}
+    tags: {{owner: "${{var.creds.key}}", n: "${{var.count}}"}}
+  sy:
+    primary_container:
+      image: local/echo
+      model_data_url: ./models/echo.tar.gz
+      environment: "${{var.creds}}"
+outputs:
+  creds: ${{var.creds}}
+  items: ${{var.items}}
+  count: ${{var.count}}
+  key: "k-${{var.creds.key}}"
+"""
+
+
+def _typed_project(tmp_path: Path, url: str) -> dict[str, str]:
+    model_tar(tmp_path / "models", "echo")
+    (tmp_path / "smstate.yaml").write_text(TYPED_CONFIG.format(url=url))
+    return cli_env(None, {
+        "SMSTATE_VAR_count": str(NUMBER_SECRET),
+        "SMSTATE_VAR_creds": f"{{key: {MAP_SECRET}, SAGEMAKER_PROGRAM: inference.py}}",
+        "SMSTATE_VAR_items": f"[{LIST_SECRET}, b]",
+    })
+
+
+def _no_typed_secret(result: Result, what: str) -> None:
+    for value in TYPED_SECRETS:
+        assert value not in result.out + result.err, f"{what} printed {value}\n{result}"
+    assert "Traceback" not in result.err, f"{what}\n{result}"
+
+
+def test_sensitive_maps_lists_and_numbers_stay_out_of_every_artefact(local_server: ServerProcess, tmp_path: Path) -> None:
+    env = _typed_project(tmp_path, local_server.url)
+
+    def run(*args: str, code: int = 0) -> Result:
+        result = run_cli(args, tmp_path, env, timeout=120)
+        _no_typed_secret(result, " ".join(args))
+        assert result.code == code, str(result)
+        return result
+
+    plan = run("plan")
+    assert "environment = (sensitive)" in plan.out and "ITEM = (sensitive)" in plan.out, plan.out
+    assert "tags.n = (sensitive)" in plan.out, plan.out
+    run("plan", "--json")
+    run("apply", "--auto-approve")
+    sm, _ = clients(local_server.url)
+    [sx] = [m["ModelName"] for m in sm.list_models()["Models"] if m["ModelName"].startswith("sx-")]
+    environment = sm.describe_model(ModelName=sx)["PrimaryContainer"]["Environment"]
+    assert (environment["API_KEY"], environment["ITEM"], environment["COUNT"]) == (MAP_SECRET, LIST_SECRET, f"n{NUMBER_SECRET}")
+    run("plan", "--detailed-exitcode")  # hashes of whole maps, entries and numbers agree with the live reads
+    for args in (("drift",), ("drift", "--format", "json"), ("state", "show", "models.sy"), ("state", "pull"),
+                 ("output",), ("output", "creds"), ("output", "--json")):  # fmt: skip
+        run(*args)
+    outputs = json.loads(run("output", "--json").out)
+    assert {k: v["value"] if isinstance(v, dict) else v for k, v in outputs.items()}.get("count") == "(sensitive)", outputs
+
+    # a number changed by hand shows as drift, hidden
+    sm.add_tags(ResourceArn=sm.describe_model(ModelName=sx)["ModelArn"], Tags=[{"Key": "n", "Value": "12345678901"}])
+    drift = run("drift", code=2)
+    assert "tags.n: (sensitive) -> (sensitive)" in drift.out, drift.out
+
+    _statefile_confirms_no_guess(tmp_path)
+    written = [p for p in (tmp_path / "state").iterdir() if p.is_file()] + [local_server.log_file]
+    assert (tmp_path / "state" / "default.json.backup") in written
+    for path in written:
+        for value in TYPED_SECRETS:
+            assert value.encode() not in path.read_bytes(), f"{path} holds {value}"
+    run("destroy", "--auto-approve")
+
+
+def _statefile_confirms_no_guess(project: Path) -> None:
+    """Everything a reader of the statefile alone could compute from a guess (the true values,
+    here) appears nowhere in it; computed with the key kept beside it, it does."""
+    from smstate import config as config_mod
+    from smstate import variables as variables_mod
+    from smstate.evaluate import Keys, evaluate
+    from smstate.hashing import StateKey, canonical
+    from smstate.state import redact
+    from smstate.workspace import Workspace
+
+    text = (project / "state" / "default.json").read_text()
+    data = json.loads(text)
+    key_file = project / "state" / "default.json.key"
+    assert key_file.stat().st_mode & 0o077 == 0, oct(key_file.stat().st_mode)
+    secret = key_file.read_bytes().strip()
+    assert secret.decode() not in text
+
+    config = config_mod.load([("smstate.yaml", (project / "smstate.yaml").read_text())])
+    files: list[Mapping[str, Any]] = [{"creds": {"key": MAP_SECRET, "SAGEMAKER_PROGRAM": "inference.py"}, "items": [LIST_SECRET, "b"]}]
+    values = variables_mod.resolve(config, {}, files, {"SMSTATE_VAR_count": str(NUMBER_SECRET)})
+    workspace = Workspace(project)
+
+    def derived(key: StateKey) -> set[str]:
+        found: set[str] = set()
+        evaluation = evaluate(config, values, {}, workspace.digest, str(project), keys=Keys(key))
+        for desired in evaluation.desired.values():
+            found |= {str(desired.spec_hash), str(desired.physical_name)[-8:]}
+            found |= set(re.findall(r"\(sensitive:[0-9a-f]+\)", json.dumps(redact({"s": desired.spec, "t": desired.tags}, key))))
+        for value in values.values():
+            found |= {redact(value, key) if isinstance(redact(value, key), str) else "", hashlib.sha256(canonical(value).encode()).hexdigest()}
+        return found - {""}
+
+    lineage = data["lineage"]
+    guesses = derived(StateKey.of_lineage(lineage)) | derived(StateKey(lineage.encode()))  # unkeyed, or keyed by what the file holds
+    assert guesses and not [g for g in guesses if g in text], "the statefile confirms a guess"
+    confirmed = derived(StateKey(secret))
+    assert data["resources"]["models.sx"]["spec_hash"] in confirmed  # with the key, the same computation does match
+    assert [g for g in confirmed if g.startswith("(sensitive:") and g in text]
+
+
+ERROR_CASES = [  # (text of TYPED_CONFIG, its replacement, extra args, a needle the Error line holds)
+    ('owner: "${var.creds.key}"', 'bad: "x-${var.creds.key}!#"', (), "tags.bad"),
+    ("image: local/echo", "image: local/echo\n      mode: ${var.items.0}", (), "primary_container.mode"),
+    ("image: local/echo", 'image: "${var.creds.key} !"', (), "primary_container.image"),
+    ("./models/echo", "./models/${var.items.0}", (), "model artifact not found: (sensitive)"),
+    ("", "", ("--var-file", "broken.yaml"), "broken.yaml:2:"),
+    ("", "", ("--var-file", "typed.yaml"), "variables.count"),
+    ("", "", ("--var", MAP_SECRET), "--var"),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "args", "needle"), ERROR_CASES, ids=[c[3].split(":")[0] for c in ERROR_CASES])
+def test_errors_about_sensitive_values_name_the_field_not_the_value(
+    local_server: ServerProcess, tmp_path: Path, old: str, new: str, args: tuple[str, ...], needle: str
+) -> None:
+    env = _typed_project(tmp_path, local_server.url)
+    text = (tmp_path / "smstate.yaml").read_text()
+    (tmp_path / "smstate.yaml").write_text(text.replace(old, new, 1) if old else text)
+    (tmp_path / "broken.yaml").write_text(f"count: 1\ncreds: {{key: {MAP_SECRET}, other: @{LIST_SECRET}}}\n")
+    (tmp_path / "typed.yaml").write_text(f"count: not-a-number-{LIST_SECRET}\n")
+    result = run_cli(["plan", *args], tmp_path, env)
+    _no_typed_secret(result, f"plan with {new!r} {args}")
+    assert result.code == 1 and result.errors and needle in "\n".join(result.errors), str(result)
+    assert not (tmp_path / "state").exists()

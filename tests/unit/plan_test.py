@@ -19,10 +19,12 @@ from smstate.operations import operations
 from smstate.pipeline import known_values
 from smstate.plan import Options, lifecycles, make_plan, refresh
 from smstate.provider import Live
+from smstate.hashing import StateKey
 from smstate.state import ObjectState, State, redact
 
 CASES = [c for f in sorted((Path(__file__).parent / "plan_cases").glob("*.yaml")) for c in yaml.safe_load(f.read_text())["cases"]]
 OWNER = {"smstate:address": "", "smstate:lineage": "lin"}
+KEY = StateKey(b"plan-test-state-key-0123456789")
 
 
 def describe(desired: Desired) -> Live:
@@ -47,7 +49,7 @@ def describe(desired: Desired) -> Live:
 
 def applied_state(text: str) -> tuple[State, dict[tuple[str, int], Live | None]]:
     config = config_mod.load([("smstate.yaml", text)])
-    state = State(lineage="lin")
+    state = State(lineage="lin", key=KEY)
     lives: dict[tuple[str, int], Live | None] = {}
     for address, desired in evaluate(config, {}, {}, lambda url: "0" * 64).desired.items():
         live = describe(desired)
@@ -57,7 +59,7 @@ def applied_state(text: str) -> tuple[State, dict[tuple[str, int], Live | None]]
             physical_name=live.physical_name,
             arn=live.arn,
             spec_hash=str(desired.spec_hash),
-            spec=redact(desired.spec, "lin"),
+            spec=redact(desired.spec, KEY),
             tags=dict(desired.tags),
             attributes=attributes(desired.kind, live),
             dependencies=[str(d) for d in desired.dependencies],
@@ -66,7 +68,7 @@ def applied_state(text: str) -> tuple[State, dict[tuple[str, int], Live | None]]
 
 
 def run_case(case: dict[str, Any]) -> Any:
-    state, lives = applied_state(case["config"]) if case["state"].get("from_config") else (State(lineage="lin"), {})
+    state, lives = applied_state(case["config"]) if case["state"].get("from_config") else (State(lineage="lin", key=KEY), {})
     for address, patch in (case.get("live_patch") or {}).items():
         live = lives[(address, -1)]
         assert live is not None

@@ -11,6 +11,7 @@ import pytest
 
 from smstate.backends.local import LocalBackend
 from smstate.errors import LockError, StateError
+from smstate.hashing import StateKey
 from smstate.state import ObjectState, State, redact
 from smstate.values import Secret
 
@@ -97,7 +98,7 @@ def test_written_statefile_matches_its_schema(tmp_path: Path) -> None:
     import jsonschema
 
     schema = json.loads((Path(__file__).parents[2] / "state" / "statefile.schema.json").read_text())
-    state = State()
+    state = State(key=StateKey.generate())
     deposed = ObjectState("model", "m-00000000", "arn:old", "aa", {}, {}, {}, [])
     state.resources["models.m"] = ObjectState(
         "model", "m-12345678", "arn:m", "ab", {"a": 1}, {"t": "v"}, {"a": 1}, [], deposed=[deposed]
@@ -105,7 +106,9 @@ def test_written_statefile_matches_its_schema(tmp_path: Path) -> None:
     state.resources["model_packages.p"] = ObjectState("model_package", None, "arn:p/1", "cd", version=1)
     backend = LocalBackend(tmp_path / "default.json")
     backend.write(state)
-    jsonschema.validate(json.loads(backend.path.read_text()), schema)
+    written = json.loads(backend.path.read_text())
+    jsonschema.validate(written, schema)
+    assert state.key is not None and written["key_id"] == state.key.id
 
 
 def test_a_snapshot_does_not_see_later_changes() -> None:

@@ -8,10 +8,12 @@ bodies are checked against botocore's service model once references are resolved
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .addresses import NAME_RE, RESOURCE_TYPES, VALUE_TYPES, Address
 from .errors import ConfigError, Diagnostic
@@ -24,13 +26,30 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{value!r} is not an http:// or https:// URL")
+    try:
+        parts.port
+    except ValueError:
+        raise ValueError(f"{value!r} has an invalid port") from None
+    return value
+
+
+Url = Annotated[str, AfterValidator(_url)]
+
+
 class ProviderSettings(_Strict):
     """Where SageMaker is: the embedded local server (default) or AWS."""
 
     type: Literal["local", "aws"] = "local"
     region: str | None = None
     profile: str | None = None
-    endpoint_url: str | None = None
+    endpoint_url: Url | None = None
+    endpoints: dict[str, Url] = Field(
+        default_factory=dict, description="Service name (ec2, s3, sagemaker-runtime, ...) -> URL, overriding endpoint_url"
+    )
     artifact_bucket: str | None = None
     url: str = "http://127.0.0.1:8765"
     runtime: Literal["process", "docker"] = "process"
@@ -39,6 +58,20 @@ class ProviderSettings(_Strict):
     retry_mode: Literal["standard", "adaptive"] = "standard"
     max_attempts: int = Field(default=8, ge=1, le=50)
     timeout: float = Field(default=3600.0, gt=0, description="Longest wait for one endpoint, in seconds")
+
+    @field_validator("endpoints")
+    @classmethod
+    def _known_services(cls, endpoints: dict[str, str]) -> dict[str, str]:
+        """A mistyped service would silently send that service to AWS: only names botocore knows."""
+        from .aws import known_services
+
+        known = known_services()
+        for name in endpoints:
+            if name not in known:
+                close = difflib.get_close_matches(name, known, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else " (use botocore's service names: ec2, s3, ...)"
+                raise ValueError(f"unknown AWS service {name!r}{hint}")
+        return endpoints
 
 
 class BackendSettings(_Strict):
@@ -49,7 +82,8 @@ class BackendSettings(_Strict):
     bucket: str | None = None
     key: str | None = None
     region: str | None = None
-    endpoint_url: str | None = None
+    profile: str | None = None
+    endpoint_url: Url | None = None
 
 
 class Variable(_Strict):

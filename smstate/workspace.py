@@ -106,7 +106,7 @@ class Workspace:
             from .backends.s3 import S3Backend
 
             key = settings.key if name == "default" else f"env:/{name}/{settings.key}"
-            return S3Backend(settings.bucket, key, settings.region, settings.endpoint_url)
+            return S3Backend(settings.bucket, key, settings.region, settings.endpoint_url, settings.profile)
         if config is not None and config.backend.path and name == "default":
             return LocalBackend(self.dir / config.backend.path)
         return LocalBackend(self.state_dir(config) / f"{name}.json")
@@ -118,14 +118,15 @@ class Workspace:
         return sorted(found | {"default"})
 
     def _s3_workspaces(self, config: Config) -> list[str]:
+        from .backends.s3 import S3Backend
+
         backend = self.backend(config, "default")
+        assert isinstance(backend, S3Backend)
         found = {"default"}
-        pages = backend.s3.get_paginator("list_objects_v2").paginate(Bucket=backend.bucket, Prefix="env:/")  # type: ignore[attr-defined]
-        for page in pages:
-            for item in page.get("Contents", []):
-                parts = item["Key"].split("/", 2)
-                if len(parts) == 3 and parts[2] == config.backend.key:
-                    found.add(parts[1])
+        for key in backend.list_keys("env:/"):
+            parts = key.split("/", 2)
+            if len(parts) == 3 and parts[2] == config.backend.key:
+                found.add(parts[1])
         return sorted(found)
 
     @functools.cached_property

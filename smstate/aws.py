@@ -159,7 +159,7 @@ class Checked:
         missing = _missing_members(self.meta.service_model.operation_model(operation_name), response)
         if missing:
             raise ProviderError(
-                f"{_where(self.meta, operation_name)}: the answer lacks {', '.join(missing)}, "
+                f"{_where(self.meta, operation_name)}: the answer has none of {', '.join(missing)}, "
                 "so it is not this API's (a proxy or another server answering?)"
             )
         return response
@@ -201,15 +201,18 @@ def _reason(exc: BotoCoreError) -> str:
 
 
 def _missing_members(operation: OperationModel, response: Mapping[str, Any]) -> list[str]:
-    """Required output members that identify the object or list read, absent from the answer."""
+    """The required output members that identify what was read (names, ARNs, statuses, lists), when the
+    answer has none of them: an answer that identifies nothing is not the API's. One present is enough,
+    as servers that speak the API in part (moto, S3-compatible stores) leave some out."""
     shape = operation.output_shape
     if shape is None or operation.has_streaming_output:
         return []
     members = getattr(shape, "members", {})
-    return [
+    identifying = [
         name for name in getattr(shape, "required_members", [])
-        if name not in response and (name.endswith(_IDENTIFYING) or members[name].type_name == "list")
+        if name.endswith(_IDENTIFYING) or members[name].type_name == "list"
     ]
+    return [] if any(name in response for name in identifying) else identifying
 
 
 def _check_body(operation_model: OperationModel, response_dict: dict[str, Any], **_: Any) -> None:

@@ -25,6 +25,7 @@ from .config import Config
 from .errors import SmstateError
 from .evaluate import Desired, Evaluation, Known, evaluate
 from .graph import Graph
+from .ownership import check_creates
 from .plan import LiveKey, Options, lifecycles, make_plan, refresh
 from .provider import Provider, load_provider
 from .refresh import refresh_lives
@@ -158,6 +159,8 @@ def build_plan(loaded: Loaded, provider: Provider | None, state: State, options:
         refreshed, drift = refresh(state, lives, lifecycles(loaded.config))
     evaluation = loaded.evaluate(refreshed)
     plan = make_plan(loaded.config, evaluation, refreshed, drift, options)
+    if provider is not None:
+        check_creates(provider, plan.changes, state.lineage, parallelism)
     if provider is not None and loaded.config.provider.type == "aws":
         plan.warnings += check_network(provider, evaluation)
     return plan, refreshed

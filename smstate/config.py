@@ -66,11 +66,13 @@ class ProviderSettings(_Strict):
         from .aws import known_services
 
         known = known_services()
+        unknown = []
         for name in endpoints:
             if name not in known:
                 close = difflib.get_close_matches(name, known, n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else " (use botocore's service names: ec2, s3, ...)"
-                raise ValueError(f"unknown AWS service {name!r}{hint}")
+                unknown.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        if unknown:
+            raise ValueError(f"unknown AWS service {', '.join(unknown)}; use botocore's service names (ec2, s3, ...)")
         return endpoints
 
 

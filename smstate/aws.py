@@ -86,10 +86,6 @@ class Clients:
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
 
-    @property
-    def region(self) -> str:
-        return _region(self.session) or DEFAULT_REGION
-
     def url(self, service: str) -> str | None:
         """The URL configured for a service; None leaves it to botocore (environment, config file, AWS)."""
         return self.settings.endpoints.get(service) or self.settings.endpoint_url
@@ -106,10 +102,10 @@ class Clients:
         try:
             return self.session.client(service, endpoint_url=url, config=self.config)
         except ProfileNotFound as exc:
-            raise AwsError(f"the AWS profile {exc.kwargs.get('profile')!r} is not in the AWS config files") from None
+            raise _no_profile(exc) from None
         except InvalidRegionError as exc:
             raise AwsError(f"the AWS region {exc.kwargs.get('region_name')!r} is not a region name (e.g. us-east-1)") from None
-        except BotoCoreError as exc:  # InvalidRegionError, an unknown service, ...
+        except BotoCoreError as exc:  # an unknown service, a broken config file, ...
             raise AwsError(f"cannot use {service}: {exc}") from None
         except ValueError as exc:  # botocore's "Invalid endpoint"
             raise AwsError(f"cannot use {service} at {url}: {exc}") from None
@@ -126,7 +122,7 @@ def _session(profile: str | None, region: str | None, credentials: Mapping[str, 
             profile_name=profile, region_name=region, botocore_session=core, **dict(credentials or {})
         )
     except ProfileNotFound as exc:
-        raise AwsError(f"the AWS profile {exc.kwargs.get('profile')!r} is not in the AWS config files") from None
+        raise _no_profile(exc) from None
     finally:
         if loader.search_paths[len(paths):] and loader.search_paths[-1] in paths:
             loader.search_paths.pop()  # boto3 appends its data path on every session
@@ -139,7 +135,11 @@ def _region(session: boto3.session.Session) -> str | None:
     try:
         return session.region_name
     except ProfileNotFound as exc:
-        raise AwsError(f"the AWS profile {exc.kwargs.get('profile')!r} is not in the AWS config files") from None
+        raise _no_profile(exc) from None
+
+
+def _no_profile(exc: ProfileNotFound) -> AwsError:
+    return AwsError(f"the AWS profile {exc.kwargs.get('profile')!r} is not in the AWS config files")
 
 
 def _mix_in_checks(class_attributes: dict[str, Any], base_classes: list[type], **_: Any) -> None:
@@ -177,7 +177,7 @@ def failure(meta: Any, operation: str, exc: BotoCoreError) -> SmstateError:
     if isinstance(exc, NoCredentialsError):
         return ProviderError(f"{where}: no AWS credentials found (set a profile, AWS_PROFILE or AWS_ACCESS_KEY_ID)")
     if isinstance(exc, ProfileNotFound):
-        return AwsError(f"the AWS profile {exc.kwargs.get('profile')!r} is not in the AWS config files")
+        return _no_profile(exc)
     if isinstance(exc, NotTheApi):
         return ProviderError(f"{where}: {exc}")
     if isinstance(exc, ReadTimeoutError):

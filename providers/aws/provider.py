@@ -207,6 +207,7 @@ class AwsProvider:
                     found += [(i[field], i[arn_field]) for page in pages for i in page.get(key, [])]
                 return found
             params: dict[str, Any] = {"NameContains": name_prefix} if name_prefix else {}
+            params["PaginationConfig"] = {"PageSize": 100}  # the API's largest page: a tenth of the calls of its default
             for page in self.sagemaker.get_paginator(xform_name(op)).paginate(**params):
                 found += [(i[field], i[arn_field]) for i in page.get(key, []) if i[field].startswith(name_prefix)]
         except ClientError as exc:

@@ -7,7 +7,6 @@ it; a bad profile, region or unreachable service is one `Error:` line and no sta
 
 from __future__ import annotations
 
-import os
 import socket
 from pathlib import Path
 
@@ -135,12 +134,14 @@ def test_a_bad_profile_or_region_is_one_error(project: Project, setting: str, en
     assert not state_path(project.dir).exists()
 
 
-def test_a_bad_profile_for_the_s3_backend_is_one_error(tmp_path: Path, aws: Aws) -> None:
+@pytest.mark.parametrize(
+    "setting, needle", [("profile: nosuch", "AWS profile 'nosuch'"), ('region: "us east 1!"', "region 'us east 1!'")]
+)
+def test_a_bad_profile_or_region_for_the_s3_backend_is_one_error(tmp_path: Path, aws: Aws, setting: str, needle: str) -> None:
     (tmp_path / "smstate.yaml").write_text(
         "provider: {type: aws}\n"
-        f'backend: {{type: s3, bucket: team-state, key: k.json, endpoint_url: "{aws.url}", profile: nosuch}}\n'
+        f'backend: {{type: s3, bucket: team-state, key: k.json, endpoint_url: "{aws.url}", {setting}}}\n'
     )
 
-    for args in (["plan"], ["state", "pull"]):
-        assert_clean_failure(run_cli(args, tmp_path, aws.env), "AWS profile 'nosuch'")
-    assert "AWS_PROFILE" not in os.environ
+    for args in (["plan"], ["state", "pull"], ["workspace", "list"]):
+        assert_clean_failure(run_cli(args, tmp_path, aws.env), needle)

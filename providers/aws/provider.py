@@ -19,11 +19,11 @@ from boto3.exceptions import Boto3Error
 from botocore import xform_name
 from botocore.exceptions import ClientError
 
+from smstate.aws import AwsSettings, Clients
 from smstate.errors import ProviderError
 from smstate.provider import Created, Live, Progress, ProgressFn, Summary
 from smstate.resources import KINDS as KINDS_BY_TYPE
 from smstate.resources import Kind
-from smstate.aws import AwsSettings, Clients
 
 from .errors import is_not_found, translate
 

@@ -25,6 +25,8 @@ CONFLICT = ("PreconditionFailed", "412", "ConditionalRequestConflict")
 
 
 class S3Backend:
+    """A statefile in an S3 bucket (or an S3-compatible store), its backup and its lock object beside it."""
+
     def __init__(
         self, bucket: str, key: str, region: str | None = None, endpoint_url: str | None = None, profile: str | None = None
     ) -> None:

@@ -24,6 +24,7 @@ from .evaluate import Desired
 from .live import attributes, user_tags
 from .operations import OpGraph, OpKey, Operation, Step, operations
 from .outcome import Halt, Outcome, StoppedWaiting, Unrecorded, interrupted_message
+from .ownership import refusal
 from .provider import Live, Progress, Provider
 from .resources import KINDS, OWNER_ADDRESS_TAG, OWNER_LINEAGE_TAG, Kind
 from .state import ObjectState, State, redact, redact_like
@@ -266,17 +267,10 @@ class Executor:
     def _adopt(self, kind: Kind, address: Address, name: str) -> Live | None:
         """An object of this name that this state created earlier is adopted; any other is refused."""
         live = self.provider.read(kind, name)
-        if live is None:
-            return None
-        tags = live.tags or {}
-        if tags.get(OWNER_LINEAGE_TAG) == self.state.lineage and tags.get(OWNER_ADDRESS_TAG) == str(address):
-            return live
-        owner = tags.get(OWNER_LINEAGE_TAG)
-        whose = f"belongs to another state (lineage {owner})" if owner else "was not created by smstate"
-        raise OwnershipError(
-            f"{address}: a {kind.state_type.replace('_', ' ')} named {name!r} already exists and {whose}; "
-            f"run `smstate import {address} {name}` to manage it"
-        )
+        problem = refusal(kind, address, name, live, self.state.lineage)
+        if problem is not None:
+            raise OwnershipError(problem)
+        return live
 
     def _adopt_after_failure(self, kind: Kind, address: Address, name: str | None, error: ProviderError) -> Live:
         """After a failed Create, the object if the API made it after all; else the failure stands.

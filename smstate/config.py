@@ -8,11 +8,12 @@ bodies are checked against botocore's service model once references are resolved
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, WithJsonSchema, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, WithJsonSchema, field_validator
 
 from .addresses import NAME_RE, RESOURCE_TYPES, VALUE_TYPES, Address
 from .durations import seconds
@@ -33,13 +34,30 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{value!r} is not an http:// or https:// URL")
+    try:
+        parts.port
+    except ValueError:
+        raise ValueError(f"{value!r} has an invalid port") from None
+    return value
+
+
+Url = Annotated[str, AfterValidator(_url)]
+
+
 class ProviderSettings(_Strict):
     """Where SageMaker is: the embedded local server (default) or AWS."""
 
     type: Literal["local", "aws"] = "local"
     region: str | None = None
     profile: str | None = None
-    endpoint_url: str | None = None
+    endpoint_url: Url | None = None
+    endpoints: dict[str, Url] = Field(
+        default_factory=dict, description="Service name (ec2, s3, sagemaker-runtime, ...) -> URL, overriding endpoint_url"
+    )
     artifact_bucket: str | None = None
     url: str = "http://127.0.0.1:8765"
     """The local server's URL: plain http, a host and a numeric port."""
@@ -54,6 +72,22 @@ class ProviderSettings(_Strict):
     @classmethod
     def _local_url(cls, value: str) -> str:
         return check_local_url(value)
+
+    @field_validator("endpoints")
+    @classmethod
+    def _known_services(cls, endpoints: dict[str, str]) -> dict[str, str]:
+        """A mistyped service would silently send that service to AWS: only names botocore knows."""
+        from .aws import known_services
+
+        known = known_services()
+        unknown = []
+        for name in endpoints:
+            if name not in known:
+                close = difflib.get_close_matches(name, known, n=1)
+                unknown.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        if unknown:
+            raise ValueError(f"unknown AWS service {', '.join(unknown)}; use botocore's service names (ec2, s3, ...)")
+        return endpoints
 
 
 def check_local_url(url: str) -> str:
@@ -76,7 +110,8 @@ class BackendSettings(_Strict):
     bucket: str | None = None
     key: str | None = None
     region: str | None = None
-    endpoint_url: str | None = None
+    profile: str | None = None
+    endpoint_url: Url | None = None
 
 
 class Variable(_Strict):

@@ -29,6 +29,7 @@ from .errors import SmstateError
 from .evaluate import Desired, Evaluation, Keys, Known, evaluate
 from .graph import Graph
 from .hashing import StateKey
+from .ownership import check_creates
 from .plan import LiveKey, Options, lifecycles, make_plan, refresh
 from .provider import Provider, load_provider
 from .refresh import refresh_lives
@@ -221,6 +222,8 @@ def build_plan(loaded: Loaded, provider: Provider | None, state: State, options:
     evaluation = loaded.evaluate(adopting)
     refreshed = rekey(adopting, evaluation.desired)
     plan = make_plan(loaded.config, evaluation, refreshed, drift, options)
+    if provider is not None:
+        check_creates(provider, plan.changes, state.lineage, parallelism)
     if provider is not None and loaded.config.provider.type == "aws":
         plan.warnings += check_network(provider, evaluation)
     return plan, refreshed

@@ -124,7 +124,7 @@ class Workspace:
             from .backends.s3 import S3Backend
 
             key = settings.key if name == "default" else f"env:/{name}/{settings.key}"
-            return S3Backend(settings.bucket, key, settings.region, settings.endpoint_url)
+            return S3Backend(settings.bucket, key, settings.region, settings.endpoint_url, settings.profile)
         if config is not None and config.backend.path and name == "default":
             return LocalBackend(self.dir / config.backend.path)
         return LocalBackend(self.state_dir(config) / f"{name}.json")
@@ -136,19 +136,15 @@ class Workspace:
         return sorted(found | {"default"})
 
     def _s3_workspaces(self, config: Config) -> list[str]:
-        backend = self.backend(config, "default")
+        from .backends.s3 import S3Backend
+
+        backend = self._backend(config, "default")
+        assert isinstance(backend, S3Backend)
         found = {"default"}
-        pages = backend.s3.get_paginator("list_objects_v2").paginate(Bucket=backend.bucket, Prefix="env:/")  # type: ignore[attr-defined]
-        try:
-            for page in pages:
-                for item in page.get("Contents", []):
-                    parts = item["Key"].split("/", 2)
-                    if len(parts) == 3 and parts[2] == config.backend.key:
-                        found.add(parts[1])
-        except Exception as exc:  # noqa: BLE001 - every S3 failure becomes one clear line
-            error = (getattr(exc, "response", None) or {}).get("Error", {})
-            reason = f"{error.get('Code')}: {error.get('Message')}" if error else str(exc)
-            raise StateError(f"cannot list the workspaces in s3://{config.backend.bucket}: {reason}") from None
+        for key in backend.list_keys("env:/"):
+            parts = key.split("/", 2)
+            if len(parts) == 3 and parts[2] == config.backend.key:
+                found.add(parts[1])
         return sorted(found)
 
     @functools.cached_property

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, EndpointConnectionError, NoCredentialsError
+from botocore.exceptions import ClientError
 
-from smstate.errors import ProviderError, RetryableError, UnreachableError
+from smstate.errors import ProviderError, RetryableError
 
 _NOT_FOUND = re.compile(r"could not find|does not exist|not found|cannot find|no such", re.IGNORECASE)
 _NOT_FOUND_CODES = ("ResourceNotFound", "ResourceNotFoundException", "ValidationException", "ValidationError")
@@ -24,17 +24,12 @@ def _one_line(message: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def translate(exc: Exception, what: str) -> ProviderError:
-    """One readable line: the operation, the API's error code and its message."""
-    if isinstance(exc, ClientError):
-        error = exc.response.get("Error", {})
-        code, message = error.get("Code", "Error"), _one_line(error.get("Message", ""))
-        cls = RetryableError if code in _RETRYABLE else ProviderError
-        return cls(f"{what}: {code}: {message}")
-    if isinstance(exc, NoCredentialsError):
-        return ProviderError(f"{what}: no AWS credentials found (set a profile, AWS_PROFILE or AWS_ACCESS_KEY_ID)")
-    if isinstance(exc, (EndpointConnectionError, ConnectTimeoutError)):
-        return UnreachableError(f"{what}: {exc}")
-    if isinstance(exc, BotoCoreError):
-        return RetryableError(f"{what}: {exc}")
-    return ProviderError(f"{what}: {exc}")
+def translate(exc: ClientError, what: str) -> ProviderError:
+    """One readable line: the operation, the API's error code and its message.
+
+    Transport failures never get here: every client turns them into one line naming the
+    service and its URL (smstate.aws)."""
+    error = exc.response.get("Error", {})
+    code, message = error.get("Code", "Error"), _one_line(error.get("Message", ""))
+    cls = RetryableError if code in _RETRYABLE else ProviderError
+    return cls(f"{what}: {code}: {message}")

@@ -15,16 +15,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import boto3
-import botocore.session
+from boto3.exceptions import Boto3Error
 from botocore import xform_name
-from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
+from smstate.aws import AwsSettings, Clients
+from smstate.errors import ProviderError
 from smstate.provider import Created, Live, Progress, ProgressFn, Summary
 from smstate.resources import KINDS as KINDS_BY_TYPE
 from smstate.resources import Kind
-from smstate.shapes import data_loader
 
 from .errors import is_not_found, translate
 
@@ -48,18 +47,6 @@ STATUS_FIELDS = {"endpoints": "EndpointStatus", "model_packages": "ModelPackageS
 SETTLED = ("InService", "Failed", "UpdateRollbackFailed", "OutOfService")
 
 
-def _session(profile: str | None, region: str | None, credentials: dict[str, str] | None) -> boto3.session.Session:
-    """A boto3 session on the core's loader, so the SageMaker model is not parsed a second time."""
-    loader = data_loader()
-    paths = list(loader.search_paths)
-    core = botocore.session.Session()
-    core.register_component("data_loader", loader)
-    session = boto3.session.Session(profile_name=profile, region_name=region, botocore_session=core, **(credentials or {}))
-    if loader.search_paths[len(paths):] and loader.search_paths[-1] in paths:
-        loader.search_paths.pop()  # boto3 appends its data path on every session
-    return session
-
-
 class AwsProvider:
     """SageMaker reached through boto3, with botocore's retry modes."""
 
@@ -67,45 +54,23 @@ class AwsProvider:
 
     def __init__(
         self,
-        region: str | None = None,
-        profile: str | None = None,
-        endpoint_url: str | None = None,
+        settings: AwsSettings,
         artifact_bucket: str | None = None,
-        retry_mode: str = "standard",
-        max_attempts: int = 8,
-        credentials: dict[str, str] | None = None,
-        pool_size: int = 32,
         pass_local_artifacts: bool = False,
         poll: tuple[float, float] = (0.5, 15.0),
     ) -> None:
-        session = _session(profile, region, credentials)
-        if session.region_name is None:
-            session = _session(profile, "us-east-1", credentials)
-        self.session = session
-        self.endpoint_url = endpoint_url
+        self.clients = Clients(settings)
         self.artifact_bucket = artifact_bucket
         self.pass_local_artifacts = pass_local_artifacts
         self.poll = poll
         """The first and the longest delay between polls of a changing object."""
-        self.config = Config(
-            retries={"mode": retry_mode, "max_attempts": max_attempts},
-            max_pool_connections=pool_size,
-            connect_timeout=10,
-            read_timeout=70,
-        )
-        self.sagemaker = self._client("sagemaker")
+        self.sagemaker = self.clients.client("sagemaker")
         self.sleep: Callable[[float], None] = time.sleep
-
-    def _client(self, service: str) -> Any:
-        kwargs: dict[str, Any] = {"config": self.config}
-        if self.endpoint_url and service in ("sagemaker", "sagemaker-runtime"):
-            kwargs["endpoint_url"] = self.endpoint_url
-        return self.session.client(service, **kwargs)
 
     def _call(self, operation: str, what: str, **params: Any) -> Any:
         try:
             return getattr(self.sagemaker, xform_name(operation))(**params)
-        except (ClientError, BotoCoreError) as exc:
+        except ClientError as exc:
             raise translate(exc, what) from None
 
     # -- read -------------------------------------------------------------------------
@@ -118,8 +83,6 @@ class AwsProvider:
         except ClientError as exc:
             if is_not_found(exc):
                 return None
-            raise translate(exc, f"{kind.describe} {object_id}") from None
-        except BotoCoreError as exc:
             raise translate(exc, f"{kind.describe} {object_id}") from None
         description.pop("ResponseMetadata", None)
         arn = description.get(ARN_FIELDS[kind.type])
@@ -147,8 +110,6 @@ class AwsProvider:
         except ClientError as exc:
             if is_not_found(exc):
                 return {}
-            raise translate(exc, f"ListTags {arn}") from None
-        except BotoCoreError as exc:
             raise translate(exc, f"ListTags {arn}") from None
         return tags
 
@@ -184,8 +145,6 @@ class AwsProvider:
         except ClientError as exc:
             if not is_not_found(exc):
                 raise translate(exc, f"{kind.delete} {object_id}") from None
-        except BotoCoreError as exc:
-            raise translate(exc, f"{kind.delete} {object_id}") from None
 
     def wait(self, kind: Kind, object_id: str, until: str, timeout: float, progress: ProgressFn) -> Live | None:
         """Poll with backoff (by default 0.5 s doubling to 15 s, back to 0.5 s when the stage changes)
@@ -210,8 +169,6 @@ class AwsProvider:
                     return dataclasses.replace(live, tags=self._tags(live.arn))
                 return live
             if time.monotonic() >= deadline:
-                from smstate.errors import ProviderError
-
                 raise ProviderError(
                     f"timed out after {timeout:.0f}s waiting for {object_id} (status {status}); "
                     "it keeps going in SageMaker, and the next plan re-reads it"
@@ -225,7 +182,7 @@ class AwsProvider:
         self, endpoint: str, body: bytes, content_type: str, accept: str | None, target_variant: str | None
     ) -> tuple[bytes, str, str | None]:
         """InvokeEndpoint: the response body, its content type and the variant that answered."""
-        runtime = self._client("sagemaker-runtime")
+        runtime = self.clients.client("sagemaker-runtime")
         params: dict[str, Any] = {"EndpointName": endpoint, "Body": body, "ContentType": content_type}
         if accept:
             params["Accept"] = accept
@@ -233,7 +190,7 @@ class AwsProvider:
             params["TargetVariant"] = target_variant
         try:
             result = runtime.invoke_endpoint(**params)
-        except (ClientError, BotoCoreError) as exc:
+        except ClientError as exc:
             raise translate(exc, f"InvokeEndpoint {endpoint}") from None
         return result["Body"].read(), result.get("ContentType", ""), result.get("InvokedProductionVariant")
 
@@ -250,9 +207,10 @@ class AwsProvider:
                     found += [(i[field], i[arn_field]) for page in pages for i in page.get(key, [])]
                 return found
             params: dict[str, Any] = {"NameContains": name_prefix} if name_prefix else {}
+            params["PaginationConfig"] = {"PageSize": 100}  # the API's largest page: a tenth of the calls of its default
             for page in self.sagemaker.get_paginator(xform_name(op)).paginate(**params):
                 found += [(i[field], i[arn_field]) for i in page.get(key, []) if i[field].startswith(name_prefix)]
-        except (ClientError, BotoCoreError) as exc:
+        except ClientError as exc:
             raise translate(exc, op) from None
         return found
 
@@ -269,19 +227,22 @@ class AwsProvider:
             for page in self.sagemaker.get_paginator(xform_name(op)).paginate(**params):
                 for item in page.get(key, []):
                     found[item[field]] = Summary(item[arn_field], _timestamp(item.get("CreationTime")))
-        except (ClientError, BotoCoreError) as exc:
+        except ClientError as exc:
             raise translate(exc, op) from None
         return found
 
     def find_packages(self, group: str) -> list[Live]:
         found: list[Live] = []
-        for page in self.sagemaker.get_paginator("list_model_packages").paginate(ModelPackageGroupName=group):
-            for summary in page.get("ModelPackageSummaryList", []):
-                found.append(Live(None, summary["ModelPackageArn"], summary, None, summary.get("ModelPackageStatus")))
+        try:
+            for page in self.sagemaker.get_paginator("list_model_packages").paginate(ModelPackageGroupName=group):
+                for summary in page.get("ModelPackageSummaryList", []):
+                    found.append(Live(None, summary["ModelPackageArn"], summary, None, summary.get("ModelPackageStatus")))
+        except ClientError as exc:
+            raise translate(exc, f"ListModelPackages {group}") from None
         return found
 
     def check_network(self, subnets: list[str], security_groups: list[str]) -> list[str]:
-        ec2 = self.session.client("ec2", config=self.config)
+        ec2 = self.clients.client("ec2")
         missing: list[str] = []
         for ids, call, key, field in (
             (subnets, ec2.describe_subnets, "SubnetIds", "Subnets"),
@@ -321,18 +282,22 @@ class AwsProvider:
         return result
 
     def _upload(self, url: str) -> str:
-        from smstate.errors import ProviderError
-
         path = Path(url.removeprefix("file://"))
         if not self.artifact_bucket:
             raise ProviderError(f"the model artifact {path} is a local file: set provider.artifact_bucket to upload it")
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        try:
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError as exc:
+            raise ProviderError(f"cannot read the model artifact {path}: {exc.strerror}") from None
         key = f"smstate/artifacts/{digest}/{path.name}"
-        s3 = self.session.client("s3", config=self.config)
+        s3 = self.clients.client("s3")
         try:
             s3.head_object(Bucket=self.artifact_bucket, Key=key)
         except ClientError:
-            s3.upload_file(str(path), self.artifact_bucket, key)
+            try:
+                s3.upload_file(str(path), self.artifact_bucket, key)
+            except (ClientError, Boto3Error) as exc:
+                raise ProviderError(f"cannot upload {path} to s3://{self.artifact_bucket}/{key}: {exc}") from None
         return f"s3://{self.artifact_bucket}/{key}"
 
 

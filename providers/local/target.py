@@ -9,7 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from providers.aws import POOL_SIZE
 from providers.aws.provider import AwsProvider
+from smstate.aws import AwsSettings
 from smstate.errors import ProviderError
 
 LOCAL_POLL = (0.1, 0.5)
@@ -27,12 +29,12 @@ def make_provider(settings: Any, base_dir: str) -> AwsProvider:
         daemon.ensure_running(settings.url, home, runtime=settings.runtime, python=settings.python)
     except (daemon.DaemonError, ValueError) as exc:
         raise ProviderError(f"local SageMaker at {settings.url}: {exc}") from None
-    return AwsProvider(
+    aws = AwsSettings(
         region="us-east-1",
         endpoint_url=settings.url,
+        credentials=PLACEHOLDER_CREDENTIALS,
         retry_mode=settings.retry_mode,
         max_attempts=settings.max_attempts,
-        credentials=PLACEHOLDER_CREDENTIALS,
-        pass_local_artifacts=True,
-        poll=LOCAL_POLL,
+        pool_size=POOL_SIZE,
     )
+    return AwsProvider(aws, pass_local_artifacts=True, poll=LOCAL_POLL)

@@ -4,6 +4,10 @@ The lock is an object created with `If-None-Match: *`, so only one command can h
 Every state write is conditional on the ETag this command read (`If-Match`), or on the
 object not existing yet, so a concurrent or stale writer is detected and never overwrites.
 The previous state is kept by S3 versioning when the bucket has it, else as `<key>.backup`.
+
+Some S3-compatible stores ignore `If-None-Match`, so the lock does not rest on it alone: a
+lock object already there is never overwritten, the lock written is read back and is ours
+only if it holds our id, and a lock that holds another id is never deleted on release.
 """
 
 from __future__ import annotations
@@ -13,24 +17,25 @@ import time
 from typing import Any
 
 from .. import interrupts
-from ..errors import LockError, StateError
+from ..aws import AwsSettings, Clients
+from ..errors import LockError, SmstateError, StateError
 from ..state import State
 from . import LockInfo
 
+CONFLICT = ("PreconditionFailed", "412", "ConditionalRequestConflict")
+
 
 class S3Backend:
-    def __init__(self, bucket: str, key: str, region: str | None = None, endpoint_url: str | None = None) -> None:
-        import boto3
-        from botocore.config import Config
+    """A statefile in an S3 bucket (or an S3-compatible store), its backup and its lock object beside it."""
 
+    def __init__(
+        self, bucket: str, key: str, region: str | None = None, endpoint_url: str | None = None, profile: str | None = None
+    ) -> None:
         self.bucket = bucket
         self.key = key
         self.lock_key = key + ".lock"
         self.backup_key = key + ".backup"
-        session = boto3.session.Session(region_name=region)
-        self.s3 = session.client(
-            "s3", endpoint_url=endpoint_url, config=Config(retries={"mode": "standard", "max_attempts": 8})
-        )
+        self.s3 = Clients(AwsSettings(region=region, profile=profile, endpoint_url=endpoint_url)).client("s3")
         self.etag: str | None = None
         self._versioned: bool | None = None
 
@@ -45,8 +50,15 @@ class S3Backend:
             return None
         except Exception as exc:  # noqa: BLE001 - every S3 failure becomes one clear line
             raise StateError(f"cannot read {self.describe()}: {_message(exc)}") from None
+        try:
+            text = response["Body"].read().decode("utf-8")
+        except UnicodeDecodeError:
+            raise StateError(f"{self.describe()} is not a statefile (not UTF-8 text); the object was left untouched") from None
+        except Exception as exc:  # noqa: BLE001 - the connection can break while the body streams
+            raise StateError(f"cannot read {self.describe()}: {_message(exc)}") from None
+        state = State.loads(text, self.describe())
         self.etag = response["ETag"]
-        return State.loads(response["Body"].read().decode("utf-8", errors="replace"), self.describe())
+        return state
 
     def write(self, state: State) -> None:
         body = state.dumps().encode()
@@ -56,7 +68,7 @@ class S3Backend:
         try:
             response = self.s3.put_object(Bucket=self.bucket, Key=self.key, Body=body, **condition)
         except Exception as exc:  # noqa: BLE001
-            if _code(exc) in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
+            if _code(exc) in CONFLICT:
                 raise StateError(
                     f"{self.describe()} was changed by another writer since this command read it; "
                     "nothing was overwritten. Run the command again"
@@ -83,21 +95,29 @@ class S3Backend:
 
     def delete(self) -> None:
         for key in (self.key, self.backup_key):
+            self._delete(key, f"cannot delete s3://{self.bucket}/{key}")
+
+    def _delete(self, key: str, failure: str) -> None:
+        try:
             self.s3.delete_object(Bucket=self.bucket, Key=key)
+        except Exception as exc:  # noqa: BLE001
+            raise StateError(f"{failure}: {_message(exc)}") from None
+
+    def list_keys(self, prefix: str) -> list[str]:
+        """Every key under a prefix (the workspaces' statefiles)."""
+        try:
+            pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix)
+            return [item["Key"] for page in pages for item in page.get("Contents", [])]
+        except Exception as exc:  # noqa: BLE001
+            raise StateError(f"cannot list s3://{self.bucket}/{prefix}: {_message(exc)}") from None
 
     def lock(self, operation: str, timeout: float) -> LockInfo:
         info = LockInfo.new(operation)
         deadline = time.monotonic() + timeout
         delay = 0.2
         while True:
-            try:
-                self.s3.put_object(
-                    Bucket=self.bucket, Key=self.lock_key, Body=json.dumps(info.to_json()).encode(), IfNoneMatch="*"
-                )
+            if self._take(info):
                 return info
-            except Exception as exc:  # noqa: BLE001
-                if _code(exc) not in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
-                    raise LockError(f"cannot lock {self.describe()}: {_message(exc)}") from None
             if time.monotonic() >= deadline:
                 held = self._holder()
                 who = held.describe() if held else "an unreadable lock object"
@@ -109,10 +129,26 @@ class S3Backend:
             interrupts.sleep(delay)  # a signal ends the wait for the lock at once
             delay = min(delay * 2, 2.0)
 
+    def _take(self, info: LockInfo) -> bool:
+        """Write the lock if there is none, then read it back: ours only if it holds our id."""
+        if self._lock_exists():
+            return False
+        try:
+            self.s3.put_object(
+                Bucket=self.bucket, Key=self.lock_key, Body=json.dumps(info.to_json()).encode(), IfNoneMatch="*"
+            )
+        except Exception as exc:  # noqa: BLE001
+            if _code(exc) in CONFLICT:
+                return False
+            raise LockError(f"cannot lock {self.describe()}: {_message(exc)}") from None
+        held = self._holder()
+        return held is not None and held.id == info.id
+
     def unlock(self, info: LockInfo) -> None:
+        """Release the lock if it is still ours; one that holds another id was taken over and is left alone."""
         held = self._holder()
         if held is not None and held.id == info.id:
-            self.s3.delete_object(Bucket=self.bucket, Key=self.lock_key)
+            self._delete(self.lock_key, f"cannot release the lock of {self.describe()}")
 
     def force_unlock(self, lock_id: str) -> None:
         held = self._holder()
@@ -123,14 +159,18 @@ class S3Backend:
             raise LockError(f"lock ID {lock_id!r} does not match the lock held ({held.describe()})")
         if held is None and lock_id != "unreadable":
             raise LockError("the lock object is unreadable; run `smstate force-unlock unreadable` to remove it")
-        self.s3.delete_object(Bucket=self.bucket, Key=self.lock_key)
+        self._delete(self.lock_key, f"cannot remove the lock of {self.describe()}")
 
     def _lock_exists(self) -> bool:
         try:
             self.s3.head_object(Bucket=self.bucket, Key=self.lock_key)
             return True
-        except Exception:  # noqa: BLE001
-            return False
+        except SmstateError as exc:  # unreachable: say so rather than claim the lock is free
+            raise LockError(f"cannot lock {self.describe()}: {exc}") from None
+        except Exception as exc:  # noqa: BLE001
+            if _code(exc) in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise LockError(f"cannot lock {self.describe()}: {_message(exc)}") from None
 
     def _holder(self) -> LockInfo | None:
         try:

@@ -148,10 +148,12 @@ def test_refuses_an_endpoint_it_does_not_own(tmp_path: Path, server: ServerProce
     sm.create_endpoint(EndpointName="echo", EndpointConfigName="hand")
     try:
         path = project(tmp_path / "p", server)
+        models = sm.list_models()["Models"]
         result = run_cli(["apply", "--auto-approve"], path, env, timeout=120)
         assert_clean_failure(result, "endpoints.echo", "already exists", "smstate import endpoints.echo echo")
         assert sm.describe_endpoint(EndpointName="echo")["EndpointConfigName"] == "hand"
-        assert "endpoints.echo" not in read_state(path)["resources"]
+        assert not (path / "state" / "default.json").exists()  # refused at plan: nothing created, nothing recorded
+        assert sm.list_models()["Models"] == models
         assert run_cli(["destroy", "--auto-approve"], path, env, timeout=120).code == 0
     finally:
         sm.delete_endpoint(EndpointName="echo")

@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 from .conftest import Aws, Project
-from .helpers import assert_clean_failure, run_cli, write_state
+from .helpers import assert_clean_failure, run_cli, state_path, write_state
 
 
 def _hand_made_endpoint(aws: Aws) -> None:
@@ -25,27 +25,39 @@ def _hand_made_endpoint(aws: Aws) -> None:
     sm.create_endpoint(EndpointName="churn", EndpointConfigName="by-hand", Tags=[{"Key": "owner", "Value": "them"}])
 
 
-def test_apply_refuses_an_endpoint_it_did_not_create(project: Project, aws: Aws) -> None:
+def test_plan_and_apply_refuse_an_endpoint_they_did_not_create_before_creating_anything(project: Project, aws: Aws) -> None:
     _hand_made_endpoint(aws)
+
+    plan = project.plan()
+
+    error = assert_clean_failure(plan, "endpoints.churn", "'churn'", "already exists", "not created by smstate")
+    assert "smstate import endpoints.churn churn" in error
+    assert "Plan:" not in plan.out
 
     result = project.apply()
 
-    error = assert_clean_failure(result, "endpoints.churn", "'churn'", "already exists", "not created by smstate")
-    assert "smstate import endpoints.churn churn" in error
-    resources = project.state()["resources"]
-    assert "endpoints.churn" not in resources
-    # what could be created was, and is recorded
-    assert sorted(resources) == ["endpoint_configs.churn", "model_package_groups.churn", "model_packages.churn-v1", "models.churn"]
-    endpoint = aws.sagemaker.describe_endpoint(EndpointName="churn")
-    assert endpoint["EndpointConfigName"] == "by-hand"
-    assert aws.endpoint_names() == ["churn"]
-
-    # and it keeps refusing, without touching the state
-    serial = project.state()["serial"]
-    again = project.apply()
-    assert_clean_failure(again, "not created by smstate")
-    assert project.state()["serial"] == serial
+    assert assert_clean_failure(result, "endpoints.churn", "not created by smstate") == error
+    assert not state_path(project.dir).exists()  # nothing was created, so nothing to record
+    assert aws.model_names() == ["by-hand"]
+    assert aws.endpoint_config_names() == ["by-hand"]
+    assert aws.group_names() == []
     assert aws.sagemaker.describe_endpoint(EndpointName="churn")["EndpointConfigName"] == "by-hand"
+
+
+def test_plan_refuses_a_group_of_another_state_and_adopts_its_own(applied: Project, aws: Aws, tmp_path: Path) -> None:
+    """Model package groups are named by their logical name too; the first state's own objects stay adoptable."""
+    other = tmp_path / "elsewhere"
+    shutil.copytree(applied.dir, other, ignore=shutil.ignore_patterns("state", ".smstate"))
+    lineage = applied.state()["lineage"]
+    models = aws.model_names()
+
+    result = run_cli(["plan", "--var-file", str(applied.var_file), "--target", "model_package_groups.churn"], other, applied.env)
+
+    assert_clean_failure(result, "model_package_groups.churn", "'churn'", f"belongs to another state (lineage {lineage})",
+                         "smstate import model_package_groups.churn churn")
+    assert not state_path(other).exists()
+    assert aws.model_names() == models
+    assert applied.plan("--detailed-exitcode").code == 0
 
 
 def test_apply_refuses_objects_of_another_state(shared_applied: Project, tmp_path: Path) -> None:

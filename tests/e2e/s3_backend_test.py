@@ -6,6 +6,7 @@ import json
 import subprocess
 from pathlib import Path
 
+import boto3
 import pytest
 
 from smstate.backends.s3 import S3Backend
@@ -14,6 +15,7 @@ from smstate.state import State
 
 from .conftest import Aws
 from .helpers import CLI, assert_clean_failure, run_cli
+from .proxies import S3Proxy
 
 SIMPLE = """\
 provider: {{type: aws}}
@@ -29,8 +31,6 @@ def bucket(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> str:
     for key, value in aws.env.items():
         if key.startswith("AWS_"):
             monkeypatch.setenv(key, value)
-    import boto3
-
     boto3.client("s3", endpoint_url=aws.url).create_bucket(Bucket="team-state")
     return "team-state"
 
@@ -146,3 +146,65 @@ def test_the_state_key_is_an_object_of_its_own_and_migrates_with_the_state(tmp_p
     assert s3.get_object(Bucket=bucket, Key="sagemaker/prod.json.hmac-key")["Body"].read() == local_key
     stored = s3.get_object(Bucket=bucket, Key="sagemaker/prod.json")["Body"].read()
     assert secret.encode() not in stored and local_key.strip() not in stored and b'"key_id"' in stored
+
+
+def test_a_statefile_that_is_not_utf8_is_refused_and_left_untouched(tmp_path: Path, aws: Aws, bucket: str) -> None:
+    (tmp_path / "smstate.yaml").write_text(SIMPLE.format(url=aws.url, i=0))
+    garbage = b'{"format_version": 1, "lineage": "\xff\xfe", "serial": 1, "resources": {}}'
+    s3 = boto3.client("s3", endpoint_url=aws.url)
+    s3.put_object(Bucket=bucket, Key="sagemaker/prod.json", Body=garbage)
+
+    for args in (["plan"], ["apply", "--auto-approve"], ["state", "pull"]):
+        assert_clean_failure(run_cli(args, tmp_path, aws.env), "s3://team-state/sagemaker/prod.json", "not UTF-8")
+
+    assert s3.get_object(Bucket=bucket, Key="sagemaker/prod.json")["Body"].read() == garbage
+    assert aws.model_names() == []
+    assert not backend(aws)._lock_exists()
+
+
+def _lock_body(lock_id: str) -> bytes:
+    return json.dumps({"id": lock_id, "operation": "apply", "pid": 1, "host": "elsewhere", "user": "them",
+                       "time": "2026-01-01T00:00:00Z"}).encode()
+
+
+def test_a_store_that_ignores_if_none_match_does_not_let_a_second_command_take_the_lock(
+    tmp_path: Path, aws: Aws, bucket: str
+) -> None:
+    with S3Proxy(aws.url) as store:
+        held = S3Backend("team-state", "sagemaker/prod.json", "us-east-1", store.url).lock("apply", 0)
+        (tmp_path / "smstate.yaml").write_text(SIMPLE.format(url=store.url, i=0))
+
+        result = run_cli(["plan"], tmp_path, aws.env)
+
+        assert_clean_failure(result, "locked", held.id)
+        holder = backend(aws)._holder()
+        assert holder is not None and holder.id == held.id  # still the first command's, not deleted
+
+
+def test_a_lock_lost_in_a_race_is_not_taken_nor_released(aws: Aws, bucket: str) -> None:
+    """The store ignores If-None-Match and another writer's PUT lands right after ours: read back, it is theirs."""
+    s3 = boto3.client("s3", endpoint_url=aws.url)
+    with S3Proxy(aws.url) as store:
+        store.after_put = lambda path: (
+            s3.put_object(Bucket=bucket, Key="sagemaker/prod.json.lock", Body=_lock_body("theirs"))
+            if path.endswith("/prod.json.lock") else None
+        )
+        ours = S3Backend("team-state", "sagemaker/prod.json", "us-east-1", store.url)
+
+        with pytest.raises(LockError, match="locked by another command .*ID theirs"):
+            ours.lock("plan", 0)
+
+    holder = backend(aws)._holder()
+    assert holder is not None and holder.id == "theirs"
+
+
+def test_a_lock_taken_over_is_not_deleted_on_release(aws: Aws, bucket: str) -> None:
+    ours = backend(aws)
+    info = ours.lock("apply", 0)
+    s3 = boto3.client("s3", endpoint_url=aws.url)
+    s3.put_object(Bucket=bucket, Key="sagemaker/prod.json.lock", Body=_lock_body("theirs"))  # as a store ignoring If-None-Match lets happen
+
+    ours.unlock(info)
+
+    holder = backend(aws)._holder()
+    assert holder is not None and holder.id == "theirs"

@@ -11,6 +11,7 @@ import pytest
 from moto import mock_aws
 
 from providers.aws.provider import AwsProvider, describe_stage
+from smstate.aws import AwsSettings
 from smstate.errors import ProviderError
 from smstate.resources import KINDS
 
@@ -24,7 +25,7 @@ def provider(monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsProvider]:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x")
     with mock_aws():
-        yield AwsProvider(region="us-east-1", artifact_bucket="artifacts")
+        yield AwsProvider(AwsSettings(region="us-east-1"), artifact_bucket="artifacts")
 
 
 def test_create_read_tags_delete(provider: AwsProvider) -> None:
@@ -82,7 +83,7 @@ def test_local_artifact_without_bucket_is_a_clear_error(tmp_path: Path, monkeypa
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x")
     with mock_aws():
-        provider = AwsProvider(region="us-east-1")
+        provider = AwsProvider(AwsSettings(region="us-east-1"))
         request = {"PrimaryContainer": {"Image": "img:1", "ModelDataUrl": f"file://{tmp_path}/m.tar.gz"}}
         with pytest.raises(ProviderError, match="set provider.artifact_bucket"):
             provider.create(KINDS["models"], "m-3", request, {})

@@ -183,7 +183,8 @@ def test_plan_file_from_another_lineage_is_refused(project: Project, template: P
     plan = tmp_path / "other.plan"
     other = tmp_path / "other"
     shutil.copytree(template, other, ignore=shutil.ignore_patterns("state"))
-    (other / "smstate.yaml").write_text((other / "smstate.yaml").read_text().replace("round: \"two\"", "round: \"three\""))
+    # objects of its own (another image, so other names): a plan of names the first state holds is refused
+    (other / "smstate.yaml").write_text((other / "smstate.yaml").read_text().replace('image: "img:1"', 'image: "img:3"'))
     saved = run_cli(["plan", "--out", str(plan)], other, project.env)
     assert saved.code == 0, str(saved)
     assert stat.S_IMODE(plan.stat().st_mode) == 0o600

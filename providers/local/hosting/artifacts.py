@@ -153,14 +153,16 @@ def _sha256(path: Path) -> str:
 
 def _download_s3(url: str, downloads: Path) -> Path:
     """Download an object (or, for a URL ending in ``/``, a prefix) once per ETag."""
-    import boto3
     import botocore.exceptions
+
+    from smstate.aws import AwsSettings, Clients
+    from smstate.errors import SmstateError
 
     bucket, _, key = url[len("s3://"):].partition("/")
     if not bucket:
         raise HostingError(f"malformed S3 URL: {url}")
     try:
-        s3 = boto3.client("s3")
+        s3 = Clients(AwsSettings()).client("s3")
         if key.endswith("/") or not key:
             return _download_prefix(s3, url, bucket, key, downloads)
         target = _cache_path(downloads, url, s3.head_object(Bucket=bucket, Key=key)["ETag"])
@@ -175,7 +177,7 @@ def _download_s3(url: str, downloads: Path) -> Path:
         if code in ("404", "NoSuchKey", "NoSuchBucket", "NotFound"):
             raise HostingError(f"model artifact not found: {url}") from None
         raise HostingError(f"cannot download {url}: {exc}") from None
-    except botocore.exceptions.BotoCoreError as exc:
+    except (botocore.exceptions.BotoCoreError, SmstateError) as exc:  # SmstateError: unreachable, no credentials, ... (smstate.aws)
         raise HostingError(f"cannot download {url}: {exc}") from None
 
 

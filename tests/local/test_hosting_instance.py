@@ -16,7 +16,7 @@ import pytest
 
 from providers.local.hosting import HostingError, InvokeResult, ModelInstance, start_instance
 from providers.local.hosting.client import ContainerClient
-from providers.local.hosting.private_socket import MAX_PATH_BYTES
+from providers.local.hosting.private_socket import MAX_PATH_BYTES, PrivateSocket
 from providers.local.hosting.runtime import MODEL_SERVER, loopback_listener
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(120)]
@@ -221,3 +221,19 @@ async def test_the_pool_sets_tcp_nodelay_on_loopback_connections(tmp_path: Path)
         await client.close()
         process.terminate()
         process.wait(10)
+
+
+def test_a_socket_directory_of_another_kind_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "real").mkdir()
+    (tmp_path / "sockets").symlink_to(tmp_path / "real")
+    with pytest.raises(HostingError, match="is not a directory of this user"):
+        PrivateSocket(tmp_path / "sockets", "container-1.sock")
+    loose = tmp_path / "loose"
+    loose.mkdir(mode=0o777)
+    loose.chmod(0o777)
+    address = PrivateSocket(loose, "container-1.sock")
+    address.listen().close()
+    address.close()
+    address.close()
+    assert stat.S_IMODE(loose.stat().st_mode) == 0o700
+    assert stat.S_IMODE((loose / "container-1.sock").stat().st_mode) == 0o600

@@ -75,7 +75,8 @@ class PrivateSocket:
         return sock
 
     def close(self) -> None:
-        """Release the directory's descriptor; the address is unusable afterwards."""
-        if self._dir_fd is not None:
+        """Release the directory's descriptor (a long path's address is unusable
+        afterwards); calling it again does nothing."""
+        if self._dir_fd is not None and self._dir_fd >= 0:
             os.close(self._dir_fd)
             self._dir_fd = -1

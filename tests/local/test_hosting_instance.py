@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import os
 import socket
+import stat
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -12,6 +15,9 @@ from typing import Any
 import pytest
 
 from providers.local.hosting import HostingError, InvokeResult, ModelInstance, start_instance
+from providers.local.hosting.client import ContainerClient
+from providers.local.hosting.private_socket import MAX_PATH_BYTES, PrivateSocket
+from providers.local.hosting.runtime import MODEL_SERVER, loopback_listener
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(120)]
 
@@ -57,7 +63,12 @@ async def test_quickstart_instance_serves_and_stops(quickstart_model: Path, tmp_
         assert result == InvokeResult(200, "application/json", b'{"predictions": ["setosa", "virginica"]}')
         assert (tmp_path / "instance" / "container-1.log").exists()
         pooled = [writer.get_extra_info("socket") for _, writer in instance.containers[0].client._idle]
-        assert pooled and all(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) for s in pooled)
+        # A Unix socket, which has no Nagle algorithm (TCP_NODELAY has nothing to turn off).
+        assert pooled and all(s.family == socket.AF_UNIX for s in pooled)
+        sockets = tmp_path / "instance" / "sockets"
+        assert [p.name for p in sockets.iterdir()] == ["container-1.sock"]
+        assert stat.S_IMODE(sockets.stat().st_mode) == 0o700
+        assert stat.S_IMODE((sockets / "container-1.sock").stat().st_mode) == 0o600
     finally:
         await instance.stop()
     await instance.stop()
@@ -176,3 +187,53 @@ async def test_models_that_cannot_be_hosted_are_refused(
 ) -> None:
     with pytest.raises(HostingError, match=expected.replace("(", r"\(")):
         await start_instance(spec, tmp_path / "instance", runtime, cache_dir=tmp_path / "cache")
+
+
+async def test_a_socket_path_too_long_for_sun_path_still_serves(quickstart_model: Path, tmp_path: Path) -> None:
+    workdir = tmp_path / ("e" * 63) / ("v" * 63 + "-1")  # an endpoint's and a variant's longest names
+    assert len(os.fsencode(workdir / "sockets" / "container-1.sock")) > MAX_PATH_BYTES
+    instance = await start_instance(model(str(quickstart_model / "model")), workdir, cache_dir=tmp_path / "cache")
+    try:
+        await instance.wait_ready(30)
+        result = await instance.invoke(b"5.1,3.5,1.4,0.2", "text/csv", "application/json", None)
+        assert (workdir / "sockets" / "container-1.sock").is_socket()
+    finally:
+        await instance.stop()
+    assert json.loads(result.body) == {"predictions": ["setosa"]}
+
+
+async def test_the_pool_sets_tcp_nodelay_on_loopback_connections(tmp_path: Path) -> None:
+    """The docker runtime's model servers are reached over loopback TCP."""
+    root = handler_dir(tmp_path / "m", "def model_fn(model_dir):\n    return None\n")
+    listener = loopback_listener()
+    process = subprocess.Popen(
+        [sys.executable, str(MODEL_SERVER), "--model-dir", str(root), "--fd", str(listener.fileno())],
+        pass_fds=(listener.fileno(),), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    client = ContainerClient("127.0.0.1", listener.getsockname()[1])
+    listener.close()
+    try:
+        response = await client.request("GET", "/ping", timeout=30)
+        pooled = [writer.get_extra_info("socket") for _, writer in client._idle]
+        assert response.status == 200
+        assert pooled and all(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) for s in pooled)
+    finally:
+        await client.close()
+        process.terminate()
+        process.wait(10)
+
+
+def test_a_socket_directory_of_another_kind_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "real").mkdir()
+    (tmp_path / "sockets").symlink_to(tmp_path / "real")
+    with pytest.raises(HostingError, match="is not a directory of this user"):
+        PrivateSocket(tmp_path / "sockets", "container-1.sock")
+    loose = tmp_path / "loose"
+    loose.mkdir(mode=0o777)
+    loose.chmod(0o777)
+    address = PrivateSocket(loose, "container-1.sock")
+    address.listen().close()
+    address.close()
+    address.close()
+    assert stat.S_IMODE(loose.stat().st_mode) == 0o700
+    assert stat.S_IMODE((loose / "container-1.sock").stat().st_mode) == 0o600

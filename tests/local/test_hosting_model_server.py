@@ -20,6 +20,7 @@ import httpx
 import numpy as np
 import pytest
 
+from providers.local.hosting.private_socket import PrivateSocket
 from providers.local.hosting.runtime import MODEL_SERVER, loopback_listener
 
 pytestmark = pytest.mark.timeout(120)
@@ -271,3 +272,30 @@ def test_the_server_exits_when_its_parent_is_gone(tmp_path: Path) -> None:
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, 9)
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_both_servers_serve_keep_alive_on_a_private_unix_socket(tmp_path: Path, server: str) -> None:
+    """How the process runtime runs them: on a Unix socket in a 0700 directory."""
+    address = PrivateSocket(tmp_path / "sockets", "container-1.sock")
+    listener = address.listen()
+    process = subprocess.Popen(
+        [sys.executable, str(MODEL_SERVER), "--model-dir", str(write_model(tmp_path / "m", DOUBLER)),
+         "--fd", str(listener.fileno()), "--server", server],
+        pass_fds=(listener.fileno(),), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    listener.close()
+    try:
+        with httpx.Client(transport=httpx.HTTPTransport(uds=address.address), timeout=30) as client:
+            assert client.get("http://model/ping").status_code == 200
+            first = client.post("http://model/invocations", content=b"[[1, 2]]",
+                                headers={"Content-Type": "application/json"})  # fmt: skip
+            second = client.post("http://model/invocations", content=b"[[3]]",
+                                 headers={"Content-Type": "application/json"})  # fmt: skip
+        assert (first.status_code, first.json()) == (200, [[2, 4]])
+        assert (second.status_code, second.json()) == (200, [[6]])
+        assert first.headers.get("connection", "").lower() != "close"  # kept alive
+    finally:
+        process.terminate()
+        process.wait(10)
+        address.close()

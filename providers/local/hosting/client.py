@@ -4,14 +4,18 @@ Every invocation crosses this hop, so it is hand-written on asyncio streams rath
 than built on httpx: measured through a gateway with 8 keep-alive clients on two
 cores, httpx cut throughput to a fifth of the model server's and put ~40 ms on the
 p99, while this pool stays within the gateway overhead budget (DESIGN 10).
-asyncio sets TCP_NODELAY on its TCP transports, so small requests are never held
-back waiting for a delayed ACK.
+It speaks to a model server over a Unix socket (the process runtime: see
+``private_socket``) or loopback TCP (the docker runtime). asyncio sets TCP_NODELAY on
+its TCP transports, and a Unix socket has no Nagle algorithm, so small requests are
+never held back waiting for a delayed ACK.
 """
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+
+from providers.local.hosting.private_socket import PrivateSocket
 
 _READ_LIMIT = 1 << 20
 
@@ -28,14 +32,29 @@ class _Stale(Exception):
 
 
 class ContainerClient:
-    """Keeps idle connections to ``host:port`` and reuses them, most recent first."""
+    """Keeps idle connections to ``host:port`` (or to ``unix``) and reuses them, most recent first."""
 
-    def __init__(self, host: str, port: int, max_idle: int = 64) -> None:
+    def __init__(self, host: str, port: int, max_idle: int = 64, unix: PrivateSocket | None = None) -> None:
         self.host = host
         self.port = port
+        self.unix = unix
         self._max_idle = max_idle
         self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
-        self._host_header = f"Host: {host}:{port}\r\n".encode()
+        self._host_header = f"Host: {host}:{port}\r\n".encode() if unix is None else b"Host: localhost\r\n"
+
+    @classmethod
+    def over(cls, unix: PrivateSocket, max_idle: int = 64) -> ContainerClient:
+        """A pool whose connections go to the model server listening at ``unix``."""
+        return cls("localhost", 0, max_idle, unix)
+
+    @property
+    def where(self) -> str:
+        return str(self.unix.path) if self.unix is not None else f"{self.host}:{self.port}"
+
+    async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        if self.unix is not None:
+            return await asyncio.open_unix_connection(self.unix.address, limit=_READ_LIMIT)
+        return await asyncio.open_connection(self.host, self.port, limit=_READ_LIMIT)
 
     async def request(
         self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None,
@@ -58,11 +77,11 @@ class ContainerClient:
                     return await self._exchange(connection, payload, method)
                 except _Stale:
                     continue
-            connection = await asyncio.open_connection(self.host, self.port, limit=_READ_LIMIT)
+            connection = await self._connect()
             try:
                 return await self._exchange(connection, payload, method)
             except _Stale as exc:
-                raise ConnectionResetError(f"{self.host}:{self.port} closed the connection") from exc
+                raise ConnectionResetError(f"{self.where} closed the connection") from exc
 
     async def _exchange(
         self, connection: tuple[asyncio.StreamReader, asyncio.StreamWriter], payload: bytes, method: str

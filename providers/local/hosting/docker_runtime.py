@@ -3,9 +3,15 @@
 This is what SageMaker (and its SDK's local mode) does: the extracted model is
 mounted read-only at ``/opt/ml/model``, the container's ``Environment`` is its
 whole environment (nothing of the local server's), its memory is the instance
-type's (``mem_limit``, no swap: past it the kernel kills it), and the image's ``serve`` answers ``/ping`` and ``/invocations`` on port
-8080, which is published on a free port of ``127.0.0.1`` only. Containers carry the
-label ``smstate.local=hosting`` so leftovers of a crashed server can be found.
+type's (``mem_limit``, no swap: past it the kernel kills it), and the image's
+``serve`` answers ``/ping`` and ``/invocations`` on port 8080, which is published on
+a free port of ``127.0.0.1`` only. Containers carry the label ``smstate.local=hosting``
+so leftovers of a crashed server can be found.
+
+Unlike the process runtime's private Unix sockets, a published port is open to every
+local user: Docker's proxy (or its NAT rule) accepts the connection, so the peer the
+container sees is Docker's, not the caller's, and the image's own server, not smstate,
+answers. Anyone allowed to use Docker can reach the container anyway.
 """
 
 from __future__ import annotations

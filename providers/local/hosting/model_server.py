@@ -14,6 +14,9 @@ present, backs the default codecs.
 
     python model_server.py --model-dir DIR [--port 8080 | --fd N] [--host 127.0.0.1]
 
+``--fd`` serves on an inherited listening socket, TCP or Unix (the process runtime
+passes a Unix socket only its owner can connect to).
+
 The model is loaded before serving; if that fails the process prints the traceback and
 a last one-line reason to stderr and exits 1, so the caller can report it.
 """
@@ -259,7 +262,7 @@ def serve_stdlib(handlers: Handlers, sock: socket.socket) -> None:
 
     class RequestHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True
+        disable_nagle_algorithm = sock.family != socket.AF_UNIX  # a Unix socket has no Nagle
 
         def do_GET(self) -> None:
             self._reply(Reply(200, JSON, b'{"status":"Healthy"}') if self.path == "/ping" else _NOT_FOUND)
@@ -286,9 +289,9 @@ def serve_stdlib(handlers: Handlers, sock: socket.socket) -> None:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(sock.getsockname()[:2], RequestHandler, bind_and_activate=False)
+    server = ThreadingHTTPServer(("", 0), RequestHandler, bind_and_activate=False)
     server.socket.close()
-    server.socket = sock
+    server.socket, server.address_family = sock, sock.family
     server.daemon_threads = True
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     server.serve_forever()

@@ -22,6 +22,7 @@ from typing import Protocol
 
 from providers.local.hosting.client import ContainerClient
 from providers.local.hosting.errors import HostingError
+from providers.local.hosting.private_socket import PrivateSocket
 
 MODEL_SERVER = Path(__file__).with_name("model_server.py")
 STOP_GRACE_SECONDS = 5.0
@@ -127,7 +128,10 @@ def describe_exit(code: int) -> str:
 
 
 def loopback_listener() -> socket.socket:
-    """A listening socket on a free loopback port, to hand to the child process.
+    """A listening socket on a free loopback port, for a model server on TCP.
+
+    The process runtime serves on a private Unix socket instead (``private_socket``):
+    any local user can connect to a loopback port.
 
     Binding here and passing the descriptor means no other process can take the port
     between choosing and binding it. The protocol is given explicitly because asyncio
@@ -144,27 +148,35 @@ class ProcessContainer:
     """A model server run as a child process of the local server.
 
     It runs ``model_server.py`` by path with ``python`` (the model's libraries come
-    from that interpreter), in a session and process group of its own (signals meant
-    for the local server never reach it), with the environment of
-    :func:`container_environment`, its data segment bounded by ``memory`` (the
-    instance type's memory), and stdout/stderr appended to
+    from that interpreter), serving on a Unix socket in ``<workdir>/sockets`` that only
+    the local server's user can connect to (see ``private_socket``), in a session and
+    process group of its own (signals meant for the local server never reach it), with
+    the environment of :func:`container_environment`, its data segment bounded by
+    ``memory`` (the instance type's memory), and stdout/stderr appended to
     ``<workdir>/container-<index>.log``. It writes no bytecode, so neither the shared
     artifact cache nor a user's model directory changes by being served. The child
     exits by itself if the local server dies, so no model server outlives it.
     """
 
-    def __init__(self, spec: ContainerSpec, process: asyncio.subprocess.Process, port: int, log: Path) -> None:
+    def __init__(
+        self, spec: ContainerSpec, process: asyncio.subprocess.Process, address: PrivateSocket, log: Path
+    ) -> None:
         self.spec = spec
         self.process = process
         self.log = log
-        self.client = ContainerClient("127.0.0.1", port)
+        self.address = address
+        self.client = ContainerClient.over(address)
 
     @classmethod
     async def start(
         cls, spec: ContainerSpec, model_dir: Path, workdir: Path, python: str | None, memory: int | None = None
     ) -> ProcessContainer:
         log = workdir / f"container-{spec.index}.log"
-        listener = loopback_listener()
+        try:
+            address = PrivateSocket(workdir / "sockets", f"container-{spec.index}.sock")
+            listener = address.listen()
+        except OSError as exc:
+            raise HostingError(f"{spec.label} could not listen on a socket in {workdir}: {exc}") from None
         limit = ["--memory-limit", str(memory)] if memory else []
         try:
             with log.open("ab") as out:
@@ -177,11 +189,11 @@ class ProcessContainer:
                 )
             remember_model_pid(process.pid)
         except OSError as exc:
+            address.close()
             raise HostingError(f"{spec.label} could not start {python or sys.executable}: {exc}") from None
         finally:
-            port = listener.getsockname()[1]
             listener.close()
-        return cls(spec, process, port, log)
+        return cls(spec, process, address, log)
 
     @property
     def alive(self) -> bool:
@@ -204,6 +216,7 @@ class ProcessContainer:
                 pass
         _signal_group(self.process.pid, signal.SIGKILL)  # whatever the model started, too
         await self.process.wait()
+        self.address.close()
 
 
 def _signal_group(pid: int, signum: int) -> None:

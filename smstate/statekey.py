@@ -232,6 +232,6 @@ def keyed(backend: Backend) -> KeyedBackend:
     from .backends.local import LocalBackend
 
     if isinstance(backend, LocalBackend):
-        return KeyedBackend(backend, LocalKeyStore(backend.path))
+        return KeyedBackend(backend, LocalKeyStore(backend.target))  # beside the file a symlink leads to
     s3, bucket, key = getattr(backend, "s3"), getattr(backend, "bucket"), getattr(backend, "key")
     return KeyedBackend(backend, S3KeyStore(s3, bucket, key))

@@ -1,8 +1,8 @@
 """Every boto3 session and client smstate uses is made here, so none can escape the rules.
 
 The rules: one session per settings (profile, region, credentials as boto3 resolves them);
-botocore's retry modes and timeouts on every client; one endpoint rule for every service
-(DESIGN.md section 1): `endpoints[service]`, else `endpoint_url`, else what botocore
+botocore's retry modes and timeouts on every client; one endpoint rule for every service:
+`endpoints[service]`, else `endpoint_url`, else what botocore
 resolves itself (`AWS_ENDPOINT_URL_<SERVICE>`, `AWS_ENDPOINT_URL`, the config file, AWS).
 
 Every client class is built with `Checked` mixed in (botocore's `creating-client-class`

@@ -1,4 +1,4 @@
-"""destroy: targeted (DESIGN 6: a destroy target takes its dependents along) and whole."""
+"""destroy: targeted (a destroy target takes its dependents along) and whole."""
 
 from __future__ import annotations
 

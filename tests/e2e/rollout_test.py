@@ -1,4 +1,4 @@
-"""Endpoint rollouts driven by `smstate apply` against the local SageMaker (DESIGN 8).
+"""Endpoint rollouts driven by `smstate apply` against the local SageMaker.
 
 The CLI runs as a subprocess against a local server whose waits run at
 `TIME_SCALE` of the policy's seconds, while client threads invoke the endpoint

@@ -1,4 +1,4 @@
-"""A sensitive variable reaches SageMaker, and never the statefile, the plan or the terminal (DESIGN 5)."""
+"""A sensitive variable reaches SageMaker, and never the statefile, the plan or the terminal."""
 
 from __future__ import annotations
 

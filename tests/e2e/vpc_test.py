@@ -1,4 +1,4 @@
-"""On the aws target, plan checks that the VPC subnets and security groups exist (DESIGN 3)."""
+"""On the aws target, plan checks that the VPC subnets and security groups exist."""
 
 from __future__ import annotations
 

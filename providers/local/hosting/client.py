@@ -3,7 +3,7 @@
 Every invocation crosses this hop, so it is hand-written on asyncio streams rather
 than built on httpx: measured through a gateway with 8 keep-alive clients on two
 cores, httpx cut throughput to a fifth of the model server's and put ~40 ms on the
-p99, while this pool stays within the gateway overhead budget (DESIGN 10).
+p99, while this pool stays within the gateway overhead budget.
 It speaks to a model server over a Unix socket (the process runtime: see
 ``private_socket``) or loopback TCP (the docker runtime). asyncio sets TCP_NODELAY on
 its TCP transports, and a Unix socket has no Nagle algorithm, so small requests are

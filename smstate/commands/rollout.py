@@ -44,13 +44,13 @@ def summarize(description: dict[str, Any]) -> dict[str, Any]:
         for v in pending.get("ProductionVariants", [])
         for s in v.get("VariantStatus", [])
     ]
-    return dict(
-        endpoint=description.get("EndpointName"),
-        status=description.get("EndpointStatus"),
-        endpoint_config_name=description.get("EndpointConfigName"),
-        pending_endpoint_config_name=pending.get("EndpointConfigName"),
-        stages=stages,
-        traffic=[
+    return {
+        "endpoint": description.get("EndpointName"),
+        "status": description.get("EndpointStatus"),
+        "endpoint_config_name": description.get("EndpointConfigName"),
+        "pending_endpoint_config_name": pending.get("EndpointConfigName"),
+        "stages": stages,
+        "traffic": [
             {
                 "variant": v.get("VariantName"),
                 "share": round(float(v.get("CurrentWeight", 0) or 0) / total, 4),
@@ -58,9 +58,9 @@ def summarize(description: dict[str, Any]) -> dict[str, Any]:
             }
             for v in variants
         ],
-        last_failure=description.get("FailureReason"),
-        last_deployment_config=description.get("LastDeploymentConfig"),
-    )
+        "last_failure": description.get("FailureReason"),
+        "last_deployment_config": description.get("LastDeploymentConfig"),
+    }
 
 
 def lines(report: dict[str, Any]) -> list[str]:

@@ -153,7 +153,9 @@ class Kind:
     rollouts: bool = False
     """It deploys in stages that can roll back (what `smstate rollout status` reports)."""
     statuses: Statuses | None = None
-    """How it is waited for; None when it is ready as soon as it is created."""
+    """What its status member says: in progress, done or failed; None when it reports no status."""
+    waited: bool = False
+    """Apply waits for it to settle after a create or update and to be gone after a delete."""
     view: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     """Its live description in config form, when that is not the create request's shape."""
 
@@ -278,6 +280,7 @@ KINDS: dict[str, Kind] = {
             references=(Reference(("endpoint_config_name",), "endpoint_configs"),),
             holds_in_use=True,
             rollouts=True,
+            waited=True,
             statuses=Statuses(
                 "EndpointStatus",
                 in_progress=frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"}),

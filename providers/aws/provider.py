@@ -179,7 +179,7 @@ class AwsProvider:
     # -- checks -----------------------------------------------------------------------
 
     def list_ids(self, kind: Kind, name_prefix: str = "") -> list[tuple[str, str]]:
-        """(name, ARN) of every object of a kind (ARN, ARN for model packages), through the List API's pages."""
+        """(id, ARN) of every object of a kind, through its List operation's pages (per parent when it lists within one)."""
         listing = kind.listing
         op, key, field, arn_field = listing.operation, listing.key, listing.id_member, listing.arn_member
         paginator = self._client(kind).get_paginator(xform_name(op))
@@ -215,16 +215,6 @@ class AwsProvider:
                     found[item[field]] = Summary(item[arn_field], _timestamp(item.get("CreationTime")))
         except ClientError as exc:
             raise translate(exc, op) from None
-        return found
-
-    def find_packages(self, group: str) -> list[Live]:
-        found: list[Live] = []
-        try:
-            for page in self.sagemaker.get_paginator("list_model_packages").paginate(ModelPackageGroupName=group):
-                for summary in page.get("ModelPackageSummaryList", []):
-                    found.append(Live(None, summary["ModelPackageArn"], summary, None, summary.get("ModelPackageStatus")))
-        except ClientError as exc:
-            raise translate(exc, f"ListModelPackages {group}") from None
         return found
 
     def check_network(self, subnets: list[str], security_groups: list[str]) -> list[str]:

@@ -16,7 +16,7 @@ from .resources import KINDS, OWNER_ADDRESS_TAG, OWNER_LINEAGE_TAG
 from .state import State
 
 Found = tuple[str, str, dict[str, str]]
-"""(config type such as "models", physical id, tags) of an object listed in the account."""
+"""(config type, physical id, tags) of an object listed in the account."""
 
 
 def unmanaged(state: State, found: list[Found]) -> list[Drift]:

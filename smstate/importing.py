@@ -17,7 +17,7 @@ from .evaluate import Digest, identity, localize_artifacts
 from .hashing import spec_hash
 from .live import attributes, user_tags
 from .provider import Live
-from .resources import KINDS, OWNER_LINEAGE_TAG, Kind
+from .resources import KINDS, OWNER_LINEAGE_TAG, Identity, Kind
 from .state import ObjectState
 
 
@@ -78,7 +78,7 @@ def generate(
     for kind_name in KINDS:
         for live in found.get(kind_name, []):
             key = live.physical_name or live.arn or ""
-            base = key.rsplit("/", 2)[-2] + "-v" + key.rsplit("/", 1)[-1] if kind_name == "model_packages" else key
+            base = _versioned(key) if KINDS[kind_name].identity is Identity.VERSION else key
             names[(kind_name, key)] = logical_name(prefix + base if prefix and not base.startswith(prefix) else base, taken[kind_name])
     doc: dict[str, Any] = {}
     entries: list[tuple[Address, ObjectState]] = []
@@ -86,7 +86,7 @@ def generate(
         for live in found.get(kind_name, []):
             key = live.physical_name or live.arn or ""
             logical = names[(kind_name, key)]
-            spec, deps = _with_references(kind_name, spec_of(kind, live), names)
+            spec, deps = _with_references(kind, spec_of(kind, live), names)
             body: dict[str, Any] = {}
             if kind.name_member and (kind.hashed or live.physical_name != logical):
                 body["name"] = live.physical_name
@@ -100,22 +100,22 @@ def generate(
     return header + yaml.safe_dump(doc, sort_keys=False, default_flow_style=False, width=120), entries
 
 
-def _with_references(kind: str, spec: dict[str, Any], names: dict[tuple[str, str], str]) -> tuple[dict[str, Any], list[str]]:
+def _versioned(arn: str) -> str:
+    """`group-vN` for the ARN of version N in a group."""
+    return arn.rsplit("/", 2)[-2] + "-v" + arn.rsplit("/", 1)[-1]
+
+
+def _with_references(kind: Kind, spec: dict[str, Any], names: dict[tuple[str, str], str]) -> tuple[dict[str, Any], list[str]]:
+    """The spec with each reference to another found object written as `${TYPE.NAME.name}`, and those addresses."""
     deps: list[str] = []
+    for reference in kind.references:
 
-    def ref(target: str, physical: Any) -> Any:
-        logical = names.get((target, str(physical)))
-        if logical is None:
-            return physical
-        deps.append(f"{target}.{logical}")
-        return "${" + f"{target}.{logical}.name" + "}"
+        def ref(physical: Any, target: str = reference.target) -> Any:
+            logical = names.get((target, str(physical)))
+            if logical is None:
+                return physical
+            deps.append(f"{target}.{logical}")
+            return "${" + f"{target}.{logical}.name" + "}"
 
-    if kind == "endpoint_configs":
-        for variant in spec.get("production_variants", []):
-            if "model_name" in variant:
-                variant["model_name"] = ref("models", variant["model_name"])
-    elif kind == "endpoints" and "endpoint_config_name" in spec:
-        spec["endpoint_config_name"] = ref("endpoint_configs", spec["endpoint_config_name"])
-    elif kind == "model_packages" and "model_package_group_name" in spec:
-        spec["model_package_group_name"] = ref("model_package_groups", spec["model_package_group_name"])
+        reference.rewrite(spec, ref)
     return spec, sorted(set(deps))

@@ -8,28 +8,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from botocore import xform_name
+
 from . import shapes
 from .provider import Live
 from .resources import OWNER_ADDRESS_TAG, OWNER_LINEAGE_TAG, Kind
 
 OWNER_TAGS = (OWNER_ADDRESS_TAG, OWNER_LINEAGE_TAG)
-_VARIANT_FIELDS = ("VariantName", "CurrentWeight", "DesiredWeight", "CurrentInstanceCount", "DesiredInstanceCount")
 
 
 def attributes(kind: Kind, live: Live) -> dict[str, Any]:
     """The comparable view of a live object."""
-    if kind.type == "endpoints":
-        out: dict[str, Any] = {"endpoint_config_name": live.description.get("EndpointConfigName")}
-        variants = [
-            {_snake(f): v[f] for f in _VARIANT_FIELDS if f in v} for v in live.description.get("ProductionVariants", [])
-        ]
-        if variants:
-            out["production_variants"] = sorted(variants, key=lambda v: str(v.get("variant_name")))
+    if kind.view is not None:
+        out: dict[str, Any] = kind.view(live.description)
     else:
         out = shapes.from_response(kind.create_shape, live.description) or {}
-        if kind.name_member:
-            out.pop(_snake(kind.name_member), None)
-        out.pop("model_package_name", None)
+        for member in (kind.name_member, *kind.excluded):
+            if member:
+                out.pop(xform_name(member), None)
     tags = user_tags(live.tags)
     if tags:
         out["tags"] = tags
@@ -38,9 +34,3 @@ def attributes(kind: Kind, live: Live) -> dict[str, Any]:
 
 def user_tags(tags: dict[str, str] | None) -> dict[str, str]:
     return {k: v for k, v in (tags or {}).items() if k not in OWNER_TAGS}
-
-
-def _snake(name: str) -> str:
-    from botocore import xform_name
-
-    return xform_name(name)

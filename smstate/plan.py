@@ -134,7 +134,7 @@ def make_plan(config: Config, evaluation: Evaluation, state: State, drift: list[
                 changes.append(_delete(address, obj, "not in config"))
     # An endpoint this plan changes (or deletes) leaves its old config first: the delete of a
     # deposed object is ordered after that change, and skipped if the change fails.
-    serving = _serving(state, {str(c.address) for c in changes if c.address.type == "endpoints"})
+    serving = _serving(state, {str(c.address) for c in changes if KINDS[c.address.type].holds_in_use})
     for address_text, obj in sorted(state.resources.items()):
         for deposed in obj.deposed:
             if deposed.physical_name not in serving:
@@ -147,22 +147,25 @@ def make_plan(config: Config, evaluation: Evaluation, state: State, drift: list[
 
 
 def _serving(state: State, moving: set[str]) -> set[str]:
-    """Names of configs live endpoints serve from and will keep serving from (all but the `moving`
-    endpoints), and of the models those configs use: never deleted."""
-    configs = {
-        str(obj.attributes.get("endpoint_config_name"))
-        for address, obj in state.resources.items()
-        if obj.type == "endpoint" and obj.status != "gone" and address not in moving
-    }
-    models = {
-        str(variant.get("model_name"))
-        for obj in state.resources.values()
-        for config in (obj, *obj.deposed)
-        if config.type == "endpoint_config" and config.physical_name in configs
-        for variant in config.spec.get("production_variants", [])
-        if isinstance(variant, dict)
-    }
-    return configs | models
+    """Names of the objects that live holders (endpoints) serve from and will keep serving from
+    (all holders but the `moving` ones), and of everything those use in turn: never deleted."""
+    used: set[tuple[str, str]] = set()
+    for address, obj in state.resources.items():
+        kind = BY_STATE_TYPE[obj.type]
+        if kind.holds_in_use and obj.status != "gone" and address not in moving:
+            used |= {(target, str(name)) for target, name in kind.uses(obj.attributes)}
+    objects = [(BY_STATE_TYPE[o.type], o) for obj in state.resources.values() for o in (obj, *obj.deposed)]
+    frontier = set(used)
+    while frontier:
+        found = {
+            (target, str(name))
+            for kind, o in objects
+            if (kind.type, o.physical_name) in frontier
+            for target, name in kind.uses(o.spec)
+        }
+        frontier = found - used
+        used |= found
+    return {name for _, name in used}
 
 
 def _change(desired: Desired, prior: ObjectState | None, key: StateKey, forced: bool, gone: bool) -> Change | None:
@@ -185,7 +188,7 @@ def _change(desired: Desired, prior: ObjectState | None, key: StateKey, forced: 
         else:
             reason = "name changed"
         return _replace(desired, prior, before, after, reason, spec_diff)
-    if desired.spec_hash != prior.spec_hash and kind.type not in ("endpoints",):
+    if desired.spec_hash != prior.spec_hash and not kind.spec_in_place:
         reason = _spec_reason(spec_diff, kind.mutable | kind.settings)
         return _replace(desired, prior, before, after, reason, spec_diff, delete_first=desired.physical_name is not None)
     items = _in_place(desired, prior, after_spec, after.get("tags") or {})
@@ -205,13 +208,9 @@ def _in_place(desired: Desired, prior: ObjectState, after_spec: dict[str, Any], 
         items += _prefixed(name, prior.attributes.get(name), after_spec.get(name))
     for name in sorted(kind.settings):
         items += _prefixed(name, prior.spec.get(name), after_spec.get(name))
-    live_tags = prior.attributes.get("tags", {}) if _tags_readable(prior) else prior.tags
+    live_tags = prior.attributes.get("tags", {}) if BY_STATE_TYPE[prior.type].tags_readable else prior.tags
     items += _prefixed("tags", live_tags or {}, tags)
     return items
-
-
-def _tags_readable(prior: ObjectState) -> bool:
-    return prior.type != "model_package"
 
 
 def _prefixed(name: str, before: Any, after: Any) -> list[DiffItem]:
@@ -297,7 +296,7 @@ def _check_in_use(changes: list[Change], state: State) -> None:
     """A pinned model or config that must be deleted first while something still uses it is refused."""
     leaving = {str(c.address) for c in changes if c.action in (Action.DELETE, Action.REPLACE)}
     for change in changes:
-        if not (change.action is Action.REPLACE and change.delete_first and change.address.type in ("models", "endpoint_configs")):
+        if not (change.action is Action.REPLACE and change.delete_first and KINDS[change.address.type].guard_in_use):
             continue
         users = [
             a for a, obj in state.resources.items()

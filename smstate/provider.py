@@ -72,7 +72,7 @@ class Provider(Protocol):
         """Create the object; `request` holds every field but the name and tags."""
 
     def update(self, kind: Kind, object_id: str, request: dict[str, Any]) -> None:
-        """Change the mutable fields in `request` (UpdateEndpoint, UpdateModelPackage)."""
+        """Change the mutable fields in `request` through the kind's update operation."""
 
     def set_tags(self, arn: str, add: dict[str, str], remove: list[str]) -> None: ...
 
@@ -81,11 +81,8 @@ class Provider(Protocol):
     def wait(self, kind: Kind, object_id: str, until: str, timeout: float, progress: ProgressFn) -> Live | None:
         """Poll until the object is settled (`until` = "ready") or gone (`until` = "deleted")."""
 
-    def find_packages(self, group: str) -> list[Live]:
-        """Every model package version in a group, tags included where the API can list them."""
-
     def list_ids(self, kind: Kind, name_prefix: str = "") -> list[tuple[str, str]]:
-        """(name, ARN) of every object of a kind in the account; (ARN, ARN) for model packages."""
+        """(id, ARN) of every object of a kind in the account, where the id is what DescribeX takes."""
 
     def tags_of(self, arn: str) -> dict[str, str]: ...
 

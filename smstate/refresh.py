@@ -1,10 +1,10 @@
 """Reading every object in state through the provider, with as few calls as the API allows.
 
-Models and endpoint configs are immutable: while a List call shows one with the name and
-creation time recorded in state, it is the same object, so its description need not be
-read again — only its tags, the one thing that can change. Listing costs one call per 100
-objects, so this is done when a kind has enough objects to pay for it. Everything else
-(endpoints, packages, groups, and any immutable object that looks recreated) is described.
+Objects of an immutable kind (models, endpoint configs): while a List call shows one with
+the name and creation time recorded in state, it is the same object, so its description
+need not be read again — only its tags, the one thing that can change. Listing costs one
+call per 100 objects, so this is done when a kind has enough objects to pay for it.
+Everything else (and any immutable object that looks recreated) is described.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from .resources import BY_STATE_TYPE
 from .state import ObjectState, State
 from .workers import Workers
 
-IMMUTABLE = ("model", "endpoint_config")
 LIST_FROM = 20
 """Objects of one kind from which one List pass is cheaper than describing each."""
 
@@ -38,7 +37,7 @@ def refresh_lives(provider: Provider, state: State, parallelism: int) -> dict[Li
     for job in jobs:
         by_type[job[1].type].append(job)
     summaries: dict[str, dict[str, Summary]] = {}
-    for type_name in IMMUTABLE:
+    for type_name in (kind.state_type for kind in BY_STATE_TYPE.values() if kind.immutable):
         listed = by_type.get(type_name, [])
         if len(listed) >= LIST_FROM and all(obj.created for _, obj in listed):
             since = min(str(obj.created) for _, obj in listed)

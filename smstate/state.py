@@ -12,12 +12,13 @@ import uuid
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from . import __version__
 from .addresses import NAME_RE, RESOURCE_TYPES
 from .errors import StateError
 from .hashing import StateKey
+from .resources import BY_STATE_TYPE, KINDS
 from .values import is_secret
 
 FORMAT_VERSION = 1
@@ -155,7 +156,7 @@ class _Object(BaseModel):
 
     model_config = ConfigDict(strict=True, extra="ignore")
 
-    type: Literal["model", "endpoint_config", "endpoint", "model_package_group", "model_package"]
+    type: str
     physical_name: str | None = None
     arn: str | None = None
     spec_hash: str = ""
@@ -167,6 +168,13 @@ class _Object(BaseModel):
     created: str | None = None
     status: Literal["ready", "creating", "tainted", "gone"] = "ready"
     deposed: list[_Object] = []
+
+    @field_validator("type")
+    @classmethod
+    def _known_type(cls, value: str) -> str:
+        if value not in BY_STATE_TYPE:
+            raise ValueError(f"unknown object type {value!r}; expected one of {', '.join(BY_STATE_TYPE)}")
+        return value
 
 
 class _Statefile(BaseModel):
@@ -187,7 +195,7 @@ class _Statefile(BaseModel):
             kind, _, name = address.partition(".")
             if kind not in RESOURCE_TYPES or not NAME_RE.match(name):
                 raise ValueError(f"{address!r} is not an address (TYPE.NAME)")
-            if any(o.type != kind.removesuffix("s") for o in (obj, *obj.deposed)):  # models -> model
+            if any(o.type != KINDS[kind].state_type for o in (obj, *obj.deposed)):
                 raise ValueError(f"{address} records an object of another type")
         return self
 

@@ -22,30 +22,9 @@ from botocore.exceptions import ClientError
 from smstate.aws import AwsSettings, Clients
 from smstate.errors import ProviderError
 from smstate.provider import Created, Live, Progress, ProgressFn, Summary
-from smstate.resources import KINDS as KINDS_BY_TYPE
-from smstate.resources import Kind
+from smstate.resources import KINDS, Kind
 
 from .errors import is_not_found, translate
-
-ARN_FIELDS = {
-    "models": "ModelArn",
-    "endpoint_configs": "EndpointConfigArn",
-    "endpoints": "EndpointArn",
-    "model_package_groups": "ModelPackageGroupArn",
-    "model_packages": "ModelPackageArn",
-}
-LISTS = {
-    "models": ("ListModels", "Models", "ModelName", "ModelArn"),
-    "endpoint_configs": ("ListEndpointConfigs", "EndpointConfigs", "EndpointConfigName", "EndpointConfigArn"),
-    "endpoints": ("ListEndpoints", "Endpoints", "EndpointName", "EndpointArn"),
-    "model_package_groups": (
-        "ListModelPackageGroups", "ModelPackageGroupSummaryList", "ModelPackageGroupName", "ModelPackageGroupArn",
-    ),
-    "model_packages": ("ListModelPackages", "ModelPackageSummaryList", "ModelPackageArn", "ModelPackageArn"),
-}
-STATUS_FIELDS = {"endpoints": "EndpointStatus", "model_packages": "ModelPackageStatus"}
-SETTLED = ("InService", "Failed", "UpdateRollbackFailed", "OutOfService")
-
 
 class AwsProvider:
     """SageMaker reached through boto3, with botocore's retry modes."""
@@ -65,11 +44,18 @@ class AwsProvider:
         self.poll = poll
         """The first and the longest delay between polls of a changing object."""
         self.sagemaker = self.clients.client("sagemaker")
+        self._services: dict[str, Any] = {"sagemaker": self.sagemaker}
         self.sleep: Callable[[float], None] = time.sleep
 
-    def _call(self, operation: str, what: str, **params: Any) -> Any:
+    def _client(self, kind: Kind) -> Any:
+        """The boto3 client of the kind's service, made once."""
+        if kind.service not in self._services:
+            self._services[kind.service] = self.clients.client(kind.service)
+        return self._services[kind.service]
+
+    def _call(self, operation: str, what: str, client: Any = None, **params: Any) -> Any:
         try:
-            return getattr(self.sagemaker, xform_name(operation))(**params)
+            return getattr(client or self.sagemaker, xform_name(operation))(**params)
         except ClientError as exc:
             raise translate(exc, what) from None
 
@@ -77,18 +63,17 @@ class AwsProvider:
 
     def read(self, kind: Kind, object_id: str, with_tags: bool = True) -> Live | None:
         """The object as DescribeX has it (None when it does not exist), with its tags unless told not to."""
-        key = kind.name_member or "ModelPackageName"
         try:
-            description = getattr(self.sagemaker, xform_name(kind.describe))(**{key: object_id})
+            description = getattr(self._client(kind), xform_name(kind.describe))(**{kind.object_member: object_id})
         except ClientError as exc:
             if is_not_found(exc):
                 return None
             raise translate(exc, f"{kind.describe} {object_id}") from None
         description.pop("ResponseMetadata", None)
-        arn = description.get(ARN_FIELDS[kind.type])
-        tags = self._tags(arn) if with_tags and arn and kind.type != "model_packages" else None
-        status = description.get(STATUS_FIELDS.get(kind.type, ""))
-        if kind.type == "endpoints" and status == "Deleting":
+        arn = description.get(kind.arn_member)
+        tags = self._tags(arn) if with_tags and arn and kind.tags_readable else None
+        status = description.get(kind.statuses.member) if kind.statuses else None
+        if kind.tags_readable and kind.statuses and status == kind.statuses.deleting:
             tags = tags or {}
         name = description.get(kind.name_member) if kind.name_member else None
         return Live(
@@ -98,7 +83,7 @@ class AwsProvider:
             tags=tags,
             status=status,
             failure_reason=description.get("FailureReason"),
-            version=description.get("ModelPackageVersion"),
+            version=description.get(kind.version_member) if kind.version_member else None,
             created=_timestamp(description.get("CreationTime")),
         )
 
@@ -120,17 +105,15 @@ class AwsProvider:
         if kind.name_member and name:
             params[kind.name_member] = name
         params["Tags"] = [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
-        result = self._call(kind.create, f"{kind.create} {name or ''}".strip(), **params)
-        arn = result.get(ARN_FIELDS[kind.type], "")
+        result = self._call(kind.create, f"{kind.create} {name or ''}".strip(), self._client(kind), **params)
+        arn = result.get(kind.arn_member, "")
         return Created(physical_name=name, arn=arn)
 
     def update(self, kind: Kind, object_id: str, request: dict[str, Any]) -> None:
-        if kind.type == "endpoints":
-            self._call("UpdateEndpoint", f"UpdateEndpoint {object_id}", EndpointName=object_id, **request)
-        elif kind.type == "model_packages":
-            self._call("UpdateModelPackage", f"UpdateModelPackage {object_id}", ModelPackageArn=object_id, **request)
-        else:
+        if kind.update is None or kind.update_member is None:
             raise NotImplementedError(f"{kind.type} cannot be updated in place")
+        params = {kind.update_member: object_id, **request}
+        self._call(kind.update, f"{kind.update} {object_id}", self._client(kind), **params)
 
     def set_tags(self, arn: str, add: dict[str, str], remove: list[str]) -> None:
         if remove:
@@ -139,9 +122,8 @@ class AwsProvider:
             self._call("AddTags", f"AddTags {arn}", ResourceArn=arn, Tags=[{"Key": k, "Value": v} for k, v in add.items()])
 
     def delete(self, kind: Kind, object_id: str) -> None:
-        key = kind.name_member or "ModelPackageName"
         try:
-            getattr(self.sagemaker, xform_name(kind.delete))(**{key: object_id})
+            getattr(self._client(kind), xform_name(kind.delete))(**{kind.object_member: object_id})
         except ClientError as exc:
             if not is_not_found(exc):
                 raise translate(exc, f"{kind.delete} {object_id}") from None
@@ -164,8 +146,8 @@ class AwsProvider:
                 history.append(label)
                 delay = first
             progress(Progress(status, stage, tuple(history)))
-            if until == "ready" and status in SETTLED:
-                if live.arn and kind.type != "model_packages":
+            if until == "ready" and kind.statuses and status in kind.statuses.settled:
+                if live.arn and kind.tags_readable:
                     return dataclasses.replace(live, tags=self._tags(live.arn))
                 return live
             if time.monotonic() >= deadline:
@@ -197,18 +179,20 @@ class AwsProvider:
     # -- checks -----------------------------------------------------------------------
 
     def list_ids(self, kind: Kind, name_prefix: str = "") -> list[tuple[str, str]]:
-        """(name, ARN) of every object of a kind (ARN, ARN for model packages), through the List API's pages."""
-        op, key, field, arn_field = LISTS[kind.type]
+        """(id, ARN) of every object of a kind, through its List operation's pages (per parent when it lists within one)."""
+        listing = kind.listing
+        op, key, field, arn_field = listing.operation, listing.key, listing.id_member, listing.arn_member
+        paginator = self._client(kind).get_paginator(xform_name(op))
         found: list[tuple[str, str]] = []
         try:
-            if kind.type == "model_packages":
-                for group, _ in self.list_ids(KINDS_BY_TYPE["model_package_groups"], name_prefix):
-                    pages = self.sagemaker.get_paginator(xform_name(op)).paginate(ModelPackageGroupName=group)
+            if listing.within and listing.within_member:
+                for parent, _ in self.list_ids(KINDS[listing.within], name_prefix):
+                    pages = paginator.paginate(**{listing.within_member: parent})
                     found += [(i[field], i[arn_field]) for page in pages for i in page.get(key, [])]
                 return found
             params: dict[str, Any] = {"NameContains": name_prefix} if name_prefix else {}
             params["PaginationConfig"] = {"PageSize": 100}  # the API's largest page: a tenth of the calls of its default
-            for page in self.sagemaker.get_paginator(xform_name(op)).paginate(**params):
+            for page in paginator.paginate(**params):
                 found += [(i[field], i[arn_field]) for i in page.get(key, []) if i[field].startswith(name_prefix)]
         except ClientError as exc:
             raise translate(exc, op) from None
@@ -218,27 +202,19 @@ class AwsProvider:
         return self._tags(arn)
 
     def list_summaries(self, kind: Kind, created_after: str | None) -> dict[str, Summary]:
-        op, key, field, arn_field = LISTS[kind.type]
+        op, key, field, arn_field = (
+            kind.listing.operation, kind.listing.key, kind.listing.id_member, kind.listing.arn_member
+        )
         params: dict[str, Any] = {"MaxResults": 100}
         if created_after:
             params["CreationTimeAfter"] = datetime.fromisoformat(created_after) - timedelta(seconds=1)
         found: dict[str, Summary] = {}
         try:
-            for page in self.sagemaker.get_paginator(xform_name(op)).paginate(**params):
+            for page in self._client(kind).get_paginator(xform_name(op)).paginate(**params):
                 for item in page.get(key, []):
                     found[item[field]] = Summary(item[arn_field], _timestamp(item.get("CreationTime")))
         except ClientError as exc:
             raise translate(exc, op) from None
-        return found
-
-    def find_packages(self, group: str) -> list[Live]:
-        found: list[Live] = []
-        try:
-            for page in self.sagemaker.get_paginator("list_model_packages").paginate(ModelPackageGroupName=group):
-                for summary in page.get("ModelPackageSummaryList", []):
-                    found.append(Live(None, summary["ModelPackageArn"], summary, None, summary.get("ModelPackageStatus")))
-        except ClientError as exc:
-            raise translate(exc, f"ListModelPackages {group}") from None
         return found
 
     def check_network(self, subnets: list[str], security_groups: list[str]) -> list[str]:

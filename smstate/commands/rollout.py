@@ -9,20 +9,21 @@ from typing import Any
 from ..addresses import Address
 from ..errors import SmstateError
 from ..pipeline import Inputs, load, provider_for, read_state
-from ..resources import KINDS
+from ..resources import rollout_kind
 from .run import out
 
 
 def status(inputs: Inputs, endpoint: str, as_json: bool) -> int:
     loaded = load(inputs)
+    kind = rollout_kind()
     name = endpoint
-    if endpoint.startswith("endpoints."):
+    if endpoint.startswith(f"{kind.type}."):
         state = read_state(loaded.workspace.backend(loaded.config))
         obj = state.resources.get(str(Address.parse(endpoint)))
         if obj is None:
             raise SmstateError(f"{endpoint} is not in the state")
         name = obj.id
-    live = provider_for(loaded).read(KINDS["endpoints"], name)
+    live = provider_for(loaded).read(kind, name)
     if live is None:
         raise SmstateError(f"no endpoint named {name!r}")
     report = summarize(live.description)

@@ -16,6 +16,7 @@ from .diff import DiffItem, diff, without_ignored
 from .errors import SmstateError
 from .evaluate import Desired, Evaluation
 from .hashing import StateKey
+from .inuse import in_use, recorded_config
 from .live import attributes, user_tags
 from .provider import Live
 from .resources import BY_STATE_TYPE, KINDS, OWNER_ADDRESS_TAG, OWNER_LINEAGE_TAG, Kind
@@ -149,20 +150,12 @@ def make_plan(config: Config, evaluation: Evaluation, state: State, drift: list[
 def _serving(state: State, moving: set[str]) -> set[str]:
     """Names of configs live endpoints serve from and will keep serving from (all but the `moving`
     endpoints), and of the models those configs use: never deleted."""
-    configs = {
-        str(obj.attributes.get("endpoint_config_name"))
-        for address, obj in state.resources.items()
-        if obj.type == "endpoint" and obj.status != "gone" and address not in moving
-    }
-    models = {
-        str(variant.get("model_name"))
-        for obj in state.resources.values()
-        for config in (obj, *obj.deposed)
-        if config.type == "endpoint_config" and config.physical_name in configs
-        for variant in config.spec.get("production_variants", [])
-        if isinstance(variant, dict)
-    }
-    return configs | models
+
+    def kept(address: str, endpoint: ObjectState) -> str | None:
+        return None if address in moving else recorded_config(address, endpoint)
+
+    users = in_use(state.resources, kept, through_served=True)
+    return set(users.configs) | set(users.models)
 
 
 def _change(desired: Desired, prior: ObjectState | None, key: StateKey, forced: bool, gone: bool) -> Change | None:

@@ -7,17 +7,17 @@ import sys
 from typing import Any
 
 from ..addresses import Address
-from ..backends import Backend
 from ..config import Config, ProviderSettings
 from ..errors import SmstateError
 from ..evaluate import build_graph
 from ..pipeline import Inputs, load, locked, read_state
 from ..render import shown
+from ..statekey import KeyedBackend
 from ..workspace import Workspace
 from .run import out
 
 
-def _backend(inputs: Inputs) -> tuple[Workspace, Backend, Config | None]:
+def _backend(inputs: Inputs) -> tuple[Workspace, KeyedBackend, Config | None]:
     workspace = Workspace(inputs.chdir)
     try:
         from .. import config as config_mod
@@ -60,8 +60,7 @@ def state_rm(inputs: Inputs, addresses: list[str]) -> int:
             raise SmstateError(f"not in the state: {', '.join(missing)}")
         for address in addresses:
             del state.resources[address]
-        state.serial += 1
-        backend.write(state)
+        backend.commit(state)
     for address in addresses:
         out.print(f"Removed {address} from the state (the object itself was not touched).")
     return 0

@@ -111,7 +111,7 @@ def apply(request: Request, console: Console) -> Applied:
             # Every object is tagged with the lineage, so it must be on disk before the first
             # Create: a run killed before its first save would otherwise leave objects that no
             # state can adopt (their lineage lost with the process).
-            backend.commit(backend.new_state(state.lineage))
+            backend.commit(refreshed)  # a new state: nothing recorded yet, only its lineage and key
         executor = Executor(
             provider, refreshed, backend.commit, loaded.resolver(), console.hooks,
             request.inputs.parallelism, request.timeout, loaded.config.provider.timeout,

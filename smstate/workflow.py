@@ -1,6 +1,6 @@
 """The apply workflow: load, lock, refresh, plan, approve, execute, record the outputs.
 
-Commands call it with a `Console` that shows the plan and asks for approval; the workflow
+Commands call it with a `Dialog` that shows the plan and asks for approval; the workflow
 decides and writes, the command only renders what it returns. The state is written through
 the backend's commit, which alone bumps the serial.
 """
@@ -39,7 +39,7 @@ class RunOptions:
         )
 
 
-class Console(Protocol):
+class Dialog(Protocol):
     """What the workflow asks of the command that runs it."""
 
     @property
@@ -81,15 +81,11 @@ class Request:
     timeout: float | None = None
 
 
-def apply(request: Request, console: Console) -> Applied:
+def apply(request: Request, dialog: Dialog) -> Applied:
     """Plan (or take a saved plan), and once approved carry it out, saving after each operation."""
-    saved = planfile.read(Path(request.plan_path)) if request.plan_path else None
-    run, auto_approve = request.run, request.auto_approve
-    if saved is not None:
-        loaded = load(request.inputs, saved.config_files, saved.cli_vars, saved.var_files)
-        run, auto_approve = RunOptions(saved.mode, saved.targets, saved.replace), True
-    else:
-        loaded = load(request.inputs)
+    saved, loaded = _load(request)
+    run = RunOptions(saved.mode, saved.targets, saved.replace) if saved else request.run
+    auto_approve = request.auto_approve or saved is not None  # a saved plan was approved by saving it
     backend = loaded.workspace.backend(loaded.config, saved.workspace if saved else None)
     operation = "destroy" if run.mode is Mode.DESTROY else "apply"
     with locked(backend, operation, request.inputs.lock_timeout, loaded.remember_backend):
@@ -101,11 +97,20 @@ def apply(request: Request, console: Console) -> Applied:
         result, refreshed = build_plan(loaded, provider, state, run.options(), request.inputs.parallelism)
         if saved is not None and planfile.signature(result) != saved.changes:
             raise PlanFileError(f"the live objects changed since {request.plan_path} was saved; run `smstate plan` again")
-        console.show(result, saved is None or bool(result.drift or result.changes))
+        dialog.show(result, saved is None or bool(result.drift or result.changes))
         destroyed = run.mode is Mode.DESTROY and not run.targets
-        if run.mode is Mode.REFRESH_ONLY or not result.changes:
-            return _without_changes(loaded, backend, result, (state, refreshed), (run.mode, destroyed), auto_approve, console)
-        if not (auto_approve or console.confirm("Do you want to perform these actions?")):
+
+        def approved(question: str) -> bool:
+            return auto_approve or dialog.confirm(question)
+
+        if run.mode is Mode.REFRESH_ONLY:
+            if result.drift and approved("Record the live values in state?"):
+                backend.commit(refreshed)
+            return Applied(Ending.REFRESHED, refreshed, run.mode)
+        if not result.changes:
+            _record_refreshed(loaded, backend, state, refreshed, destroyed)
+            return Applied(Ending.NO_CHANGES, refreshed, run.mode)
+        if not approved("Do you want to perform these actions?"):
             return Applied(Ending.CANCELLED, state, run.mode)
         if current is None:
             # Every object is tagged with the lineage, so it must be on disk before the first
@@ -113,16 +118,24 @@ def apply(request: Request, console: Console) -> Applied:
             # state can adopt (their lineage lost with the process).
             backend.commit(refreshed)  # a new state: nothing recorded yet, only its lineage and key
         executor = Executor(
-            provider, refreshed, backend.commit, loaded.resolver(), console.hooks,
+            provider, refreshed, backend.commit, loaded.resolver(), dialog.hooks,
             request.inputs.parallelism, request.timeout, loaded.config.provider.timeout,
         )
-        outcome = _with_signals(executor, result, console)
+        outcome = _with_signals(executor, result, dialog)
         if not outcome.unrecorded:  # else the statefile on disk stays the last consistent one
             try:
                 store_outputs(loaded, backend, executor.state, destroyed)
             except StateWriteError as failure:
                 outcome.errors.append(f"every operation completed and is recorded, but the outputs are not: {failure.reason}")
     return Applied(Ending.APPLIED, executor.state, run.mode, outcome)
+
+
+def _load(request: Request) -> tuple[planfile.SavedPlan | None, Loaded]:
+    """The saved plan, if any, and the config (a saved plan's own config and variables)."""
+    if not request.plan_path:
+        return None, load(request.inputs)
+    saved = planfile.read(Path(request.plan_path))
+    return saved, load(request.inputs, saved.config_files, saved.cli_vars, saved.var_files)
 
 
 def _check_fresh(saved: planfile.SavedPlan, state: State, path: str) -> None:
@@ -135,30 +148,20 @@ def _check_fresh(saved: planfile.SavedPlan, state: State, path: str) -> None:
         )
 
 
-def _without_changes(
-    loaded: Loaded, backend: KeyedBackend, result: Plan, states: tuple[State, State], mode: tuple[Mode, bool],
-    auto_approve: bool, console: Console,
-) -> Applied:
-    """A refresh-only apply records the live values once approved; an apply with nothing to
-    change records a refreshed (or re-keyed) state and the outputs."""
-    (state, refreshed), (run_mode, destroyed) = states, mode
-    if run_mode is Mode.REFRESH_ONLY:
-        if result.drift and (auto_approve or console.confirm("Record the live values in state?")):
-            backend.commit(refreshed)
-        return Applied(Ending.REFRESHED, refreshed, run_mode)
+def _record_refreshed(loaded: Loaded, backend: KeyedBackend, state: State, refreshed: State, destroyed: bool) -> None:
+    """Nothing to change: record what the refresh (or a re-keying) changed, and the outputs."""
     if refreshed.to_json()["resources"] != state.to_json()["resources"] or state.previous_key is not None:
         backend.commit(refreshed)
     store_outputs(loaded, backend, refreshed, destroyed)
-    return Applied(Ending.NO_CHANGES, refreshed, run_mode)
 
 
-def _with_signals(executor: Executor, result: Plan, console: Console) -> Outcome:
+def _with_signals(executor: Executor, result: Plan, dialog: Dialog) -> Outcome:
     """First Ctrl-C/SIGTERM: start nothing new. Second: stop waiting too."""
 
     def handler(signum: int) -> None:
         second = executor.stopping.is_set()
         (executor.aborting if second else executor.stopping).set()
-        console.interrupted(second)
+        dialog.interrupted(second)
 
     with interrupts.graceful(handler):
         return executor.run(result)

@@ -50,7 +50,7 @@ def plan(inputs: Inputs, run: RunOptions, as_json: bool, out_file: str | None, d
 
 
 class Terminal:
-    """The workflow's console: the plan and the questions on stdout, interrupts on stderr."""
+    """The workflow's dialog with the user: the plan and the questions on stdout, interrupts on stderr."""
 
     def __init__(self) -> None:
         self.hooks = LineProgress(out)

@@ -15,6 +15,10 @@ import typer
 
 from . import interrupts
 from .changes import Mode
+from .commands import local_group, state_group, workspace_group
+from .commands.options import Chdir, LockTimeout, Parallelism, Replaces, Targets, VarFiles, Vars
+from .commands.options import duration as _duration
+from .commands.options import inputs as _inputs
 from .errors import ConfigError, SmstateError
 
 app = typer.Typer(
@@ -23,36 +27,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Declarative, Terraform-style reconciler for Amazon SageMaker inference resources.",
 )
-state_app = typer.Typer(no_args_is_help=True, help="Inspect and edit the state.")
-workspace_app = typer.Typer(no_args_is_help=True, help="Manage workspaces (one statefile each).")
-local_app = typer.Typer(no_args_is_help=True, help="Manage the embedded local SageMaker server.")
 rollout_app = typer.Typer(no_args_is_help=True, help="Follow endpoint rollouts.")
-app.add_typer(state_app, name="state")
-app.add_typer(workspace_app, name="workspace")
-app.add_typer(local_app, name="local")
+app.add_typer(state_group.app, name="state")
+app.add_typer(workspace_group.app, name="workspace")
+app.add_typer(local_group.app, name="local")
 app.add_typer(rollout_app, name="rollout")
-
-Chdir = Annotated[str, typer.Option("--chdir", "-C", help="The config directory.")]
-Vars = Annotated[Optional[list[str]], typer.Option("--var", help="Set a variable: NAME=VALUE.")]
-VarFiles = Annotated[Optional[list[str]], typer.Option("--var-file", help="A YAML or JSON file of variable values.")]
-Parallelism = Annotated[int, typer.Option("--parallelism", min=1, max=256, help="Operations at once.")]
-LockTimeout = Annotated[str, typer.Option("--lock-timeout", help="How long to wait for the state lock, e.g. 30s.")]
-Targets = Annotated[Optional[list[str]], typer.Option("--target", help="Only this address and its dependencies.")]
-Replaces = Annotated[Optional[list[str]], typer.Option("--replace", help="Force replacement of this address.")]
-
-
-def _inputs(chdir: str, var: list[str] | None = None, var_file: list[str] | None = None, parallelism: int = 10,
-            lock_timeout: str = "0s") -> object:
-    from .pipeline import Inputs
-
-    return Inputs(chdir, var or [], var_file or [], parallelism, _duration(lock_timeout, "--lock-timeout"))
-
-
-def _duration(text: str, option: str) -> float:
-    from .durations import seconds
-
-    return seconds(text, option)
-
 
 @app.command()
 def validate(chdir: Chdir = ".", var: Vars = None, var_file: VarFiles = None) -> None:
@@ -237,65 +216,6 @@ def version() -> None:
     typer.echo(f"smstate {__version__}")
 
 
-@state_app.command("list")
-def state_list(chdir: Chdir = ".") -> None:
-    """List the addresses in the state."""
-    from .commands import inspect
-
-    raise typer.Exit(inspect.state_list(_inputs(chdir)))  # type: ignore[arg-type]
-
-
-@state_app.command("show")
-def state_show(address: str, chdir: Chdir = ".") -> None:
-    """Show one address as recorded."""
-    from .commands import inspect
-
-    raise typer.Exit(inspect.state_show(_inputs(chdir), address))  # type: ignore[arg-type]
-
-
-@state_app.command("rm")
-def state_rm(addresses: list[str], chdir: Chdir = ".", lock_timeout: LockTimeout = "0s") -> None:
-    """Forget addresses without touching the objects."""
-    from .commands import inspect
-
-    raise typer.Exit(inspect.state_rm(_inputs(chdir, lock_timeout=lock_timeout), addresses))  # type: ignore[arg-type]
-
-
-@state_app.command("pull")
-def state_pull(chdir: Chdir = ".") -> None:
-    """Print the state as JSON."""
-    from .commands import migrate
-
-    raise typer.Exit(migrate.pull(_inputs(chdir)))  # type: ignore[arg-type]
-
-
-@state_app.command("push")
-def state_push(
-    file: Annotated[str, typer.Argument(help="A statefile, or - for stdin.")],
-    chdir: Chdir = ".",
-    force: Annotated[bool, typer.Option("--force", help="Replace even a state of another lineage or a newer serial.")] = False,
-    lock_timeout: LockTimeout = "0s",
-) -> None:
-    """Replace the state with a file (same lineage, not older, unless --force)."""
-    from .commands import migrate
-
-    raise typer.Exit(migrate.push(_inputs(chdir, lock_timeout=lock_timeout), file, force))  # type: ignore[arg-type]
-
-
-@state_app.command("rotate-key")
-def state_rotate_key(
-    chdir: Chdir = ".",
-    var: Vars = None,
-    var_file: VarFiles = None,
-    lost: Annotated[bool, typer.Option("--lost", help="The old key is lost: hash anew (secret-bearing objects are replaced).")] = False,
-    lock_timeout: LockTimeout = "0s",
-) -> None:
-    """A new state key; the state's hashes of sensitive values are re-derived from the config's values."""
-    from .commands import rotate
-
-    raise typer.Exit(rotate.rotate_key(_inputs(chdir, var, var_file, lock_timeout=lock_timeout), lost))  # type: ignore[arg-type]
-
-
 @app.command()
 def init(
     chdir: Chdir = ".",
@@ -306,84 +226,6 @@ def init(
     from .commands import migrate
 
     raise typer.Exit(migrate.init(_inputs(chdir), migrate_state, reconfigure))  # type: ignore[arg-type]
-
-
-@workspace_app.command("list")
-def workspace_list(chdir: Chdir = ".") -> None:
-    """List workspaces; * marks the selected one."""
-    from .commands import inspect
-
-    raise typer.Exit(inspect.workspace_cmd(_inputs(chdir), "list", None))  # type: ignore[arg-type]
-
-
-@workspace_app.command("show")
-def workspace_show(chdir: Chdir = ".") -> None:
-    """Print the selected workspace."""
-    from .commands import inspect
-
-    raise typer.Exit(inspect.workspace_cmd(_inputs(chdir), "show", None))  # type: ignore[arg-type]
-
-
-@workspace_app.command("new")
-def workspace_new(name: str, chdir: Chdir = ".") -> None:
-    """Create a workspace and select it."""
-    from .commands import inspect
-
-    raise typer.Exit(inspect.workspace_cmd(_inputs(chdir), "new", name))  # type: ignore[arg-type]
-
-
-@workspace_app.command("select")
-def workspace_select(name: str, chdir: Chdir = ".") -> None:
-    """Select a workspace."""
-    from .commands import inspect
-
-    raise typer.Exit(inspect.workspace_cmd(_inputs(chdir), "select", name))  # type: ignore[arg-type]
-
-
-@workspace_app.command("delete")
-def workspace_delete(name: str, chdir: Chdir = ".") -> None:
-    """Delete an empty workspace."""
-    from .commands import inspect
-
-    raise typer.Exit(inspect.workspace_cmd(_inputs(chdir), "delete", name))  # type: ignore[arg-type]
-
-
-@local_app.command("start")
-def local_start(chdir: Chdir = ".", url: Annotated[Optional[str], typer.Option("--url")] = None) -> None:
-    """Start the local SageMaker server in the background."""
-    from .commands import local
-
-    raise typer.Exit(local.server(_inputs(chdir), "start", url, []))  # type: ignore[arg-type]
-
-
-@local_app.command("stop")
-def local_stop(chdir: Chdir = ".", url: Annotated[Optional[str], typer.Option("--url")] = None) -> None:
-    """Stop the background server and every model server it runs."""
-    from .commands import local
-
-    raise typer.Exit(local.server(_inputs(chdir), "stop", url, []))  # type: ignore[arg-type]
-
-
-@local_app.command("status")
-def local_status(chdir: Chdir = ".", url: Annotated[Optional[str], typer.Option("--url")] = None) -> None:
-    """Tell whether the server answers, and where it keeps its registry."""
-    from .commands import local
-
-    raise typer.Exit(local.server(_inputs(chdir), "status", url, []))  # type: ignore[arg-type]
-
-
-@local_app.command("logs")
-def local_logs(
-    chdir: Chdir = ".",
-    url: Annotated[Optional[str], typer.Option("--url")] = None,
-    lines: Annotated[int, typer.Option("--lines", "-n")] = 100,
-    follow: Annotated[bool, typer.Option("--follow", "-f")] = False,
-) -> None:
-    """Print the server's log."""
-    from .commands import local
-
-    extra = ["-n", str(lines)] + (["-f"] if follow else [])
-    raise typer.Exit(local.server(_inputs(chdir), "logs", url, extra))  # type: ignore[arg-type]
 
 
 @app.command()

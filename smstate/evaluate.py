@@ -6,12 +6,12 @@ The executor runs it again during apply, once the values known only after apply 
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from . import shapes
+from .artifacts import artifact_problems, localize_artifacts, placeholder_artifacts
 from .addresses import Address
 from .config import Config, Lifecycle, ResourceDecl
 from .errors import ConfigError, Diagnostic
@@ -19,7 +19,7 @@ from .graph import CycleError, Graph
 from .hashing import StateKey, physical_name, sanitize
 from .references import Ref, RefError, dig, find, parse_ref, resolve
 from .resources import KINDS, Kind
-from .values import SENSITIVE, Unknown, has_secret, has_unknown, is_secret, like
+from .values import Unknown, has_secret, has_unknown, like
 
 Digest = Callable[[str], str | None]
 """SHA-256 of a local artifact, None when it is missing; ValueError when it is not a regular file."""
@@ -187,61 +187,63 @@ def _evaluate_one(
     problems: list[Diagnostic],
     keys: Keys,
 ) -> Desired | None:
+    """One resource resolved, checked and named; None (with `problems` told why) when it cannot be."""
     kind = KINDS[decl.address.type]
-    key = str(decl.address)
     before = len(problems)
     spec: dict[str, Any] = {}
+    lookup = _lookup(config, variables, known, done, decl, problems)
     for field_name, raw in decl.body.items():
         if field_name == "tags":
             continue
         try:
-            spec[field_name] = resolve(raw, _lookup(config, variables, known, done, decl, problems))
+            spec[field_name] = resolve(raw, lookup)
         except (RefError, KeyError) as exc:
-            problems.append(config.diagnostic(key, (field_name,), str(exc).strip('"')))
+            problems.append(config.diagnostic(str(decl.address), (field_name,), str(exc).strip('"')))
     tags = _tags(config, decl, variables, known, done, problems)
     if len(problems) > before:
         return None
     spec = localize_artifacts(spec, base_dir)
-    fields = kind.fields()
-    checked = _placeholder_artifacts(spec)
-    for field_name, value in checked.items():
-        if field_name not in fields:
-            problems.append(config.diagnostic(key, (field_name,), _unknown_field(field_name, fields)))
-        else:
-            for path, message in shapes.validate(fields[field_name], value, (field_name,)):
-                problems.append(config.diagnostic(key, path, message))
-    for field_name in kind.required():
-        if field_name not in spec:
-            problems.append(config.diagnostic(key, (), f"{field_name}: field required"))
-    for path, url in _artifacts(spec):
-        try:
-            missing = digest(url) is None
-        except ValueError as exc:  # not a regular file: a device or a FIFO would be read forever
-            message = f"model artifact is not a regular file: {SENSITIVE}" if is_secret(url) else str(exc)
-            problems.append(config.diagnostic(key, path, message))
-            continue
-        if missing:
-            shown = SENSITIVE if is_secret(url) else url.removeprefix("file://")
-            problems.append(config.diagnostic(key, path, f"model artifact not found: {shown}"))
+    problems += [config.diagnostic(str(decl.address), path, message) for path, message in _spec_problems(kind, spec, digest)]
     if len(problems) > before:
         return None
-    desired = Desired(decl.address, kind, spec, None, "", tags, decl.lifecycle, tuple(sorted(dependencies(decl))))
-    request = desired.identity
+    return _named(config, decl, kind, (spec, tags), known.get(decl.address), digest, keys, problems)
+
+
+def _spec_problems(kind: Kind, spec: dict[str, Any], digest: Digest) -> list[tuple[tuple[str | int, ...], str]]:
+    """What is wrong with a resolved spec: unknown fields, values the API refuses, missing
+    required fields, missing local artifacts."""
+    fields = kind.fields()
+    out: list[tuple[tuple[str | int, ...], str]] = []
+    for field_name, value in placeholder_artifacts(spec).items():
+        if field_name not in fields:
+            out.append(((field_name,), _unknown_field(field_name, fields)))
+        else:
+            out += shapes.validate(fields[field_name], value, (field_name,))
+    out += [((), f"{field_name}: field required") for field_name in kind.required() if field_name not in spec]
+    return out + artifact_problems(spec, digest)
+
+
+def _named(
+    config: Config, decl: ResourceDecl, kind: Kind, content: tuple[dict[str, Any], dict[str, str]], known: Known | None,
+    digest: Digest, keys: Keys, problems: list[Diagnostic],
+) -> Desired | None:
+    """The desired object with its spec hash and physical name (None when the name is invalid)."""
+    spec, tags = content
+    key = str(decl.address)
+    deps = tuple(sorted(dependencies(decl)))
+    request = identity(kind, spec)
     digest_hex: str | Unknown = Unknown(f"{key}.spec_hash")
     previous: str | None = None
     if not has_unknown(request):
         sensitive = has_secret(spec)
         digest_hex = keys.current.spec_digest(request, digest, sensitive)
         previous = keys.previous.spec_digest(request, digest, sensitive) if keys.previous and sensitive else None
-    name = _physical_name(kind, decl, digest_hex, known.get(decl.address), previous)
+    name = _physical_name(kind, decl, digest_hex, known, previous)
     name_problem = _check_name(kind, name)
     if name_problem:
         problems.append(config.diagnostic(key, ("name",) if decl.name else (), name_problem))
         return None
-    return Desired(
-        decl.address, kind, spec, name, digest_hex, tags, decl.lifecycle, desired.dependencies, decl.name is not None,
-        previous,
-    )
+    return Desired(decl.address, kind, spec, name, digest_hex, tags, decl.lifecycle, deps, decl.name is not None, previous)
 
 
 @dataclass(frozen=True)
@@ -366,48 +368,6 @@ def _unknown_field(name: str, fields: Mapping[str, Any]) -> str:
 
     hint = difflib.get_close_matches(name, list(fields), n=1)
     return "unknown field" + (f" (did you mean {hint[0]!r}?)" if hint else "")
-
-
-def localize_artifacts(value: Any, base_dir: str) -> Any:
-    """A model artifact given as a path becomes an absolute `file://` URL."""
-    if isinstance(value, dict):
-        out = {}
-        for key, item in value.items():
-            if key == "model_data_url" and isinstance(item, str) and "://" not in item:
-                item = like(item, "file://" + posixpath.normpath(posixpath.join(base_dir, item)))
-            out[key] = localize_artifacts(item, base_dir)
-        return like(value, out)
-    if isinstance(value, list):
-        return like(value, [localize_artifacts(item, base_dir) for item in value])
-    return value
-
-
-def _placeholder_artifacts(value: Any) -> Any:
-    """Local artifacts are uploaded (aws) or read in place (local): their URL is checked apart."""
-    if isinstance(value, dict):
-        return {
-            k: "s3://local-artifact/model.tar.gz"
-            if k == "model_data_url" and isinstance(v, str) and v.startswith("file://")
-            else _placeholder_artifacts(v)
-            for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [_placeholder_artifacts(v) for v in value]
-    return value
-
-
-def _artifacts(value: Any, path: tuple[str | int, ...] = ()) -> list[tuple[tuple[str | int, ...], str]]:
-    if isinstance(value, dict):
-        out = []
-        for key, item in value.items():
-            if key == "model_data_url" and isinstance(item, str) and item.startswith("file://"):
-                out.append((path + (key,), item))
-            else:
-                out += _artifacts(item, path + (key,))
-        return out
-    if isinstance(value, list):
-        return [found for i, item in enumerate(value) for found in _artifacts(item, path + (i,))]
-    return []
 
 
 def _check_values(config: Config, variables: Mapping[str, Any], problems: list[Diagnostic]) -> None:

@@ -16,6 +16,7 @@ from .diff import DiffItem, diff, without_ignored
 from .errors import SmstateError
 from .evaluate import Desired, Evaluation
 from .hashing import StateKey
+from .inuse import in_use
 from .live import attributes, user_tags
 from .provider import Live
 from .resources import BY_STATE_TYPE, KINDS, OWNER_ADDRESS_TAG, OWNER_LINEAGE_TAG, Kind
@@ -149,23 +150,11 @@ def make_plan(config: Config, evaluation: Evaluation, state: State, drift: list[
 def _serving(state: State, moving: set[str]) -> set[str]:
     """Names of the objects that live holders (endpoints) serve from and will keep serving from
     (all holders but the `moving` ones), and of everything those use in turn: never deleted."""
-    used: set[tuple[str, str]] = set()
-    for address, obj in state.resources.items():
-        kind = BY_STATE_TYPE[obj.type]
-        if kind.holds_in_use and obj.status != "gone" and address not in moving:
-            used |= {(target, str(name)) for target, name in kind.uses(obj.attributes)}
-    objects = [(BY_STATE_TYPE[o.type], o) for obj in state.resources.values() for o in (obj, *obj.deposed)]
-    frontier = set(used)
-    while frontier:
-        found = {
-            (target, str(name))
-            for kind, o in objects
-            if (kind.type, o.physical_name) in frontier
-            for target, name in kind.uses(o.spec)
-        }
-        frontier = found - used
-        used |= found
-    return {name for _, name in used}
+
+    def holds(address: str, holder: ObjectState) -> list[tuple[str, Any]]:
+        return [] if address in moving else BY_STATE_TYPE[holder.type].uses(holder.attributes)
+
+    return in_use(state.resources, holds, transitive=True).names()
 
 
 def _change(desired: Desired, prior: ObjectState | None, key: StateKey, forced: bool, gone: bool) -> Change | None:

@@ -135,6 +135,8 @@ class KeyedBackend:
         self.inner = inner
         self.store = store
         self._key: StateKey | None = None
+        self._serial = 0
+        """The highest serial read or written through this backend."""
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
@@ -158,6 +160,7 @@ class KeyedBackend:
         state = self.inner.read()
         if state is None:
             return None
+        self._serial = max(self._serial, state.serial)
         if state.key_id is None:
             state.key = self.key
             state.previous_key = StateKey.of_lineage(state.lineage) if state.resources else None
@@ -201,11 +204,23 @@ class KeyedBackend:
             self.store.save(state.key)  # a state moved here (migration) brings its key
             self._key = state.key
         self.inner.write(state)
+        self._serial = max(self._serial, state.serial)
+
+    def commit(self, state: State) -> None:
+        """Write `state` as the statefile's next version: the one place a serial grows.
+
+        The serial becomes one past both the state's own and the highest this backend read or
+        wrote, so it only grows, whichever copy of the state a command holds (a snapshot, a
+        refreshed copy): a saved plan of an older serial is then refused as stale."""
+        state.serial = max(state.serial, self._serial) + 1
+        self.write(state)
 
     def rotate(self, state: State, key: StateKey) -> None:
-        """Write a state re-keyed to `key`, then make `key` the stored key (recoverable in between)."""
+        """Write a state re-keyed to `key` as the next version, then make `key` the stored key (recoverable in between)."""
+        state.serial = max(state.serial, self._serial) + 1
         self.store.save(key, next=True)
         self.inner.write(state)
+        self._serial = state.serial
         self.store.promote()
         self._key = key
 

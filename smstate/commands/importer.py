@@ -34,8 +34,7 @@ def import_one(inputs: Inputs, address_text: str, physical: str, adopt: bool) ->
             provider_for(loaded).set_tags(live.arn, {OWNER_ADDRESS_TAG: str(address), OWNER_LINEAGE_TAG: state.lineage}, [])
             live = provider_for(loaded).read(kind, physical) or live
         state.resources[address_text] = importing.object_state(kind, live, loaded.workspace.digest)
-        state.serial += 1
-        backend.write(state)
+        backend.commit(state)
     out.print(f"[green]Import successful![/green] {address} is {physical}.")
     if address not in loaded.config.resources:
         pin = f"name: {physical}" if kind.name_member else f"the spec of {physical}"
@@ -75,8 +74,7 @@ def generate_config(inputs: Inputs, file: str, prefix: str, types: list[str]) ->
         _write_new(path, text)
         for address, obj in entries:
             state.resources[str(address)] = obj
-        state.serial += 1
-        backend.write(state)
+        backend.commit(state)
     out.print(f"[green]Wrote {path}[/green] with {len(entries)} resources, and recorded them in the state.")
     out.print("Run `smstate plan`: it should say No changes.")
     return 0

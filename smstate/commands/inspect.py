@@ -7,17 +7,17 @@ import sys
 from typing import Any
 
 from ..addresses import Address
-from ..backends import Backend
 from ..config import Config, ProviderSettings
 from ..errors import SmstateError
 from ..evaluate import build_graph
 from ..pipeline import Inputs, load, locked, read_state
 from ..render import shown
+from ..statekey import KeyedBackend
 from ..workspace import Workspace
 from .run import out
 
 
-def _backend(inputs: Inputs) -> tuple[Workspace, Backend, Config | None]:
+def _backend(inputs: Inputs) -> tuple[Workspace, KeyedBackend, Config | None]:
     workspace = Workspace(inputs.chdir)
     try:
         from .. import config as config_mod
@@ -60,8 +60,7 @@ def state_rm(inputs: Inputs, addresses: list[str]) -> int:
             raise SmstateError(f"not in the state: {', '.join(missing)}")
         for address in addresses:
             del state.resources[address]
-        state.serial += 1
-        backend.write(state)
+        backend.commit(state)
     for address in addresses:
         out.print(f"Removed {address} from the state (the object itself was not touched).")
     return 0
@@ -120,47 +119,54 @@ def workspace_cmd(inputs: Inputs, action: str, name: str | None) -> int:
         return 0
     if not name:
         raise SmstateError(f"workspace {action} needs a NAME")
-    existing = workspace.workspaces(config)
-    if action == "new":
-        if name in existing:
-            raise SmstateError(f"workspace {name!r} already exists")
-        backend = workspace.backend(config, name)
-        from ..state import State
-
-        try:
-            backend.write(State())
-        except OSError as exc:
-            raise SmstateError(f"cannot create workspace {name!r} in {backend.describe()}: {exc.strerror}") from None
-        try:
-            workspace.select(name)
-        except SmstateError:
-            backend.delete()  # a workspace that cannot be selected is not left half made
-            raise
-        out.print(f"Created and switched to workspace {name!r}.")
-    elif action == "select":
-        if name not in existing:
-            raise SmstateError(f"workspace {name!r} does not exist; create it with `smstate workspace new {name}`")
-        workspace.select(name)
-        out.print(f"Switched to workspace {name!r}.")
-    elif action == "delete":
-        if name == "default":
-            raise SmstateError("the default workspace cannot be deleted")
-        if name == workspace.name:
-            raise SmstateError(f"workspace {name!r} is selected; select another one first")
-        if name not in existing:
-            raise SmstateError(f"workspace {name!r} does not exist")
-        backend = workspace.backend(config, name)
-        state = backend.read()
-        if state is not None and any(o.status != "gone" or o.deposed for o in state.resources.values()):
-            raise SmstateError(f"workspace {name!r} still manages objects; destroy them first")
-        try:
-            backend.delete()
-        except OSError as exc:
-            raise SmstateError(f"cannot delete workspace {name!r} ({exc.filename}): {exc.strerror}") from None
-        out.print(f"Deleted workspace {name!r}.")
-    else:
+    change = {"new": _workspace_new, "select": _workspace_select, "delete": _workspace_delete}.get(action)
+    if change is None:
         raise SmstateError(f"unknown workspace action {action!r}: use list, show, new, select or delete")
+    change(workspace, config, name, workspace.workspaces(config))
     return 0
+
+
+def _workspace_new(workspace: Workspace, config: Config | None, name: str, existing: list[str]) -> None:
+    if name in existing:
+        raise SmstateError(f"workspace {name!r} already exists")
+    backend = workspace.backend(config, name)
+    from ..state import State
+
+    try:
+        backend.write(State())
+    except OSError as exc:
+        raise SmstateError(f"cannot create workspace {name!r} in {backend.describe()}: {exc.strerror}") from None
+    try:
+        workspace.select(name)
+    except SmstateError:
+        backend.delete()  # a workspace that cannot be selected is not left half made
+        raise
+    out.print(f"Created and switched to workspace {name!r}.")
+
+
+def _workspace_select(workspace: Workspace, config: Config | None, name: str, existing: list[str]) -> None:
+    if name not in existing:
+        raise SmstateError(f"workspace {name!r} does not exist; create it with `smstate workspace new {name}`")
+    workspace.select(name)
+    out.print(f"Switched to workspace {name!r}.")
+
+
+def _workspace_delete(workspace: Workspace, config: Config | None, name: str, existing: list[str]) -> None:
+    if name == "default":
+        raise SmstateError("the default workspace cannot be deleted")
+    if name == workspace.name:
+        raise SmstateError(f"workspace {name!r} is selected; select another one first")
+    if name not in existing:
+        raise SmstateError(f"workspace {name!r} does not exist")
+    backend = workspace.backend(config, name)
+    state = backend.read()
+    if state is not None and any(o.status != "gone" or o.deposed for o in state.resources.values()):
+        raise SmstateError(f"workspace {name!r} still manages objects; destroy them first")
+    try:
+        backend.delete()
+    except OSError as exc:
+        raise SmstateError(f"cannot delete workspace {name!r} ({exc.filename}): {exc.strerror}") from None
+    out.print(f"Deleted workspace {name!r}.")
 
 
 def schema() -> int:

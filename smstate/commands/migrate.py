@@ -50,8 +50,9 @@ def push(inputs: Inputs, file: str, force: bool) -> int:
                     f"{file} has serial {incoming.serial}, older than the state's {current.serial} (--force overrides)"
                 )
         if current is not None and incoming.serial <= current.serial:
-            incoming.serial = current.serial + 1
-        backend.write(incoming)
+            backend.commit(incoming)  # written as the next version: its serial one past the state's
+        else:
+            backend.write(incoming)  # a newer serial is kept as pushed
     out.print(f"Pushed {file} to {backend.describe()} (serial {incoming.serial}).")
     return 0
 

@@ -43,9 +43,8 @@ def rotate_key(inputs: Inputs, lost: bool) -> int:
         old_id = state.key_id or "none (hashed with the lineage)"
         state.key = key
         state = rekeyed(loaded, state)
-        state.serial += 1
         if ENV in os.environ:
-            backend.write(state)
+            backend.commit(state)
         else:
             backend.rotate(state, key)
     out.print(f"Rotated the state key of {backend.describe()}: {old_id} -> {key.id}.")

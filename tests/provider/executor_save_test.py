@@ -18,6 +18,7 @@ from smstate.pipeline import Inputs, build_plan, load, provider_for
 from smstate.plan import Options
 from smstate.provider import Progress
 from smstate.state import State
+from smstate.statekey import KeyedBackend
 
 COUNT = 12
 
@@ -35,15 +36,15 @@ def config(count: int) -> str:
 
 
 class Saved:
-    """The sink apply writes through: a slow disk, and a record of each save."""
+    """The sink apply writes through (the state layer's commit): a slow disk, and a record of each save."""
 
-    def __init__(self, backend: LocalBackend) -> None:
+    def __init__(self, backend: KeyedBackend) -> None:
         self.backend = backend
         self.serials: list[int] = []
 
     def __call__(self, state: State) -> None:
         time.sleep(0.05)
-        self.backend.write(state)
+        self.backend.commit(state)
         self.serials.append(state.serial)
 
 
@@ -89,7 +90,7 @@ def test_every_finished_operation_is_on_disk_and_concurrent_ones_share_a_save(wo
     state = keyed.new_state()
     plan, refreshed = build_plan(loaded, provider, state, Options(), 10)
     assert len(plan.changes) == 2 * COUNT
-    sink, hooks = Saved(backend), OnDisk(backend)
+    sink, hooks = Saved(keyed), OnDisk(backend)
     outcome = Executor(provider, refreshed, sink, loaded.resolver(), hooks, parallelism=10).run(plan)
 
     assert outcome.errors == [] and outcome.added == 2 * COUNT and hooks.count == 2 * COUNT
@@ -125,7 +126,7 @@ def test_operations_others_wait_on_start_first(workdir: Path) -> None:
     provider = provider_for(loaded)
     plan, refreshed = build_plan(loaded, provider, keyed.new_state(), Options(), 1)
     hooks = Order(backend)
-    outcome = Executor(provider, refreshed, backend.write, loaded.resolver(), hooks, parallelism=1).run(plan)
+    outcome = Executor(provider, refreshed, keyed.commit, loaded.resolver(), hooks, parallelism=1).run(plan)
 
     assert outcome.errors == [] and outcome.added == 2 * COUNT + 3
     order = hooks.started_order

@@ -26,7 +26,7 @@ def _changes(endpoints: int) -> list[Any]:
     text += "endpoints:\n" + "".join(f"  e{i}: {{endpoint_config_name: x}}\n" for i in range(endpoints))
     config = config_mod.load([("smstate.yaml", text)])
     evaluation = evaluate(config, {}, {}, lambda url: None, ".")
-    state = State(lineage=LINEAGE, key=StateKey(b"ownership-test-state-key-0123456789"))
+    state = State(lineage=LINEAGE, key=StateKey.generate())  # a state as the backend hands it: keyed
     return make_plan(config, evaluation, state, [], Options(Mode.NORMAL)).changes
 
 

@@ -123,3 +123,24 @@ def test_a_snapshot_does_not_see_later_changes() -> None:
     state.serial += 1
     assert written.dumps() == before
     assert written.resources["models.m"].deposed == [old] and "models.n" not in written.resources
+
+
+def test_a_commit_writes_the_next_serial_whichever_copy_it_is_given(tmp_path: Path) -> None:
+    """The backend's commit alone bumps the serial: one past both the copy's own and the highest
+    it read or wrote, so a stale copy (a snapshot taken before another save) never goes back."""
+    from smstate.statekey import keyed
+
+    backend = keyed(LocalBackend(tmp_path / "default.json"))
+    state = backend.new_state()
+    stale = state.snapshot()
+    backend.commit(state)
+    backend.commit(state)
+    assert json.loads((tmp_path / "default.json").read_text())["serial"] == 2
+    backend.commit(stale)
+    assert stale.serial == 3 and json.loads((tmp_path / "default.json").read_text())["serial"] == 3
+    again = keyed(LocalBackend(tmp_path / "default.json"))
+    read = again.read()
+    assert read is not None and read.serial == 3
+    older = again.new_state(read.lineage)
+    again.commit(older)
+    assert json.loads((tmp_path / "default.json").read_text())["serial"] == 4

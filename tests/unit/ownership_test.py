@@ -11,6 +11,7 @@ from smstate import config as config_mod
 from smstate.changes import Mode
 from smstate.errors import OwnershipError
 from smstate.evaluate import evaluate
+from smstate.hashing import StateKey
 from smstate.ownership import LIST_FROM, check_creates
 from smstate.plan import Options, make_plan
 from smstate.provider import Live
@@ -25,7 +26,7 @@ def _changes(endpoints: int) -> list[Any]:
     text += "endpoints:\n" + "".join(f"  e{i}: {{endpoint_config_name: x}}\n" for i in range(endpoints))
     config = config_mod.load([("smstate.yaml", text)])
     evaluation = evaluate(config, {}, {}, lambda url: None, ".")
-    state = State(lineage=LINEAGE)
+    state = State(lineage=LINEAGE, key=StateKey.generate())
     return make_plan(config, evaluation, state, [], Options(Mode.NORMAL)).changes
 
 

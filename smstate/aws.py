@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import threading
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -100,7 +101,7 @@ class Clients:
     def _make(self, service: str) -> Any:
         url = self.url(service)
         try:
-            return self.session.client(service, endpoint_url=url, config=self.config)
+            return _checked_url(self.session.client(service, endpoint_url=url, config=self.config))
         except ProfileNotFound as exc:
             raise _no_profile(exc) from None
         except InvalidRegionError as exc:
@@ -108,7 +109,19 @@ class Clients:
         except BotoCoreError as exc:  # an unknown service, a broken config file, ...
             raise AwsError(f"cannot use {service}: {exc}") from None
         except ValueError as exc:  # botocore's "Invalid endpoint"
-            raise AwsError(f"cannot use {service} at {url}: {exc}") from None
+            where = f" at {url}" if url else " (endpoint from AWS_ENDPOINT_URL* or the AWS config file)"
+            raise AwsError(f"cannot use {service}{where}: {exc}") from None
+
+
+def _checked_url(client: Any) -> Any:
+    """The client, once the URL it resolved (from the config, AWS_ENDPOINT_URL*, or the AWS config file)
+    can be used: botocore accepts `http://host:abc` and fails on it only when it signs the first request."""
+    url = client.meta.endpoint_url
+    try:
+        urllib.parse.urlsplit(url).port
+    except ValueError as exc:
+        raise AwsError(f"cannot use {client.meta.service_model.service_name} at {url}: {exc}") from None
+    return client
 
 
 def _session(profile: str | None, region: str | None, credentials: Mapping[str, str] | None) -> boto3.session.Session:

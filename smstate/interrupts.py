@@ -1,4 +1,4 @@
-"""SIGINT (Ctrl-C) and SIGTERM (how CI cancels a job) end every command cleanly.
+"""SIGINT (Ctrl-C), SIGTERM (how CI cancels a job) and SIGHUP (a closed terminal) end every command cleanly.
 
 Outside apply's operations a signal stops the command at once: it is raised in the main
 thread as `Interrupted`, even out of a wait on worker threads or a socket read, so `finally`
@@ -21,7 +21,8 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import Any
 
-SIGNALS = (signal.SIGINT, signal.SIGTERM)
+SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+"""Ctrl-C, a CI cancellation, and a closed terminal or SSH session: each would otherwise leave the lock behind."""
 
 OnSignal = Callable[[int], None]
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 
 from .addresses import Address
 from .changes import Action, Change
 from .errors import OwnershipError
 from .provider import Live, Provider
 from .resources import KINDS, OWNER_ADDRESS_TAG, OWNER_LINEAGE_TAG, Kind
+from .workers import Workers
 
 LIST_FROM = 20
 """Names of one kind from which one List pass is cheaper than describing each."""
@@ -66,7 +66,8 @@ def _new_name(change: Change) -> str | None:
 
 
 def _described(provider: Provider, kind: Kind, names: list[tuple[Address, str]], parallelism: int) -> list[Live | None]:
-    with ThreadPoolExecutor(max_workers=max(1, min(parallelism, len(names)))) as pool:
+    # Workers: an interrupt must not wait for a Describe stuck on a hung API.
+    with Workers(max_workers=max(1, min(parallelism, len(names)))) as pool:
         return list(pool.map(lambda item: provider.read(kind, item[1]), names))
 
 

@@ -27,6 +27,7 @@ from .changes import Drift, Plan
 from .config import Config
 from .errors import SmstateError
 from .evaluate import Desired, Evaluation, Keys, Known, evaluate
+from .files import read_regular_text
 from .graph import Graph
 from .hashing import StateKey
 from .ownership import check_creates
@@ -108,7 +109,7 @@ def read_var_files(paths: list[str], base: Path) -> list[Mapping[str, Any]]:
     for raw in paths:
         path = Path(raw) if Path(raw).is_absolute() else Path.cwd() / raw
         try:
-            data = yaml.safe_load(path.read_bytes().decode())
+            data = yaml.safe_load(read_regular_text(path))
         except OSError as exc:
             raise SmstateError(f"cannot read --var-file {raw}: {exc.strerror}") from None
         except UnicodeDecodeError as exc:

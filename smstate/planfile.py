@@ -16,6 +16,7 @@ from typing import Any
 
 from .changes import Mode, Plan
 from .errors import PlanFileError
+from .files import read_regular_text
 from .render import plan_json
 
 KIND = "smstate-plan"
@@ -79,7 +80,7 @@ def write(path: Path, saved: SavedPlan, plan: Plan) -> None:
 
 def read(path: Path) -> SavedPlan:
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(read_regular_text(path))
     except OSError as exc:
         raise PlanFileError(f"cannot read plan file {path}: {exc.strerror}") from None
     except (json.JSONDecodeError, UnicodeDecodeError):

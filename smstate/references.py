@@ -94,7 +94,8 @@ def _resolve_string(text: str, lookup: Lookup) -> Any:
             unknown.append(found)
             return ""
         if isinstance(found, (dict, list)):
-            raise RefError(f"${{{match.group(1)}}} is a {type(found).__name__} and cannot be part of a string")
+            kind = "map" if isinstance(found, dict) else "list"  # the type a user wrote, not SecretList or SecretDict
+            raise RefError(f"${{{match.group(1)}}} is a {kind} and cannot be part of a string")
         return str(found).lower() if isinstance(found, bool) else str(found)
 
     out = REF_RE.sub(sub, text).replace("$${", "${")

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from .backends import Backend, LockInfo
 from .errors import StateError
+from .files import read_regular_text
 from .hashing import StateKey
 from .state import State
 
@@ -62,7 +63,7 @@ class LocalKeyStore:
 
     def load(self, next: bool = False) -> StateKey | None:
         try:
-            text = (self.next_path if next else self.path).read_text().strip()
+            text = read_regular_text(self.next_path if next else self.path).strip()
         except FileNotFoundError:
             return None
         except (OSError, UnicodeDecodeError) as exc:

@@ -14,6 +14,7 @@ from .backends import Backend
 from .backends.local import LocalBackend
 from .config import BackendSettings, Config
 from .errors import ConfigError, Diagnostic, SmstateError, StateError
+from .files import read_regular_text
 from .statekey import KeyedBackend, keyed
 
 CONFIG_FILE = "smstate.yaml"
@@ -59,7 +60,7 @@ class Workspace:
         if env:
             return env
         try:
-            return self._selection.read_text().strip() or "default"
+            return read_regular_text(self._selection).strip() or "default"
         except OSError:
             return "default"
 
@@ -74,7 +75,7 @@ class Workspace:
     def recorded_backend(self) -> BackendSettings | None:
         """The backend last locked by a command (or read by `smstate init`), if any."""
         try:
-            return BackendSettings.model_validate_json(self._backend_record.read_text())
+            return BackendSettings.model_validate_json(read_regular_text(self._backend_record))
         except (OSError, ValueError):
             return None
 

@@ -103,7 +103,7 @@ def ensure_running(
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise DaemonError(f"the local SageMaker exited at start:\n{_tail(log_path(home))}")
+            raise DaemonError(f"the local SageMaker exited at start: {_start_failure(log_path(home))}")
         info = ping(url, timeout=1.0)
         if info is not None:
             _check_compatible(url, info, home, runtime)
@@ -200,6 +200,13 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def _start_failure(path: Path) -> str:
+    """The server's own one-line reason (its last `Error:` line), so the user still sees one `Error:` line;
+    the log is shared by every server of a home, so the rest of its tail may be another server's."""
+    reasons = [line for line in _tail(path).splitlines() if line.startswith("Error: ")]
+    return f"{reasons[-1].removeprefix('Error: ')} (see {path})" if reasons else f"see {path}"
 
 
 def _tail(path: Path, lines: int = 20) -> str:

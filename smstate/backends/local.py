@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .. import interrupts
 from ..errors import LockError, StateError, StateWriteError
+from ..files import read_regular_text
 from ..state import State
 from . import LockInfo
 
@@ -44,7 +45,7 @@ class LocalBackend:
 
     def read(self) -> State | None:
         try:
-            text = self.path.read_text()
+            text = read_regular_text(self.path)
         except FileNotFoundError:
             return None
         except OSError as exc:
@@ -116,7 +117,7 @@ class LocalBackend:
 
     def _holder(self) -> LockInfo | None:
         try:
-            data = json.loads(self.lock_path.read_text())
+            data = json.loads(read_regular_text(self.lock_path))
             return LockInfo(**{k: data[k] for k in LockInfo.__dataclass_fields__})
         except (OSError, ValueError, KeyError, TypeError):
             return None

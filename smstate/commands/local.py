@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..config import ProviderSettings, check_local_url
 from ..errors import SmstateError
+from ..files import read_regular
 from ..pipeline import Inputs, load, provider_for
 
 
@@ -58,7 +59,7 @@ def _body(text: str) -> bytes:
         return sys.stdin.buffer.read()
     if text.startswith("@"):
         try:
-            return Path(text[1:]).read_bytes()
+            return read_regular(text[1:])
         except OSError as exc:
             raise SmstateError(f"cannot read {text[1:]}: {exc.strerror}") from None
     return text.encode()

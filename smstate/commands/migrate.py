@@ -8,11 +8,11 @@ from __future__ import annotations
 
 
 import sys
-from pathlib import Path
 
 from ..backends import Backend
 from ..config import load as load_config
 from ..errors import SmstateError, StateError
+from ..files import read_regular
 from ..pipeline import Inputs, locked
 from ..state import State
 from ..workspace import Workspace
@@ -29,7 +29,7 @@ def pull(inputs: Inputs) -> int:
 def push(inputs: Inputs, file: str, force: bool) -> int:
     workspace = Workspace(inputs.chdir)
     try:
-        data = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
+        data = sys.stdin.buffer.read() if file == "-" else read_regular(file)
         text = data.decode()
     except OSError as exc:
         raise SmstateError(f"cannot read {file}: {exc.strerror}") from None

@@ -14,7 +14,7 @@ import boto3
 import pytest
 
 from .conftest import Aws, Project
-from .helpers import assert_clean_failure, run_cli, state_path
+from .helpers import assert_clean_failure, cli_env, run_cli, state_path
 
 REGION_LINE = "  region: us-east-1\n"
 
@@ -145,3 +145,23 @@ def test_a_bad_profile_or_region_for_the_s3_backend_is_one_error(tmp_path: Path,
 
     for args in (["plan"], ["state", "pull"], ["workspace", "list"]):
         assert_clean_failure(run_cli(args, tmp_path, aws.env), needle)
+
+
+@pytest.mark.parametrize(
+    ("variable", "url", "needle"),
+    [
+        ("AWS_ENDPOINT_URL", "http://127.0.0.1:abc", "sagemaker at http://127.0.0.1:abc"),
+        ("AWS_ENDPOINT_URL", "http://127.0.0.1:99999", "sagemaker at http://127.0.0.1:99999"),
+        ("AWS_ENDPOINT_URL", "not a url", "Invalid endpoint: not a url"),
+    ],
+    ids=["bad-port", "port-out-of-range", "not-a-url"],
+)
+def test_a_bad_endpoint_from_the_environment_is_one_error(tmp_path: Path, variable: str, url: str, needle: str) -> None:
+    """botocore takes `http://host:abc` from the environment and fails on it only when signing: check it first."""
+    (tmp_path / "smstate.yaml").write_text(
+        "provider: {type: aws, region: us-east-1}\n"
+        "model_package_groups:\n  g: {model_package_group_description: x}\n"
+    )
+    result = run_cli(["plan"], tmp_path, cli_env(None, {variable: url}))
+    assert_clean_failure(result, needle)
+    assert not state_path(tmp_path).exists()

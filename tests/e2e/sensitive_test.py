@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
+import pytest
+
 from .conftest import Aws, Project
-from .helpers import assert_clean_failure, state_path
+from .helpers import assert_clean_failure, cli_env, run_cli, state_path
 
 SECRET = "tok-8c1f7e2a-do-not-print"
 OTHER_SECRET = "tok-0b9d44e1-rotated"
@@ -128,3 +131,15 @@ def test_the_state_key_lives_beside_the_state_and_rotates(project: Project, aws:
     assert lost.code == 0, str(lost)
     after = project.plan("--detailed-exitcode", env=token)
     assert after.code == 2 and "models.churn must be replaced" in after.out and SECRET not in after.out, str(after)
+
+
+@pytest.mark.parametrize(("value", "kind"), [('["s3cr3t-in-a-list"]', "list"), ('{"k": "s3cr3t-in-a-map"}', "map")])
+def test_a_sensitive_list_or_map_in_a_string_is_named_as_the_user_typed_it(tmp_path: Path, value: str, kind: str) -> None:
+    """The error says `list` or `map` (the variable's type), not the class that carries its sensitivity, and no value."""
+    (tmp_path / "smstate.yaml").write_text(
+        f"variables:\n  token: {{type: {kind}, sensitive: true}}\n"
+        'models:\n  m:\n    primary_container: {image: "img:1", model_data_url: "s3://b/${var.token}.tar.gz"}\n'
+    )
+    result = run_cli(["validate", "--var", f"token={value}"], tmp_path, cli_env(None))
+    joined = assert_clean_failure(result, f"${{var.token}} is a {kind} and cannot be part of a string")
+    assert "Secret" not in joined and "s3cr3t" not in result.out + result.err

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from providers.local import daemon
+from tests.e2e.helpers import assert_clean_failure, cli_env, run_cli
 from tests.local.server_harness import REPO, clients, deploy, free_port, invoke_label, model_tar
 from tests.local.test_server_lifecycle import PID_CODE, wait_gone
 
@@ -86,6 +87,16 @@ def test_start_failure_reports_the_log(url: str, tmp_path: Path) -> None:
     daemon.ensure_running(url, home)
     with pytest.raises(daemon.DaemonError, match="exited at start(.|\n)*already using"):
         daemon.ensure_running(f"http://127.0.0.1:{free_port()}", home, timeout=20)
+
+
+def test_a_second_server_on_one_home_is_one_error_line(url: str, tmp_path: Path) -> None:
+    """`smstate local start` of a second URL on a home in use: one `Error:` line saying why, not the log's tail."""
+    home = tmp_path / "home"
+    daemon.ensure_running(url, home)
+    other = f"http://127.0.0.1:{free_port()}"
+    result = run_cli(["local", "start", "--url", other], tmp_path, cli_env(None, {"SMSTATE_LOCAL_HOME": str(home)}))
+    assert_clean_failure(result, "exited at start: another local server is already using", str(home))
+    assert daemon.status(url, home)["running"] is True
 
 
 def test_command_line(tmp_path: Path) -> None:

@@ -118,6 +118,24 @@ def test_refresh_against_a_hung_api_stops_at_once_and_releases_its_lock(
 
 
 @pytest.mark.timeout(120)
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP], ids=lambda s: s.name)
+def test_the_ownership_check_of_a_first_plan_stops_at_once(
+    moto_target: Target, proxy: FaultProxy, tmp_path: Path, signum: signal.Signals
+) -> None:
+    """A first plan reads every name it would create (who owns it?): a signal must not wait for those reads,
+    and a closed terminal (SIGHUP) releases the lock as Ctrl-C does."""
+    work = Workdir.create(tmp_path / "first", moto_target, proxy.url)
+    proxy.hang = lambda operation: operation.startswith("Describe")
+    proc = work.popen("plan")
+    _hung(proxy, proc)
+    proc.send_signal(signum)
+    result = _finish(proc)
+    assert_clean_failure(result, f"interrupted by {signum.name}")
+    assert not _lock(work).exists(), "the lock was left behind"
+    assert not work.state_file.exists()
+
+
+@pytest.mark.timeout(120)
 def test_a_signal_while_waiting_for_a_held_lock_leaves_that_lock_alone(work: Workdir) -> None:
     held = {"id": "other", "operation": "apply", "pid": 1, "host": "ci", "user": "u", "time": "t"}
     _lock(work).write_text(json.dumps(held))

@@ -24,6 +24,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +94,7 @@ def ensure_running(
                "--home", str(home), "--runtime", runtime]  # fmt: skip
     if python:
         command += ["--python", python]
-    env = dict(os.environ)
+    env = server_environment(os.environ)
     package_root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
     with log:
@@ -214,3 +215,13 @@ def _tail(path: Path, lines: int = 20) -> str:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
         return "(no log)"
+
+
+#: What smstate holds for itself and the server never needs: a model running as the same user
+#: could read the server's environment from /proc, so these never enter it.
+PRIVATE_PREFIXES = ("SMSTATE_VAR_", "SMSTATE_STATE_KEY")
+
+
+def server_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment the server starts with: the caller's, without smstate's variables and state key."""
+    return {k: v for k, v in environ.items() if not k.startswith(PRIVATE_PREFIXES)}

@@ -64,6 +64,9 @@ def test_models_get_only_their_environment_and_destroy_removes_the_cache(tmp_pat
         assert not [k for k in seen if k.startswith(("SMSTATE_", "AWS_"))], sorted(seen)
         assert not [k for k, v in seen.items() if "aws-hunter2" in v or ("tok-hunter2" in v and k != "API_TOKEN")]
         assert list((home / "artifacts" / "models").iterdir())
+        server = json.loads((home / "server.pid").read_text())["pid"]
+        readable = Path(f"/proc/{server}/environ").read_bytes()  # what a model of the same user could read
+        assert b"tok-hunter2" not in readable and b"SMSTATE_VAR_" not in readable
 
         destroyed = run_cli(["destroy", "--auto-approve"], tmp_path, env, timeout=120)
         assert destroyed.code == 0, str(destroyed)

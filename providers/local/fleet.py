@@ -14,6 +14,9 @@ Rules:
   exits, or stops answering `/ping`, leaves the rotation at once and is replaced,
   as SageMaker replaces an unhealthy instance.
 
+Each instance runs in a directory of its own (its socket and its log are there),
+never shared with an instance of another deployment of the same endpoint.
+
 `size` is the number of instances the fleet is meant to have (what rollouts and
 scaling reason about); `serving` is how many are in rotation now. They differ
 while an instance is being replaced.
@@ -195,8 +198,7 @@ class Fleet:
 
     async def start_one(self, timeout: float) -> Slot:
         """One new instance, ready to serve (not yet in rotation)."""
-        workdir = self.workdir / f"{self.variant}-{next(self._serial)}"
-        workdir.mkdir(parents=True, exist_ok=True)
+        workdir = self._new_workdir()
         instance = await self._starter(self.model, workdir, self.memory)
         try:
             await instance.wait_ready(timeout)
@@ -204,6 +206,18 @@ class Fleet:
             await stop_slot(Slot(instance, workdir))
             raise
         return Slot(instance, workdir)
+
+    def _new_workdir(self) -> Path:
+        """A directory of its own for one instance (its socket and log live there):
+        every deployment of an endpoint, old and new, shares `self.workdir`."""
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        while True:
+            workdir = self.workdir / f"{self.variant}-{next(self._serial)}"
+            try:
+                workdir.mkdir()
+            except FileExistsError:  # another deployment's instance, alive or not yet removed
+                continue
+            return workdir
 
     def admit(self, slot: Slot) -> bool:
         """Put a replacement in rotation if the fleet still wants it."""

@@ -237,3 +237,20 @@ def test_a_socket_directory_of_another_kind_is_refused(tmp_path: Path) -> None:
     address.close()
     assert stat.S_IMODE(loose.stat().st_mode) == 0o700
     assert stat.S_IMODE((loose / "container-1.sock").stat().st_mode) == 0o600
+
+
+def test_a_socket_another_model_server_listens_on_is_never_taken(tmp_path: Path) -> None:
+    first = PrivateSocket(tmp_path / "sockets", "container-1.sock")
+    listener = first.listen()
+    try:
+        with pytest.raises(HostingError, match="another model server already listens at"):
+            PrivateSocket(tmp_path / "sockets", "container-1.sock").listen()
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+            client.connect(str(first.path))  # the path still leads to the first server
+            accepted, _ = listener.accept()
+            accepted.close()
+    finally:
+        listener.close()
+    stale = PrivateSocket(tmp_path / "sockets", "container-1.sock")
+    stale.listen().close()  # nobody listens there any more: the stale socket is replaced
+    assert (tmp_path / "sockets" / "container-1.sock").is_socket()

@@ -8,6 +8,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -298,3 +299,51 @@ def test_a_config_deleted_after_deployment_keeps_serving(sm: Any, rt: Any, model
     assert invoke_label(rt, "orphaned") == "v1"
     assert sm.describe_endpoint(EndpointName="orphaned")["ProductionVariants"][0]["CurrentInstanceCount"] == 1
     assert json.dumps(sm.describe_endpoint(EndpointName="orphaned"), default=str)
+
+
+#: Answers after 0.3 s: requests sent together overlap, so each needs a connection
+#: of its own from the local server to a model server.
+SLOW_CODE = '''
+import os, time
+
+def model_fn(model_dir):
+    with open(os.path.join(model_dir, "label.txt")) as handle:
+        return handle.read().strip()
+
+def predict_fn(data, model):
+    time.sleep(0.3)
+    return {"label": model, "input": data}
+'''
+
+
+def together(rt: Any, endpoint: str, count: int = 4) -> list[str]:
+    """The label, or the error code, of each of `count` requests sent at once."""
+
+    def one(_: int) -> str:
+        try:
+            return invoke_label(rt, endpoint)
+        except ClientError as error:
+            return str(error.response["Error"]["Code"])
+
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(one, range(count)))
+
+
+def test_requests_sent_together_reach_the_serving_model_after_an_update_and_a_rollback(
+    sm: Any, rt: Any, models: Path
+) -> None:
+    """The old and the new deployment of an endpoint never share a model server's
+    socket: neither the update's nor the rollback's stopped fleet takes the serving
+    fleet's socket with it, and no fleet's requests reach the other fleet's model."""
+    deploy(sm, "together", model_tar(models / "together", "v1", SLOW_CODE))
+    target = new_config(sm, models, "together-v2", "v2", SLOW_CODE)
+    sm.update_endpoint(EndpointName="together", EndpointConfigName=target, DeploymentConfig=blue_green("ALL_AT_ONCE", 1))
+    assert wait_settled(sm, "together")["EndpointConfigName"] == target
+    assert together(rt, "together") == ["v2"] * 4
+
+    broken = new_config(sm, models, "together-broken", "broken", BROKEN_CODE)
+    sm.update_endpoint(EndpointName="together", EndpointConfigName=broken)
+    described = wait_settled(sm, "together")
+    assert described["EndpointConfigName"] == target
+    assert "cannot load this model" in described["FailureReason"]
+    assert together(rt, "together") == ["v2"] * 4

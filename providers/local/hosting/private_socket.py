@@ -58,11 +58,15 @@ class PrivateSocket:
         return f"/proc/self/fd/{self._dir_fd}/{self.path.name}"
 
     def listen(self) -> socket.socket:
-        """A listening socket at the path (a stale file there is replaced), mode 0600;
-        on failure the address is closed."""
+        """A listening socket at the path, mode 0600; on failure the address is closed.
+
+        A stale file there is replaced, but never a socket another model server still
+        listens on: taking its path would send that server's new connections here."""
         address = self.address
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
+            if _listened_on(address):
+                raise HostingError(f"another model server already listens at {self.path}")
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(address)
             sock.bind(address)
@@ -80,3 +84,21 @@ class PrivateSocket:
         if self._dir_fd is not None and self._dir_fd >= 0:
             os.close(self._dir_fd)
             self._dir_fd = -1
+
+
+def _listened_on(address: str) -> bool:
+    """Whether a socket at `address` accepts connections."""
+    try:
+        if not stat.S_ISSOCK(os.lstat(address).st_mode):
+            return False
+    except FileNotFoundError:
+        return False
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.setblocking(False)
+        try:
+            probe.connect(address)
+        except BlockingIOError:  # its backlog is full: it listens
+            return True
+        except OSError:  # refused: nobody listens any more
+            return False
+    return True

@@ -1,4 +1,4 @@
-"""Running a real local server for the `test_server_*` tests.
+"""Running a real local server for the `server_*_test.py` tests.
 
 The server runs as a subprocess on a free loopback port with its own home, the
 way users run it; tests talk to it only through boto3, the AWS CLI and raw HTTP.

@@ -4,7 +4,7 @@ A sensitive variable feeds a model's environment, a tag and an output, and is ap
 the local target (which really hosts it). Its value must reach SageMaker and nothing else:
 not the statefile or its backup, not `plan`/`apply`/`destroy`/`drift`/`state show`/`state pull`
 /`output` output, not an error message about it, not the local server's log.
-(Model-archive extraction attacks are covered by tests/local/test_hosting_extract.py.)
+(Model-archive extraction attacks are covered by tests/local/hosting_extract_test.py.)
 """
 
 from __future__ import annotations

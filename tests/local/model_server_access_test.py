@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.local.server_harness import ServerProcess, children, clients, deploy, invoke_label, model_tar
-from tests.local.test_server_access import NOBODY, SYSTEM_PYTHON, needs_root
+from tests.local.server_access_test import NOBODY, SYSTEM_PYTHON, needs_root
 
 pytestmark = pytest.mark.timeout(120)
 

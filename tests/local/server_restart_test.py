@@ -15,7 +15,7 @@ import pytest
 
 from providers.local import daemon
 from tests.local.server_harness import children, clients, deploy, free_port, invoke_label, model_tar, wait_in_service
-from tests.local.test_server_lifecycle import PID_CODE, wait_gone
+from tests.local.server_lifecycle_test import PID_CODE, wait_gone
 
 pytestmark = pytest.mark.timeout(120)
 

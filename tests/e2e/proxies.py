@@ -16,7 +16,8 @@ from types import TracebackType
 from typing import Self
 from urllib.parse import urlsplit
 
-HOP_BY_HOP = ("connection", "keep-alive", "transfer-encoding", "content-length", "te", "upgrade")
+from tests.reliability.proxy import HOP_BY_HOP, send
+
 
 
 class _Server:
@@ -46,14 +47,7 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     def _send(self, status: int, headers: list[tuple[str, str]], data: bytes) -> None:
-        self.send_response(status)
-        for key, value in headers:
-            if key.lower() not in HOP_BY_HOP and key.lower() not in ("server", "date"):
-                self.send_header(key, value)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(data)
+        send(self, status, headers, data)
 
 
 class AnswerProxy(_Server):

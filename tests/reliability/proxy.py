@@ -38,6 +38,18 @@ from urllib.parse import urlsplit
 HOP_BY_HOP = ("connection", "keep-alive", "transfer-encoding", "content-length", "proxy-connection", "te", "upgrade")
 
 
+def send(handler: BaseHTTPRequestHandler, status: int, headers: list[tuple[str, str]], data: bytes) -> None:
+    """Answer with `data`, passing on the headers an answer of its own may carry."""
+    handler.send_response(status)
+    for key, value in headers:
+        if key.lower() not in HOP_BY_HOP and key.lower() not in ("server", "date"):
+            handler.send_header(key, value)
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    if handler.command != "HEAD":
+        handler.wfile.write(data)
+
+
 class Fault(enum.Enum):
     THROTTLE = "throttle"  # 400 ThrottlingException, not forwarded
     ERROR_500 = "500"  # 500 InternalFailure, not forwarded
@@ -261,14 +273,7 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                 upstream.close()
 
         def _send(self, status: int, headers: list[tuple[str, str]], data: bytes) -> None:
-            self.send_response(status)
-            for key, value in headers:
-                if key.lower() not in HOP_BY_HOP and key.lower() not in ("server", "date"):
-                    self.send_header(key, value)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(data)
+            send(self, status, headers, data)
 
         def _error(self, fault: Fault) -> None:
             status, code, message = ERROR_BODIES[fault]

@@ -6,7 +6,9 @@ Every user error is one `Error:` line; `--debug` (or SMSTATE_DEBUG=1) shows the 
 
 from __future__ import annotations
 
+import gc
 import os
+import signal
 import sys
 import threading
 from typing import Annotated, Optional
@@ -252,6 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     debug = os.environ.get("SMSTATE_DEBUG") == "1" or "--debug" in args
     args = [a for a in args if a != "--debug"]
     try:
+        _load_model(args)
         with interrupts.installed():
             code = int(app(args=args, prog_name="smstate", standalone_mode=False) or 0)
         if code == 130:
@@ -275,7 +278,13 @@ def main(argv: list[str] | None = None) -> int:
             raise
         sys.stderr.write(f"Error: {exc}: stopped, and no state lock is left behind\n")
         return 1
-    except (KeyboardInterrupt, BrokenPipeError):
+    except BrokenPipeError:
+        return _reader_gone()
+    except SystemExit as exc:  # click ends on a closed pipe with exit 1 and no word
+        if isinstance(exc.__context__, BrokenPipeError):
+            return _reader_gone()
+        raise
+    except KeyboardInterrupt:
         sys.stderr.write("Error: interrupted\n")
         return 1
     except OSError as exc:
@@ -285,6 +294,32 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except Exception as exc:
         return _click_exit(exc)
+
+
+def _reader_gone() -> int:
+    """The reader of our output left (`smstate ... | head`): stop quietly, as a command killed by
+    SIGPIPE does, with its exit status; what is still buffered goes nowhere."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 128 + signal.SIGPIPE
+
+
+def _load_model(args: list[str]) -> None:
+    """Parse botocore's SageMaker model before a command that reads a config, and freeze it.
+
+    The model is some 100,000 objects that live as long as the process. Frozen, they are left
+    out of every later garbage collection, which otherwise walks them all again and again while
+    a large config is parsed and planned (half the CPU time of a plan)."""
+    if not args or args[0] in _WITHOUT_MODEL or "--help" in args:
+        return
+    from . import shapes
+
+    shapes.service_model()
+    gc.freeze()
+
+
+_WITHOUT_MODEL = frozenset({"version", "force-unlock", "--help"})
 
 
 def os_error_line(exc: OSError) -> str:
@@ -313,6 +348,10 @@ def _click_exit(exc: Exception) -> int:
 
 def entry() -> None:
     code = main()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        code = _reader_gone()
     if any(t is not threading.main_thread() and not t.daemon for t in threading.enumerate()):
         # Threads an interrupt left behind may sit in a socket read until its timeout (minutes),
         # and the interpreter would wait for them: the command is over, so leave now.

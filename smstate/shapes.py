@@ -10,19 +10,16 @@ from __future__ import annotations
 import datetime
 import difflib
 import functools
-import gc
 import re
 from typing import Any
 
-from botocore import xform_name
 from botocore.loaders import Loader, create_loader
 from botocore.model import ListShape, MapShape, ServiceModel, Shape, StructureShape
 
-from .values import SENSITIVE, Unknown, is_secret, like
-
-_INT_TYPES = ("integer", "long")
-_FLOAT_TYPES = ("float", "double")
-
+from .shapecheck import FLOAT_TYPES as _FLOAT_TYPES
+from .shapecheck import INT_TYPES as _INT_TYPES
+from .shapecheck import Checker, Constraint, Violation, snake_members
+from .values import SENSITIVE, is_secret, like
 
 @functools.cache
 def data_loader() -> Loader:
@@ -31,50 +28,40 @@ def data_loader() -> Loader:
 
 
 @functools.cache
-def service_model() -> ServiceModel:
+def service_model(service: str = "sagemaker") -> ServiceModel:
+    """botocore's model of one AWS service (`sagemaker`, `cloudwatch`, ...), parsed once."""
     import botocore.session
 
     session = botocore.session.get_session()
     session.register_component("data_loader", data_loader())
-    model = session.get_service_model("sagemaker")
-    # The model is some 100,000 objects that live as long as the process. Frozen, they are
-    # left out of every later garbage collection, which otherwise walks them all again and
-    # again while a large config is parsed and planned (half the CPU time of a plan).
-    gc.freeze()
-    return model
+    return session.get_service_model(service)
 
 
 @functools.cache
-def named(name: str) -> Shape:
+def named(name: str, service: str = "sagemaker") -> Shape:
     """A shape by name, built once (botocore builds a new object on every lookup)."""
-    return service_model().shape_for(name)
+    return service_model(service).shape_for(name)
 
 
 @functools.cache
-def input_shape(operation: str) -> StructureShape:
-    shape = service_model().operation_model(operation).input_shape
+def input_shape(operation: str, service: str = "sagemaker") -> StructureShape:
+    shape = service_model(service).operation_model(operation).input_shape
     assert isinstance(shape, StructureShape)
     return shape
 
 
-@functools.cache
-def _members(shape: StructureShape) -> dict[str, str]:
-    """snake_case field -> request member name."""
-    return {xform_name(name): name for name in shape.members}
-
-
 def field_names(shape: StructureShape) -> list[str]:
-    return list(_members(shape))
+    return list(snake_members(shape))
 
 
 def member_shape(shape: StructureShape, field: str) -> Shape:
-    return shape.members[_members(shape)[field]]
+    return shape.members[snake_members(shape)[field]]
 
 
 def to_request(shape: Shape, value: Any) -> Any:
     """Convert a validated snake_case value into the request's member names."""
     if isinstance(shape, StructureShape) and isinstance(value, dict):
-        names = _members(shape)
+        names = snake_members(shape)
         return {names[k]: to_request(shape.members[names[k]], v) for k, v in value.items() if k in names}
     if isinstance(shape, ListShape) and isinstance(value, list):
         return [to_request(shape.member, v) for v in value]
@@ -95,7 +82,7 @@ def from_response(shape: Shape, value: Any) -> Any:
         if not isinstance(value, dict):
             return None
         out = {}
-        for snake, member in _members(shape).items():
+        for snake, member in snake_members(shape).items():
             if member in value:
                 converted = from_response(shape.members[member], value[member])
                 if converted not in (None, {}, []):
@@ -112,97 +99,38 @@ def from_response(shape: Shape, value: Any) -> Any:
     return value
 
 
-@functools.cache
-def _pattern(text: str) -> re.Pattern[str] | None:
-    """Compile an AWS (Java-flavoured) pattern; Unicode classes become their closest `re` form."""
-    text = text.replace(r"\p{L}", r"\w").replace(r"\p{N}", r"\d").replace(r"\p{Z}", r"\s")
-    try:
-        return re.compile(text, re.DOTALL)
-    except re.error:
-        return None
-
-
 Problem = tuple[tuple[str | int, ...], str]
+
+_CONFIG = Checker(snake=True)
+_EXPECTED = {"list": "a list", "map": "a map", "structure": "a map", "string": "a string", "integer": "an integer",
+             "number": "a number"}
 
 
 def validate(shape: Shape, value: Any, path: tuple[str | int, ...] = ()) -> list[Problem]:
     """Check a snake_case value against a request shape: keys, types, enums, ranges, patterns."""
-    if isinstance(value, Unknown):
-        return []
-    kind = shape.type_name
-    if isinstance(shape, StructureShape):
-        return _validate_structure(shape, value, path)
-    if isinstance(shape, ListShape):
-        if not isinstance(value, list):
-            return [(path, f"expected a list, got {_type(value)}")]
-        problems = _range(shape, len(value), path, "items")
-        for i, item in enumerate(value):
-            problems += validate(shape.member, item, path + (i,))
-        return problems
-    if isinstance(shape, MapShape):
-        if not isinstance(value, dict):
-            return [(path, f"expected a map, got {_type(value)}")]
-        problems = _range(shape, len(value), path, "entries")
-        for k, v in value.items():
-            problems += validate(shape.key, like(value, str(k)), path + (str(k),))
-            problems += validate(shape.value, v, path + (str(k),))
-        return problems
-    if kind == "string":
-        if not isinstance(value, str):
-            return [(path, f"expected a string, got {_type(value)}")]
-        return _validate_string(shape, value, path)
-    if kind == "boolean":
-        return [] if isinstance(value, bool) else [(path, f"expected true or false, got {_type(value)}")]
-    if kind in _INT_TYPES:
-        if isinstance(value, bool) or not isinstance(value, int):
-            return [(path, f"expected an integer, got {_type(value)}")]
-        return _range(shape, value, path, "")
-    if kind in _FLOAT_TYPES:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            return [(path, f"expected a number, got {_type(value)}")]
-        return _range(shape, value, path, "")
-    if kind == "timestamp":
-        return [] if isinstance(value, (str, int, float)) else [(path, "expected a timestamp")]
-    return []
+    return [(v.path, _config_words(v)) for v in _CONFIG.check(shape, value, path)]
 
 
-def _validate_structure(shape: StructureShape, value: Any, path: tuple[str | int, ...]) -> list[Problem]:
-    if not isinstance(value, dict):
-        return [(path, f"expected a map, got {_type(value)}")]
-    names = _members(shape)
-    problems: list[Problem] = []
-    for key, item in value.items():
-        if key not in names:
-            hint = difflib.get_close_matches(key, names, n=1)
-            problems.append((path + (key,), "unknown field" + (f" (did you mean {hint[0]!r}?)" if hint else "")))
-        else:
-            problems += validate(shape.members[names[key]], item, path + (key,))
-    for member in shape.required_members:
-        snake = xform_name(member)
-        if snake not in value:
-            problems.append((path + (snake,), "field required"))
-    return problems
-
-
-def _validate_string(shape: Shape, value: str, path: tuple[str | int, ...]) -> list[Problem]:
-    if shape.enum and value not in shape.enum:
-        return [(path, f"must be one of {', '.join(shape.enum)}; got {_quoted(value)}")]
-    problems = _range(shape, len(value), path, "characters")
-    pattern = shape.metadata.get("pattern")
-    compiled = _pattern(pattern) if pattern else None
-    if compiled is not None and not problems and not compiled.fullmatch(value):
-        problems.append((path, f"{_quoted(value)} does not match the pattern {pattern}"))
-    return problems
-
-
-def _range(shape: Shape, size: float, path: tuple[str | int, ...], unit: str) -> list[Problem]:
-    low, high = shape.metadata.get("min"), shape.metadata.get("max")
-    what = f"{unit} " if unit else ""
-    if low is not None and size < low:
-        return [(path, f"must have at least {low} {what}".rstrip() if unit else f"must be at least {low}")]
-    if high is not None and size > high:
-        return [(path, f"must have at most {high} {what}".rstrip() if unit else f"must be at most {high}")]
-    return []
+def _config_words(violation: Violation) -> str:
+    """A violation in the config's words."""
+    what, value, limit, unit = violation.constraint, violation.value, violation.limit, violation.unit
+    if what is Constraint.TYPE:
+        if limit == "boolean":
+            return f"expected true or false, got {_type(value)}"
+        return "expected a timestamp" if limit == "timestamp" else f"expected {_EXPECTED[limit]}, got {_type(value)}"
+    if what is Constraint.UNKNOWN:
+        hint = difflib.get_close_matches(str(violation.path[-1]), limit, n=1)
+        return "unknown field" + (f" (did you mean {hint[0]!r}?)" if hint else "")
+    if what is Constraint.MISSING:
+        return "field required"
+    if what is Constraint.ENUM:
+        return f"must be one of {', '.join(limit)}; got {_quoted(value)}"
+    if what is Constraint.PATTERN:
+        return f"{_quoted(value)} does not match the pattern {limit}"
+    if what is Constraint.RESERVED:
+        return f"keys starting with {limit} are reserved"
+    bound = "at least" if what in (Constraint.MIN_LENGTH, Constraint.MIN_VALUE) else "at most"
+    return f"must have {bound} {limit} {unit}" if unit else f"must be {bound} {limit}"
 
 
 def _type(value: Any) -> str:
@@ -225,7 +153,7 @@ def json_schema(shape: Shape, depth: int = 0) -> dict[str, Any]:
     out: dict[str, Any] = {"description": re.sub(r"<[^>]+>", "", doc)[:400]} if doc else {}
     if isinstance(shape, StructureShape):
         props = {} if depth > 12 else {
-            snake: json_schema(shape.members[m], depth + 1) for snake, m in _members(shape).items()
+            snake: json_schema(shape.members[m], depth + 1) for snake, m in snake_members(shape).items()
         }
         out.update({"type": "object", "properties": props, "additionalProperties": False})
     elif isinstance(shape, ListShape):

@@ -27,6 +27,7 @@ from providers.local.controlplane import ControlPlane
 from providers.local.errors import (
     JSON_11,
     REST_JSON,
+    TOO_LARGE,
     ApiError,
     error_headers,
     internal,
@@ -136,7 +137,7 @@ class App:
         try:
             if scope["method"] != "POST":
                 raise ApiError("UnknownOperationException", "The control plane takes POST.", 405)
-            body = await _read(receive, CONTROL_LIMIT, length)
+            body = await _read(receive, CONTROL_LIMIT, length, TOO_LARGE)
             payload = await self.control.handle(target, body, authorization)
         except ClientGone:
             return
@@ -174,8 +175,8 @@ def _length(value: bytes) -> int:
     return int(value) if value.isdigit() and len(value) < 19 else 0
 
 
-async def _read(receive: Receive, limit: int, declared: int) -> bytes:
-    """The request body, or `too_large` once it is read (or is hopeless)."""
+async def _read(receive: Receive, limit: int, declared: int, code: str | None = None) -> bytes:
+    """The request body, or `too_large` (with `code`) once it is read (or is hopeless)."""
     message = await receive()
     if message["type"] == "http.disconnect":
         raise ClientGone()
@@ -183,7 +184,7 @@ async def _read(receive: Receive, limit: int, declared: int) -> bytes:
     if not message.get("more_body") and declared <= limit and len(body) <= limit:
         return body
     if declared > DISCARD_LIMIT:
-        raise too_large(limit)
+        raise too_large(limit, code)
     chunks = [body]
     size = len(body)
     while message.get("more_body"):
@@ -197,7 +198,7 @@ async def _read(receive: Receive, limit: int, declared: int) -> bytes:
         elif size > DISCARD_LIMIT:
             break
     if size > limit:
-        raise too_large(limit)
+        raise too_large(limit, code)
     return b"".join(chunks)
 
 

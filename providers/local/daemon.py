@@ -26,10 +26,10 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from providers.local.peers import listener_inode
-from providers.local.settings import connection_limits, is_loopback, resolve_home, split_url
+from providers.local.settings import connection_limits, is_loopback, make_home, resolve_home, split_url, time_scale
 
 STOP_TIMEOUT = 30.0
 
@@ -77,6 +77,7 @@ def ensure_running(
 ) -> None:
     """Make sure a local server answers at `url`, starting one if none does."""
     host, port = split_url(url)
+    time_scale()  # malformed settings fail here, before anything is started or asked
     info = ping(url)
     if info is not None:
         _check_compatible(url, info, home, runtime)
@@ -86,8 +87,8 @@ def ensure_running(
         raise DaemonError(f"the local SageMaker runs on loopback addresses only; cannot start one at {url}")
     home = resolve_home(home)
     try:
-        home.mkdir(parents=True, exist_ok=True)
-        log = open(log_path(home), "ab")  # noqa: SIM115 - handed to the child, closed below
+        make_home(home)
+        log = _open_log(log_path(home))
     except OSError as exc:
         raise DaemonError(f"cannot start the local SageMaker: cannot write its home {home}: {exc.strerror}") from None
     command = [sys.executable, "-m", "providers.local", "serve", "--host", host, "--port", str(port),
@@ -113,6 +114,13 @@ def ensure_running(
     raise DaemonError(f"the local SageMaker did not answer at {url} within {timeout:g} s; see {log_path(home)}")
 
 
+def _open_log(path: Path) -> IO[bytes]:
+    """The server's log, appended to and readable by its user alone (0600): requests can show in it."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.fchmod(fd, 0o600)
+    return os.fdopen(fd, "ab")
+
+
 def _check_compatible(url: str, info: dict[str, Any], home: Path | None, runtime: str) -> None:
     if info.get("runtime") != runtime:
         raise DaemonError(
@@ -136,6 +144,7 @@ def status(url: str, home: Path | None = None) -> dict[str, Any]:
 def stop(url: str, home: Path | None = None, timeout: float = STOP_TIMEOUT) -> bool:
     """Stop the server at `url`; False if none ran there."""
     host, port = split_url(url)
+    time_scale()  # malformed settings fail here, before anything is started or asked
     info = ping(url)
     pid = int(info["pid"]) if info is not None else _recorded_pid(home, url)
     if pid is None:

@@ -9,8 +9,9 @@ protocol that was spoken, so boto3 raises `ClientError` with the same
 - runtime (REST-JSON): body `{"message": ...}` plus the `x-amzn-ErrorType`
   header, which botocore's REST-JSON parser prefers.
 
-An error with `code=None` mimics AWS's front door, which answers an oversized
-body with a bare status: botocore then reports the status as the code ("413").
+An error with `code=None` mimics sagemaker-runtime's front door, which answers an
+oversized body with a bare status: botocore then reports the status as the code
+("413"). The control plane answers one in its JSON 1.1 error shape.
 """
 
 from __future__ import annotations
@@ -47,8 +48,12 @@ def runtime_validation(message: str) -> ApiError:
     return ApiError("ValidationError", message)
 
 
-def too_large(limit: int) -> ApiError:
-    return ApiError(None, f"HTTP content length exceeded {limit} bytes.", status=413)
+def too_large(limit: int, code: str | None = None) -> ApiError:
+    return ApiError(code, f"HTTP content length exceeded {limit} bytes.", status=413)
+
+
+#: The control plane's code for a body over its limit.
+TOO_LARGE = "RequestEntityTooLargeException"
 
 
 def internal(message: str) -> ApiError:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import gc
 import json
 import logging
 import os
@@ -44,9 +45,9 @@ from providers.local.lifecycle import Endpoints
 from providers.local.peers import PeerLookupUnavailable, check_available
 from providers.local.registry import Registry
 from providers.local.runtime import Gateway
-from providers.local.settings import HOME_ENV, RUNTIMES, is_loopback
+from providers.local.settings import HOME_ENV, RUNTIMES, is_loopback, make_home
 from providers.local.signals import block_stop_signals, watch_stop_signals
-from providers.local.validation import service_model
+from smstate.shapes import service_model
 
 log = logging.getLogger("smstate.local")
 
@@ -83,7 +84,7 @@ def lock_home(home: Path) -> IO[str]:
     one held by a server that was asked to stop (`server.stopping` names it) is
     waited for, so a command right after a `stop` starts the next server.
     """
-    home.mkdir(parents=True, exist_ok=True)
+    make_home(home)
     handle = open(home / "server.lock", "a+")  # noqa: SIM115 - held for the process's life
     deadline = time.monotonic() + STOPPING_WAIT_SECONDS
     while True:
@@ -116,7 +117,7 @@ def build_app(home: Path, runtime: str, python: str | None, url: str) -> App:
     async def starter(model: dict[str, Any], workdir: Path, memory: int | None) -> Instance:
         return await start_instance(model, workdir, runtime=runtime, python=python, memory=memory)
 
-    home.mkdir(parents=True, exist_ok=True)
+    make_home(home)
     registry = Registry(home)
     registry.load()
     workdir = home / "instances"
@@ -127,6 +128,7 @@ def build_app(home: Path, runtime: str, python: str | None, url: str) -> App:
 
     async def startup() -> None:
         service_model()  # parsed once now rather than on the first request
+        gc.freeze()  # and left out of every later collection: it lives as long as the server
         (home / "server.pid").write_text(json.dumps({"pid": os.getpid(), "url": url}) + "\n")
         endpoints.restore()
         log.info("local SageMaker listening on %s (runtime %s, home %s)", url, runtime, home)
@@ -146,6 +148,7 @@ def front_door() -> Guard:
     try:
         check_available()
         request_timeout, _, wanted = settings.connection_limits()
+        settings.time_scale()
     except (PeerLookupUnavailable, ValueError) as exc:
         raise ServerError(str(exc)) from None
     return Guard(os.geteuid(), request_timeout, min(wanted, max(16, raise_fd_limit() // 2)))

@@ -35,19 +35,30 @@ def resolve_home(home: Path | str | None = None) -> Path:
     return Path(home).expanduser().resolve()
 
 
+def make_home(home: Path) -> Path:
+    """Create the home (registry, artifacts, log, credentials) readable by its user alone: 0700,
+    also when it already existed with a looser mode."""
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    home.chmod(0o700)
+    return home
+
+
 def time_scale() -> float:
     """Factor applied to every wait a deployment policy asks for.
 
     Policies keep their real values (what the user wrote is what DescribeEndpoint
     shows); only the wall-clock time spent waiting shrinks, so tests can run a
     300-second canary bake in three seconds with `SMSTATE_LOCAL_TIME_SCALE=0.01`.
+    ValueError naming the variable when it is not a finite number of 0 or more.
     """
-    raw = os.environ.get(TIME_SCALE_ENV, "")
+    raw = os.environ.get(TIME_SCALE_ENV, "").strip()
     try:
         value = float(raw) if raw else 1.0
     except ValueError:
-        return 1.0
-    return value if math.isfinite(value) and value >= 0 else 1.0
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{TIME_SCALE_ENV} must be a finite number of 0 or more (1 is real time), not {raw!r}")
+    return value
 
 
 def is_loopback(host: str) -> bool:

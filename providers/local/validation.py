@@ -1,127 +1,107 @@
-"""Request validation against botocore's own SageMaker service model.
+"""Request validation against botocore's own service models, in AWS's server-side words.
 
-The field lists, types, enums, ranges and patterns are never copied by hand: the
-service model that ships with botocore is the contract. Two passes run:
+The check itself is the core's (`smstate.shapecheck`), the one the config is validated
+with: field lists, types, enums, ranges and patterns (Unicode classes such as `\\p{L}`
+included) come from the service model that ships with botocore, of any service
+(`sagemaker`, `cloudwatch`, `application-autoscaling`). This module words what it finds
+the way AWS's servers do:
 
-1. botocore's `ParamValidator` (required members, unknown members, types, minimums),
-   reported with botocore's own wording;
-2. the constraints botocore leaves to the service (enums, maximums, patterns),
-   reported the way SageMaker words them ("Value 'x' at 'a.b' failed to satisfy
-   constraint: ...").
+- a value of the wrong type is a `SerializationException`, as AWS refuses a body it
+  cannot read into the request's shape before validating anything;
+- every other problem joins one `ValidationException`: "2 validation errors detected:
+  Value null at 'modelName' failed to satisfy constraint: Member must not be null; ...".
 
-Patterns use Java regex syntax; the few that Python cannot compile (Unicode
-classes such as `\\p{L}`) are skipped rather than guessed. `ModelDataUrl` (shape
-`Url`) is exempt from its pattern on purpose: the local server also accepts
-`file://` URLs and absolute paths, an extension AWS does not have.
+`ModelDataUrl` (shape `Url`) is exempt from its pattern on purpose: the local server also
+accepts `file://` URLs and absolute paths, an extension AWS does not have.
 """
 
 from __future__ import annotations
 
-import re
-from functools import lru_cache
 from typing import Any
 
-from botocore.model import OperationModel, ServiceModel, Shape, StructureShape
-from botocore.validate import ParamValidator
+from botocore.model import OperationModel
 
-from providers.local.errors import validation
+from providers.local.errors import ApiError, validation
+from smstate.shapecheck import Checker, Constraint, Path, Violation
+from smstate.shapes import service_model
 
 #: Shapes whose pattern the local server deliberately relaxes (see module doc).
 RELAXED_PATTERNS = frozenset({"Url"})
 
-
-@lru_cache(maxsize=1)
-def service_model() -> ServiceModel:
-    import botocore.session
-
-    return botocore.session.get_session().get_service_model("sagemaker")
+_REQUESTS = Checker(snake=False, relaxed=RELAXED_PATTERNS)
+_TYPE_NAMES = {"string": "a String", "integer": "an Integer", "number": "a Double", "boolean": "a Boolean",
+               "timestamp": "a Date"}  # fmt: skip
 
 
-@lru_cache(maxsize=None)
-def _compiled(pattern: str) -> re.Pattern[str] | None:
+def operation(name: str, service: str = "sagemaker") -> OperationModel | None:
     try:
-        return re.compile(pattern)
-    except re.error:
-        return None
-
-
-def operation(name: str) -> OperationModel | None:
-    try:
-        return service_model().operation_model(name)
+        return service_model(service).operation_model(name)
     except Exception:  # botocore raises OperationNotFoundError
         return None
 
 
 def validate_request(op: OperationModel, params: Any) -> None:
-    """Raise `ValidationException` unless `params` is a valid input of `op`."""
+    """Raise `SerializationException` or `ValidationException` unless `params` is a valid input of `op`."""
     shape = op.input_shape
     if shape is None:
         return
     if not isinstance(params, dict):
-        raise validation("Request body must be a JSON object.")
-    report = ParamValidator().validate(params, shape)
-    if report.has_errors():
-        raise validation("Parameter validation failed:\n" + report.generate_report())
-    problems: list[str] = []
-    _check_constraints(shape, params, "", problems)
+        raise ApiError("SerializationException", "Request body must be a JSON object.")
+    violations = _REQUESTS.check(shape, params)
+    for violation in violations:
+        if violation.constraint is Constraint.TYPE:
+            raise ApiError("SerializationException", _serialization_words(violation))
+    unknown = [v for v in violations if v.constraint is Constraint.UNKNOWN]
+    if unknown:
+        names = ", ".join(unknown[0].limit)
+        raise validation(f'Unknown parameter in input: "{unknown[0].path[-1]}", must be one of: {names}')
+    problems = [_aws_words(v) for v in violations]
     if problems:
-        count = len(problems)
-        noun = "error" if count == 1 else "errors"
-        raise validation(f"{count} validation {noun} detected: " + "; ".join(problems))
+        noun = "error" if len(problems) == 1 else "errors"
+        raise validation(f"{len(problems)} validation {noun} detected: " + "; ".join(problems))
 
 
-def _lower_first(name: str) -> str:
-    return name[:1].lower() + name[1:]
+def _aws_words(violation: Violation) -> str:
+    what, limit = violation.constraint, violation.limit
+    if what is Constraint.MISSING:
+        rule = "Member must not be null"
+    elif what is Constraint.ENUM:
+        rule = f"Member must satisfy enum value set: [{', '.join(limit)}]"
+    elif what is Constraint.PATTERN:
+        rule = f"Member must satisfy regular expression pattern: {limit}"
+    elif what is Constraint.RESERVED:
+        rule = f"Member must not start with '{limit}'"
+    else:
+        measure = "value" if what in (Constraint.MIN_VALUE, Constraint.MAX_VALUE) else "length"
+        bound = "greater" if what in (Constraint.MIN_VALUE, Constraint.MIN_LENGTH) else "less"
+        rule = f"Member must have {measure} {bound} than or equal to {limit}"
+    shown = "null" if violation.value is None else _show(violation.value)
+    return f"Value {shown} at '{aws_path(violation.path)}' failed to satisfy constraint: {rule}"
 
 
-def _check_constraints(shape: Shape, value: Any, path: str, problems: list[str]) -> None:
-    kind = shape.type_name
-    if kind == "structure" and isinstance(value, dict):
-        assert isinstance(shape, StructureShape)
-        for member, member_shape in shape.members.items():
-            if member in value and value[member] is not None:
-                child = f"{path}.{_lower_first(member)}" if path else _lower_first(member)
-                _check_constraints(member_shape, value[member], child, problems)
-    elif kind == "list" and isinstance(value, list):
-        _check_size(shape, len(value), value, path, problems, "length")
-        for index, item in enumerate(value, start=1):
-            _check_constraints(shape.member, item, f"{path}.{index}.member", problems)  # type: ignore[attr-defined]
-    elif kind == "map" and isinstance(value, dict):
-        for key, item in value.items():
-            _check_constraints(shape.key, key, f"{path}.{key}.key", problems)  # type: ignore[attr-defined]
-            _check_constraints(shape.value, item, f"{path}.{key}.value", problems)  # type: ignore[attr-defined]
-    elif kind == "string" and isinstance(value, str):
-        _check_string(shape, value, path, problems)
-    elif kind in ("integer", "long", "float", "double") and isinstance(value, (int, float)):
-        _check_size(shape, value, value, path, problems, "value")
+def aws_path(path: Path) -> str:
+    """AWS's way of naming a member: `tags.1.member.key`, `primaryContainer.environment`."""
+    parts: list[str] = []
+    for part in path:
+        if isinstance(part, int):
+            parts.append(f"{part + 1}.member")
+        else:
+            parts.append(part[:1].lower() + part[1:])
+    return ".".join(parts)
 
 
-def _check_size(shape: Shape, size: float, value: Any, path: str, problems: list[str], what: str) -> None:
-    maximum = shape.metadata.get("max")
-    if maximum is not None and size > maximum:
-        problems.append(
-            f"Value {_show(value)} at '{path}' failed to satisfy constraint: "
-            f"Member must have {what} less than or equal to {maximum}"
-        )
-
-
-def _check_string(shape: Shape, value: str, path: str, problems: list[str]) -> None:
-    enum = shape.metadata.get("enum")
-    if enum and value not in enum:
-        problems.append(
-            f"Value {_show(value)} at '{path}' failed to satisfy constraint: "
-            f"Member must satisfy enum value set: [{', '.join(enum)}]"
-        )
-        return
-    _check_size(shape, len(value), value, path, problems, "length")
-    pattern = shape.metadata.get("pattern")
-    if pattern and shape.name not in RELAXED_PATTERNS:
-        compiled = _compiled(pattern)
-        if compiled is not None and compiled.fullmatch(value) is None:
-            problems.append(
-                f"Value {_show(value)} at '{path}' failed to satisfy constraint: "
-                f"Member must satisfy regular expression pattern: {pattern}"
-            )
+def _serialization_words(violation: Violation) -> str:
+    value, expected = violation.value, violation.limit
+    if isinstance(value, dict):
+        return "Start of structure or map found where not expected."
+    if isinstance(value, list):
+        return "Start of list found where not expected."
+    if expected in ("structure", "map"):
+        return "Expected a structure or map at '" + aws_path(violation.path) + "'."
+    if expected == "list":
+        return "Expected a list at '" + aws_path(violation.path) + "'."
+    token = "STRING_VALUE" if isinstance(value, str) else "BOOLEAN_VALUE" if isinstance(value, bool) else "NUMBER_VALUE"
+    return f"{token} can not be converted to {_TYPE_NAMES[expected]}"
 
 
 def _show(value: Any) -> str:

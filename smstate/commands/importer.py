@@ -23,7 +23,8 @@ def import_one(inputs: Inputs, address_text: str, physical: str, adopt: bool) ->
         state = read_state(backend)
         if address_text in state.resources:
             raise SmstateError(f"{address} is already in the state; run `smstate state rm {address}` first to re-import it")
-        live = provider_for(loaded).read(kind, physical) if physical else None
+        provider = provider_for(loaded)
+        live = provider.read(kind, physical) if physical else None
         if live is None:
             what = kind.state_type.replace("_", " ")
             raise SmstateError(f"no {what} named {physical!r} exists (import {address.type} by their {'ARN' if not kind.name_member else 'name'})")
@@ -31,8 +32,8 @@ def import_one(inputs: Inputs, address_text: str, physical: str, adopt: bool) ->
         if owner:
             raise SmstateError(f"{physical} belongs to another smstate state (lineage {owner}); it cannot be imported here")
         if adopt and live.arn:
-            provider_for(loaded).set_tags(live.arn, {OWNER_ADDRESS_TAG: str(address), OWNER_LINEAGE_TAG: state.lineage}, [])
-            live = provider_for(loaded).read(kind, physical) or live
+            provider.set_tags(live.arn, {OWNER_ADDRESS_TAG: str(address), OWNER_LINEAGE_TAG: state.lineage}, [])
+            live = provider.read(kind, physical) or live
         state.resources[address_text] = importing.object_state(kind, live, loaded.workspace.digest)
         backend.commit(state)
     out.print(f"[green]Import successful![/green] {address} is {physical}.")

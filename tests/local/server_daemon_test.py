@@ -56,6 +56,23 @@ def test_ensure_running_status_stop(url: str, tmp_path: Path) -> None:
     assert daemon.stop(url, home) is False
 
 
+def test_home_and_log_are_private(url: str, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir(mode=0o755)
+    home.chmod(0o755)
+    daemon.ensure_running(url, home, timeout=30)
+    assert home.stat().st_mode & 0o777 == 0o700
+    assert daemon.log_path(home).stat().st_mode & 0o777 == 0o600
+
+
+def test_malformed_time_scale_is_one_error_line_of_smstate(tmp_path: Path) -> None:
+    (tmp_path / "smstate.yaml").write_text(f"provider: {{type: local, url: 'http://127.0.0.1:{free_port()}'}}\n")
+    env = {**cli_env(None), "SMSTATE_LOCAL_TIME_SCALE": "0.01x", "SMSTATE_LOCAL_HOME": str(tmp_path / "home")}
+    result = run_cli(["plan"], tmp_path, env)
+    assert_clean_failure(result, "SMSTATE_LOCAL_TIME_SCALE must be a finite number", "'0.01x'")
+    assert not (tmp_path / "home").exists()
+
+
 def test_runtime_and_home_must_match(url: str, tmp_path: Path) -> None:
     daemon.ensure_running(url, tmp_path / "home")
     with pytest.raises(daemon.DaemonError, match="runs the process runtime, not docker"):
@@ -182,7 +199,8 @@ def test_a_malformed_url_is_one_error_line(action: str, url: str, tmp_path: Path
 @pytest.mark.parametrize(
     ("name", "value"),
     [("SMSTATE_LOCAL_REQUEST_TIMEOUT", "nan"), ("SMSTATE_LOCAL_KEEP_ALIVE", "-1"),
-     ("SMSTATE_LOCAL_MAX_CONNECTIONS", "lots")],  # fmt: skip
+     ("SMSTATE_LOCAL_MAX_CONNECTIONS", "lots"), ("SMSTATE_LOCAL_TIME_SCALE", "fast"),
+     ("SMSTATE_LOCAL_TIME_SCALE", "-1")],  # fmt: skip
 )
 def test_malformed_connection_settings_are_one_error_line(name: str, value: str, tmp_path: Path) -> None:
     env = {**os.environ, name: value}

@@ -65,22 +65,30 @@ def test_unknown_operations(conn: http.client.HTTPConnection, server: ServerProc
     assert caught.value.response["Error"]["Code"] == "UnknownOperationException"
 
 
-def test_parameter_validation_in_botocore_words(conn: http.client.HTTPConnection) -> None:
+def test_parameter_validation_in_aws_words(conn: http.client.HTTPConnection) -> None:
     _, _, missing = call(conn, b"{}", target="SageMaker.DescribeModel")
-    assert missing["__type"] == "ValidationException"
-    assert 'Missing required parameter in input: "ModelName"' in missing["message"]
+    assert missing == {
+        "__type": "ValidationException",
+        "message": "1 validation error detected: Value null at 'modelName' failed to satisfy constraint: "
+        "Member must not be null",
+    }
     _, _, unknown = call(conn, b'{"ModelName": "a", "Colour": "red"}', target="SageMaker.DescribeModel")
     assert 'Unknown parameter in input: "Colour"' in unknown["message"]
-    _, _, wrong = call(conn, b'{"MaxResults": "ten"}')
-    assert "Invalid type for parameter MaxResults" in wrong["message"]
+    status, _, wrong = call(conn, b'{"MaxResults": "ten"}')
+    assert (status, wrong["__type"], wrong["message"]) == (
+        400, "SerializationException", "STRING_VALUE can not be converted to an Integer"
+    )
     _, _, ranged = call(conn, b'{"MaxResults": 1000}')
-    assert "at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 100" in ranged["message"]
+    assert ranged["message"] == (
+        "1 validation error detected: Value '1000' at 'maxResults' failed to satisfy constraint: "
+        "Member must have value less than or equal to 100"
+    )
 
 
 def test_oversized_bodies(conn: http.client.HTTPConnection, server: ServerProcess, tmp_path: Path) -> None:
     status, _, payload = call(conn, b'{"NameContains": "' + b"x" * (1024 * 1024 + 10) + b'"}')
     assert status == 413
-    assert "exceeded 1048576 bytes" in payload["message"]
+    assert payload == {"__type": "RequestEntityTooLargeException", "message": "HTTP content length exceeded 1048576 bytes."}
     assert call(conn, b"{}")[0] == 200  # same connection, still served
 
     sm, rt = clients(server.url)

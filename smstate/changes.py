@@ -89,6 +89,8 @@ class Plan:
     outputs: dict[str, Any] = field(default_factory=dict)
     prior_outputs: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    desired: dict[Address, Desired] = field(default_factory=dict)
+    """Every declared resource as the plan evaluated it: apply completes these, never the config."""
 
     def summary(self) -> dict[str, int]:
         add = sum(1 for c in self.changes if c.action in (Action.CREATE, Action.REPLACE))

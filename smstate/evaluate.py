@@ -156,11 +156,11 @@ def evaluate(
     if problems:
         raise ConfigError(problems)
     if only is None:
-        result.outputs = _outputs(config, variables, known, result.desired)
+        result.outputs = outputs(config, variables, known, result.desired)
     return result
 
 
-def _outputs(
+def outputs(
     config: Config, variables: Mapping[str, Any], known: Mapping[Address, Known], desired: Mapping[Address, Desired]
 ) -> dict[str, Any]:
     problems: list[Diagnostic] = []
@@ -203,13 +203,13 @@ def _evaluate_one(
     if len(problems) > before:
         return None
     spec = localize_artifacts(spec, base_dir)
-    problems += [config.diagnostic(str(decl.address), path, message) for path, message in _spec_problems(kind, spec, digest)]
+    problems += [config.diagnostic(str(decl.address), path, message) for path, message in spec_problems(kind, spec, digest)]
     if len(problems) > before:
         return None
     return _named(config, decl, kind, (spec, tags), known.get(decl.address), digest, keys, problems)
 
 
-def _spec_problems(kind: Kind, spec: dict[str, Any], digest: Digest) -> list[tuple[tuple[str | int, ...], str]]:
+def spec_problems(kind: Kind, spec: dict[str, Any], digest: Digest) -> list[tuple[tuple[str | int, ...], str]]:
     """What is wrong with a resolved spec: unknown fields, values the API refuses, missing
     required fields, missing local artifacts."""
     fields = kind.fields()
@@ -238,8 +238,8 @@ def _named(
         sensitive = has_secret(spec)
         digest_hex = keys.current.spec_digest(request, digest, sensitive)
         previous = keys.previous.spec_digest(request, digest, sensitive) if keys.previous and sensitive else None
-    name = _physical_name(kind, decl, digest_hex, known, previous)
-    name_problem = _check_name(kind, name)
+    name = name_for(kind, decl.address, decl.name, digest_hex, known, previous)
+    name_problem = check_name(kind, name)
     if name_problem:
         problems.append(config.diagnostic(key, ("name",) if decl.name else (), name_problem))
         return None
@@ -254,25 +254,25 @@ class Keys:
     previous: StateKey | None = None
 
 
-def _physical_name(
-    kind: Kind, decl: ResourceDecl, digest_hex: str | Unknown, known: Known | None, previous: str | None
+def name_for(
+    kind: Kind, address: Address, pinned: str | None, digest_hex: str | Unknown, known: Known | None, previous: str | None
 ) -> str | Unknown | None:
     """An object whose recorded spec hash is this spec's (under this key or the previous one) keeps
     its recorded name: re-keying a state never renames, so never replaces, what it holds."""
     if kind.name_member is None:
         return None
-    if decl.name is not None:
-        return decl.name
+    if pinned is not None:
+        return pinned
     if not kind.hashed:
-        return sanitize(decl.address.name)
+        return sanitize(address.name)
     if isinstance(digest_hex, Unknown):
-        return Unknown(f"{decl.address}.name")
+        return Unknown(f"{address}.name")
     if known is not None and known.physical_name and known.spec_hash and known.spec_hash in (digest_hex, previous):
         return known.physical_name
-    return physical_name(decl.address.name, digest_hex)
+    return physical_name(address.name, digest_hex)
 
 
-def _check_name(kind: Kind, name: str | Unknown | None) -> str | None:
+def check_name(kind: Kind, name: str | Unknown | None) -> str | None:
     if not isinstance(name, str) or kind.name_member is None:
         return None
     shape = kind.create_shape.members[kind.name_member]

@@ -60,37 +60,22 @@ class Loaded:
     files: list[tuple[str, str]]
     graph: Graph | None = None
     """The dependency graph, built by the first evaluation and kept for the later ones."""
+    last: tuple[Any, Evaluation] | None = field(default=None, repr=False)
+    """The latest evaluation against a state, with what of the state it depended on."""
 
     def evaluate(self, state: State | None) -> Evaluation:
-        evaluation = evaluate(self.config, self.variables, known_values(state), self.workspace.digest,
-                              str(self.workspace.dir), graph=self.graph, keys=keys_of(state))
+        """The config evaluated against what `state` knows; evaluated again only when that changed."""
+        inputs = (known_values(state), keys_of(state))
+        if self.last is not None and inputs[1] is not None and self.last[0] == inputs:
+            return self.last[1]
+        evaluation = evaluate(self.config, self.variables, inputs[0], self.workspace.digest,
+                              str(self.workspace.dir), graph=self.graph, keys=inputs[1])
         self.graph = evaluation.graph
+        self.last = (inputs, evaluation)
         return evaluation
 
     def remember_backend(self) -> None:
         self.workspace.remember_backend(self.config)
-
-    def resolver(self) -> Any:
-        """address, state -> Desired: one resource evaluated against the state as it is then.
-
-        Apply calls it before each operation, so it costs the resource and its dependencies,
-        not the whole config."""
-        graph = self.graph or self.evaluate(None).graph
-
-        def resolve(address: Address, state: State) -> Desired:
-            wanted = {address}
-            stack = [address]
-            while stack:
-                for dep in graph.edges.get(stack.pop(), ()):
-                    if dep not in wanted:
-                        wanted.add(dep)
-                        stack.append(dep)
-            known = known_values(state, {str(a) for a in wanted})
-            evaluation = evaluate(self.config, self.variables, known, self.workspace.digest, str(self.workspace.dir),
-                                  wanted, graph, keys_of(state))
-            return evaluation.desired[address]
-
-        return resolve
 
 
 def parse_cli_vars(items: list[str], declared: Collection[str] = ()) -> dict[str, str]:
@@ -138,8 +123,9 @@ def _without_quotes(problem: str) -> str:
 
 
 def load(inputs: Inputs, files: list[tuple[str, str]] | None = None, cli_vars: dict[str, str] | None = None,
-         var_files: Sequence[Mapping[str, Any]] | None = None) -> Loaded:
-    """Read and check the config (and variables) before anything is locked or called."""
+         var_files: Sequence[Mapping[str, Any]] | None = None, check: bool = True) -> Loaded:
+    """Read the config (and variables) before anything is locked or called; `check` evaluates
+    it too (a plan instead evaluates it once, against the state: `planning`)."""
     workspace = Workspace(inputs.chdir)
     files = files if files is not None else workspace.config_files()
     config = config_mod.load(files)
@@ -147,7 +133,8 @@ def load(inputs: Inputs, files: list[tuple[str, str]] | None = None, cli_vars: d
     var_files = var_files if var_files is not None else read_var_files(inputs.var_files, workspace.dir)
     values = variables_mod.resolve(config, cli_vars, list(var_files), os.environ)
     loaded = Loaded(workspace, config, values, files)
-    loaded.evaluate(None)
+    if check:
+        loaded.evaluate(None)
     workspace.check_backend(config)
     return loaded
 
@@ -210,6 +197,18 @@ def rekeyed(loaded: Loaded, state: State) -> State:
     return rekey(state, loaded.evaluate(state).desired)
 
 
+def planning(loaded: Loaded, state: State) -> Evaluation:
+    """The config evaluated against the recorded state, before any provider is built (so config
+    errors come first); the plan reuses it unless the refresh changes what it depended on."""
+    return loaded.evaluate(_adopting(rekeyed(loaded, state)))
+
+
+def _adopting(state: State) -> State:
+    """What was recorded before the config marked it sensitive (an import's live spec, kept in
+    clear with an unkeyed hash) is taken to its keyed form, as a statefile from before keys is."""
+    return replace(state, previous_key=StateKey.of_lineage(state.lineage))
+
+
 def build_plan(loaded: Loaded, provider: Provider | None, state: State, options: Options, parallelism: int) -> tuple[Plan, State]:
     """Refresh through the provider, then plan against the refreshed state."""
     drift: list[Drift] = []
@@ -217,9 +216,7 @@ def build_plan(loaded: Loaded, provider: Provider | None, state: State, options:
     if provider is not None:
         lives = refresh_lives(provider, state, parallelism)
         refreshed, drift = refresh(state, lives, lifecycles(loaded.config))
-    # What was recorded before the config marked it sensitive (an import's live spec, kept in
-    # clear with an unkeyed hash) is taken to its keyed form, as a statefile from before keys is.
-    adopting = replace(refreshed, previous_key=StateKey.of_lineage(refreshed.lineage))
+    adopting = _adopting(refreshed)
     evaluation = loaded.evaluate(adopting)
     refreshed = rekey(adopting, evaluation.desired)
     plan = make_plan(loaded.config, evaluation, refreshed, drift, options)

@@ -106,7 +106,7 @@ def make_plan(config: Config, evaluation: Evaluation, state: State, drift: list[
     """Changes that make the (refreshed) state match the config."""
     plan = Plan(
         options.mode, state.lineage, state.serial, drift=drift, outputs=evaluation.outputs,
-        prior_outputs=dict(state.outputs),
+        prior_outputs=dict(state.outputs), desired=dict(evaluation.desired),
     )
     known = set(evaluation.desired) | {Address.parse(a) for a in state.resources}
     for flag, addresses in (("--target", options.targets), ("--replace", options.replace)):

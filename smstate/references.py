@@ -92,15 +92,17 @@ def _resolve_string(text: str, lookup: Lookup) -> Any:
         secret = secret or is_secret(found)
         if isinstance(found, Unknown):
             unknown.append(found)
-            return ""
+            return match.group(0)
         if isinstance(found, (dict, list)):
             kind = "map" if isinstance(found, dict) else "list"  # the type a user wrote, not SecretList or SecretDict
             raise RefError(f"${{{match.group(1)}}} is a {kind} and cannot be part of a string")
-        return str(found).lower() if isinstance(found, bool) else str(found)
+        text = str(found).lower() if isinstance(found, bool) else str(found)
+        return text.replace("${", "$${")
 
-    out = REF_RE.sub(sub, text).replace("$${", "${")
+    out = REF_RE.sub(sub, text)
     if unknown:
-        return unknown[0]
+        return Unknown(unknown[0].ref, out, secret)
+    out = out.replace("$${", "${")
     return Secret(out) if secret else out
 
 

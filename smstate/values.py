@@ -19,9 +19,15 @@ SENSITIVE = "(sensitive)"
 
 @dataclass(frozen=True)
 class Unknown:
-    """A value known only after apply, such as the ARN of an object not yet created."""
+    """A value known only after apply, such as the ARN of an object not yet created.
+
+    `ref` is the first reference not yet known; `source`, for a reference inside a longer
+    string, is that string with every part already known filled in, so that apply completes
+    it from the state alone; `sensitive` says a filled-in part came from a sensitive value."""
 
     ref: str
+    source: str | None = None
+    sensitive: bool = False
 
     def __str__(self) -> str:
         return KNOWN_AFTER_APPLY

@@ -18,7 +18,9 @@ from .apply import Executor, Hooks
 from .changes import Mode, Plan
 from .errors import PlanFileError, StateWriteError
 from .outcome import Outcome
-from .pipeline import Inputs, Loaded, build_plan, load, locked, provider_for
+from .completion import completer, settled
+from .evaluate import outputs
+from .pipeline import Inputs, Loaded, build_plan, known_values, load, locked, planning, provider_for
 from .plan import Options
 from .render import shown
 from .state import State, redact
@@ -93,6 +95,7 @@ def apply(request: Request, dialog: Dialog) -> Applied:
         state = current if current is not None else backend.new_state(saved.lineage if saved else None)
         if saved is not None:
             _check_fresh(saved, state, str(request.plan_path))
+        planning(loaded, state)
         provider = provider_for(loaded)
         result, refreshed = build_plan(loaded, provider, state, run.options(), request.inputs.parallelism)
         if saved is not None and planfile.signature(result) != saved.changes:
@@ -108,7 +111,7 @@ def apply(request: Request, dialog: Dialog) -> Applied:
                 backend.commit(refreshed)
             return Applied(Ending.REFRESHED, refreshed, run.mode)
         if not result.changes:
-            _record_refreshed(loaded, backend, state, refreshed, destroyed)
+            _record_refreshed(loaded, backend, (state, refreshed), result, destroyed)
             return Applied(Ending.NO_CHANGES, refreshed, run.mode)
         if not approved("Do you want to perform these actions?"):
             return Applied(Ending.CANCELLED, state, run.mode)
@@ -118,13 +121,13 @@ def apply(request: Request, dialog: Dialog) -> Applied:
             # state can adopt (their lineage lost with the process).
             backend.commit(refreshed)  # a new state: nothing recorded yet, only its lineage and key
         executor = Executor(
-            provider, refreshed, backend.commit, loaded.resolver(), dialog.hooks,
+            provider, refreshed, backend.commit, completer(result.desired, loaded.workspace.digest), dialog.hooks,
             request.inputs.parallelism, request.timeout, loaded.config.provider.timeout,
         )
         outcome = _with_signals(executor, result, dialog)
         if not outcome.unrecorded:  # else the statefile on disk stays the last consistent one
             try:
-                store_outputs(loaded, backend, executor.state, destroyed)
+                store_outputs(loaded, backend, executor.state, result, destroyed)
             except StateWriteError as failure:
                 outcome.errors.append(f"every operation completed and is recorded, but the outputs are not: {failure.reason}")
     return Applied(Ending.APPLIED, executor.state, run.mode, outcome)
@@ -133,9 +136,9 @@ def apply(request: Request, dialog: Dialog) -> Applied:
 def _load(request: Request) -> tuple[planfile.SavedPlan | None, Loaded]:
     """The saved plan, if any, and the config (a saved plan's own config and variables)."""
     if not request.plan_path:
-        return None, load(request.inputs)
+        return None, load(request.inputs, check=False)
     saved = planfile.read(Path(request.plan_path))
-    return saved, load(request.inputs, saved.config_files, saved.cli_vars, saved.var_files)
+    return saved, load(request.inputs, saved.config_files, saved.cli_vars, saved.var_files, check=False)
 
 
 def _check_fresh(saved: planfile.SavedPlan, state: State, path: str) -> None:
@@ -148,11 +151,12 @@ def _check_fresh(saved: planfile.SavedPlan, state: State, path: str) -> None:
         )
 
 
-def _record_refreshed(loaded: Loaded, backend: KeyedBackend, state: State, refreshed: State, destroyed: bool) -> None:
+def _record_refreshed(loaded: Loaded, backend: KeyedBackend, states: tuple[State, State], plan: Plan, destroyed: bool) -> None:
     """Nothing to change: record what the refresh (or a re-keying) changed, and the outputs."""
+    state, refreshed = states
     if refreshed.to_json()["resources"] != state.to_json()["resources"] or state.previous_key is not None:
         backend.commit(refreshed)
-    store_outputs(loaded, backend, refreshed, destroyed)
+    store_outputs(loaded, backend, refreshed, plan, destroyed)
 
 
 def _with_signals(executor: Executor, result: Plan, dialog: Dialog) -> Outcome:
@@ -167,10 +171,13 @@ def _with_signals(executor: Executor, result: Plan, dialog: Dialog) -> Outcome:
         return executor.run(result)
 
 
-def store_outputs(loaded: Loaded, backend: KeyedBackend, state: State, destroyed: bool = False) -> None:
-    """Record the config's outputs (none after a full destroy), redacted, when they changed."""
-    evaluation = loaded.evaluate(state)
-    values = {name: shown(redact(value, state.hash_key)) for name, value in ({} if destroyed else evaluation.outputs).items()}
+def store_outputs(loaded: Loaded, backend: KeyedBackend, state: State, plan: Plan, destroyed: bool = False) -> None:
+    """Record the config's outputs (none after a full destroy), redacted, when they changed.
+
+    They are the plan's, with what the apply made known filled in from the state."""
+    found = {} if destroyed else outputs(loaded.config, loaded.variables, known_values(state),
+                                         settled(plan.desired, state, loaded.workspace.digest))
+    values = {name: shown(redact(value, state.hash_key)) for name, value in found.items()}
     if values != state.outputs:
         state.outputs = values
         backend.commit(state)

@@ -8,8 +8,11 @@ import socket
 import time
 import uuid
 from dataclasses import asdict, dataclass
+from collections.abc import Callable
 from typing import Protocol
 
+from .. import interrupts
+from ..errors import LockError
 from ..state import State
 
 
@@ -44,6 +47,27 @@ class LockInfo:
 
     def describe(self) -> str:
         return f"ID {self.id}, operation {self.operation}, by {self.user}@{self.host} pid {self.pid}, since {self.time}"
+
+
+def wait_for_lock(take: Callable[[], bool], timeout: float, refusal: Callable[[], str], delay: float) -> None:
+    """Call `take` until it gets the lock, backing off (doubling up to 2 s), or `timeout` passes:
+    then `LockError` with `refusal()`. A signal ends the wait at once."""
+    deadline = time.monotonic() + timeout
+    while not take():
+        if time.monotonic() >= deadline:
+            raise LockError(refusal())
+        interrupts.sleep(delay)
+        delay = min(delay * 2, 2.0)
+
+
+def held_message(held: LockInfo | None, unreadable: str) -> str:
+    """Why the lock cannot be taken: who holds it, or `unreadable` when the lock cannot be read."""
+    if held is None:
+        return unreadable
+    return (
+        f"the state is locked by another command ({held.describe()}); wait for it, pass --lock-timeout, "
+        f"or run `smstate force-unlock {held.id}` if it is dead"
+    )
 
 
 class Backend(Protocol):

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from pathlib import Path
 
-from .. import interrupts
 from ..errors import LockError, StateError, StateWriteError
 from ..files import read_regular_text
 from ..state import State
-from . import LockInfo
+from . import LockInfo, held_message, wait_for_lock
 
 
 class LocalBackend:
@@ -72,28 +70,26 @@ class LocalBackend:
             self.lock_path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise LockError(f"cannot create the state directory {self.lock_path.parent}: {exc.strerror}") from None
-        deadline = time.monotonic() + timeout
-        delay = 0.1
-        while True:
-            try:
-                fd = os.open(self.lock_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:
-                if time.monotonic() >= deadline:
-                    raise LockError(self._held_message()) from None
-                interrupts.sleep(delay)  # a signal ends the wait for the lock at once
-                delay = min(delay * 2, 2.0)
-                continue
-            except OSError as exc:
-                raise LockError(f"cannot create the lock file {self.lock_path}: {exc.strerror}") from None
-            try:
-                with os.fdopen(fd, "w") as handle:
-                    json.dump(info.to_json(), handle)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-            except OSError as exc:  # a full disk: never leave a half-written lock behind
-                self.lock_path.unlink(missing_ok=True)
-                raise LockError(f"cannot write the lock file {self.lock_path}: {exc.strerror or exc}") from None
-            return info
+        wait_for_lock(lambda: self._take(info), timeout, self._held_message, 0.1)
+        return info
+
+    def _take(self, info: LockInfo) -> bool:
+        """Create the lock file if there is none, holding `info`."""
+        try:
+            fd = os.open(self.lock_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return False
+        except OSError as exc:
+            raise LockError(f"cannot create the lock file {self.lock_path}: {exc.strerror}") from None
+        try:
+            with os.fdopen(fd, "w") as handle:
+                json.dump(info.to_json(), handle)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError as exc:  # a full disk: never leave a half-written lock behind
+            self.lock_path.unlink(missing_ok=True)
+            raise LockError(f"cannot write the lock file {self.lock_path}: {exc.strerror or exc}") from None
+        return True
 
     def unlock(self, info: LockInfo) -> None:
         held = self._holder()
@@ -123,10 +119,8 @@ class LocalBackend:
             return None
 
     def _held_message(self) -> str:
-        held = self._holder()
-        if held is None:
-            return f"the state is locked by {self.lock_path}, which is unreadable; if no smstate is running, run `smstate force-unlock unreadable`"
-        return f"the state is locked by another command ({held.describe()}); wait for it, pass --lock-timeout, or run `smstate force-unlock {held.id}` if it is dead"
+        unreadable = f"the state is locked by {self.lock_path}, which is unreadable; if no smstate is running, run `smstate force-unlock unreadable`"
+        return held_message(self._holder(), unreadable)
 
 
 def _atomic_write(path: Path, data: bytes, keep: Path | None = None) -> None:

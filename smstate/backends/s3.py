@@ -13,14 +13,12 @@ only if it holds our id, and a lock that holds another id is never deleted on re
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
-from .. import interrupts
 from ..aws import AwsSettings, Clients
 from ..errors import LockError, SmstateError, StateError
 from ..state import State
-from . import LockInfo
+from . import LockInfo, held_message, wait_for_lock
 
 CONFLICT = ("PreconditionFailed", "412", "ConditionalRequestConflict")
 
@@ -113,21 +111,12 @@ class S3Backend:
 
     def lock(self, operation: str, timeout: float) -> LockInfo:
         info = LockInfo.new(operation)
-        deadline = time.monotonic() + timeout
-        delay = 0.2
-        while True:
-            if self._take(info):
-                return info
-            if time.monotonic() >= deadline:
-                held = self._holder()
-                who = held.describe() if held else "an unreadable lock object"
-                hint = held.id if held else "unreadable"
-                raise LockError(
-                    f"the state is locked by another command ({who}); wait for it, pass --lock-timeout, "
-                    f"or run `smstate force-unlock {hint}` if it is dead"
-                )
-            interrupts.sleep(delay)  # a signal ends the wait for the lock at once
-            delay = min(delay * 2, 2.0)
+        wait_for_lock(lambda: self._take(info), timeout, self._held_message, 0.2)
+        return info
+
+    def _held_message(self) -> str:
+        return held_message(self._holder(), "the state is locked by another command (an unreadable lock object); wait for "
+                            "it, pass --lock-timeout, or run `smstate force-unlock unreadable` if it is dead")
 
     def _take(self, info: LockInfo) -> bool:
         """Write the lock if there is none, then read it back: ours only if it holds our id."""

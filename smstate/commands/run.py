@@ -10,7 +10,7 @@ from rich.console import Console
 
 from .. import planfile
 from ..changes import Mode, Plan
-from ..pipeline import Inputs, build_plan, load, locked, provider_for, read_state
+from ..pipeline import Inputs, build_plan, load, locked, planning, provider_for, read_state
 from ..progress import LineProgress
 from ..render import plan_json, plan_text
 from ..state import State
@@ -26,10 +26,11 @@ def plan(inputs: Inputs, run: RunOptions, as_json: bool, out_file: str | None, d
     options = run.options()
     if out_file:
         planfile.check_writable(Path(out_file))
-    loaded = load(inputs)
+    loaded = load(inputs, check=False)
     backend = loaded.workspace.backend(loaded.config)
     with locked(backend, "plan", inputs.lock_timeout, loaded.remember_backend):
         state = read_state(backend)
+        planning(loaded, state)
         provider = provider_for(loaded)
         result, _ = build_plan(loaded, provider, state, options, inputs.parallelism)
     _warn(result)

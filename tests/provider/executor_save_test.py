@@ -14,6 +14,7 @@ from moto import mock_aws
 
 from smstate.apply import Executor, Operation
 from smstate.backends.local import LocalBackend
+from smstate.completion import completer
 from smstate.pipeline import Inputs, build_plan, load, provider_for
 from smstate.plan import Options
 from smstate.provider import Progress
@@ -91,7 +92,7 @@ def test_every_finished_operation_is_on_disk_and_concurrent_ones_share_a_save(wo
     plan, refreshed = build_plan(loaded, provider, state, Options(), 10)
     assert len(plan.changes) == 2 * COUNT
     sink, hooks = Saved(keyed), OnDisk(backend)
-    outcome = Executor(provider, refreshed, sink, loaded.resolver(), hooks, parallelism=10).run(plan)
+    outcome = Executor(provider, refreshed, sink, completer(plan.desired, loaded.workspace.digest), hooks, parallelism=10).run(plan)
 
     assert outcome.errors == [] and outcome.added == 2 * COUNT and hooks.count == 2 * COUNT
     assert hooks.missing == []
@@ -126,7 +127,7 @@ def test_operations_others_wait_on_start_first(workdir: Path) -> None:
     provider = provider_for(loaded)
     plan, refreshed = build_plan(loaded, provider, keyed.new_state(), Options(), 1)
     hooks = Order(backend)
-    outcome = Executor(provider, refreshed, keyed.commit, loaded.resolver(), hooks, parallelism=1).run(plan)
+    outcome = Executor(provider, refreshed, keyed.commit, completer(plan.desired, loaded.workspace.digest), hooks, parallelism=1).run(plan)
 
     assert outcome.errors == [] and outcome.added == 2 * COUNT + 3
     order = hooks.started_order

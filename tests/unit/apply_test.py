@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from smstate.apply import Executor, Operation
+from smstate.completion import completer
 from smstate.changes import Plan
 from smstate.errors import ProviderError, UnreachableError
 from smstate.outcome import Outcome
@@ -169,7 +170,7 @@ class Run:
             self.backend.commit(state)
             self.serials.append(state.serial)
 
-        outcome = Executor(self.cloud, refreshed, save, loaded.resolver(), hooks, parallelism).run(plan)
+        outcome = Executor(self.cloud, refreshed, save, completer(plan.desired, loaded.workspace.digest), hooks, parallelism).run(plan)
         return outcome, hooks
 
     def recorded(self) -> dict[str, Any]:

@@ -17,45 +17,41 @@ Path = tuple[str | int, ...]
 PLACEHOLDER = "s3://local-artifact/model.tar.gz"
 
 
+def map_artifacts(value: Any, change: Callable[[Path, str], Any], key: str = "model_data_url", path: Path = ()) -> Any:
+    """`value` with each artifact URL (a string under `key`, at any depth) replaced by `change(path, url)`."""
+    if isinstance(value, dict):
+        return like(value, {
+            k: change(path + (k,), v) if k == key and isinstance(v, str) else map_artifacts(v, change, key, path + (k,))
+            for k, v in value.items()
+        })  # fmt: skip
+    if isinstance(value, list):
+        return like(value, [map_artifacts(v, change, key, path + (i,)) for i, v in enumerate(value)])
+    return value
+
+
+def is_local(url: str) -> bool:
+    return url.startswith("file://")
+
+
 def localize_artifacts(value: Any, base_dir: str) -> Any:
     """A model artifact given as a path becomes an absolute `file://` URL."""
-    if isinstance(value, dict):
-        out = {}
-        for key, item in value.items():
-            if key == "model_data_url" and isinstance(item, str) and "://" not in item:
-                item = like(item, "file://" + posixpath.normpath(posixpath.join(base_dir, item)))
-            out[key] = localize_artifacts(item, base_dir)
-        return like(value, out)
-    if isinstance(value, list):
-        return like(value, [localize_artifacts(item, base_dir) for item in value])
-    return value
+
+    def localized(_: Path, url: str) -> str:
+        return url if "://" in url else like(url, "file://" + posixpath.normpath(posixpath.join(base_dir, url)))
+
+    return map_artifacts(value, localized)
 
 
 def placeholder_artifacts(value: Any) -> Any:
     """The value with each local artifact's URL replaced by an S3 one, for the API's own checks."""
-    if isinstance(value, dict):
-        return {
-            k: PLACEHOLDER if k == "model_data_url" and isinstance(v, str) and v.startswith("file://") else placeholder_artifacts(v)
-            for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [placeholder_artifacts(v) for v in value]
-    return value
+    return map_artifacts(value, lambda _, url: PLACEHOLDER if is_local(url) else url)
 
 
-def local_artifacts(value: Any, path: Path = ()) -> list[tuple[Path, str]]:
+def local_artifacts(value: Any) -> list[tuple[Path, str]]:
     """(path, url) of every local artifact in a spec."""
-    if isinstance(value, dict):
-        out = []
-        for key, item in value.items():
-            if key == "model_data_url" and isinstance(item, str) and item.startswith("file://"):
-                out.append((path + (key,), item))
-            else:
-                out += local_artifacts(item, path + (key,))
-        return out
-    if isinstance(value, list):
-        return [found for i, item in enumerate(value) for found in local_artifacts(item, path + (i,))]
-    return []
+    found: list[tuple[Path, str]] = []
+    map_artifacts(value, lambda path, url: found.append((path, url)) if is_local(url) else None)
+    return found
 
 
 def artifact_problems(spec: Any, digest: Callable[[str], str | None]) -> list[tuple[Path, str]]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .values import Unknown
+from .yamlsrc import dotted
 
 
 @dataclass(frozen=True)
@@ -31,13 +32,6 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def render_path(parts: list[Any] | tuple[Any, ...]) -> str:
-    out = ""
-    for part in parts:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
 def diff(before: Any, after: Any) -> list[DiffItem]:
     """Leaf-level differences, computed by deepdiff; empty when the values are equal."""
     if before == after:
@@ -49,7 +43,7 @@ def diff(before: Any, after: Any) -> list[DiffItem]:
     for changes in tree.values():
         for level in changes:
             parts = level.path(output_format="list")
-            items.append(DiffItem(render_path(parts), _value(level.t1), _value(level.t2)))
+            items.append(DiffItem(dotted(parts), _value(level.t1), _value(level.t2)))
     return sorted(items, key=lambda item: item.path)
 
 

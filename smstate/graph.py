@@ -3,9 +3,21 @@
 from __future__ import annotations
 
 import graphlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from .addresses import Address
+
+
+def closure(start: Iterable[Address], neighbours: Callable[[Address], Iterable[Address]]) -> set[Address]:
+    """`start` and everything reachable from it through `neighbours`."""
+    found = set(start)
+    stack = list(found)
+    while stack:
+        for item in neighbours(stack.pop()):
+            if item not in found:
+                found.add(item)
+                stack.append(item)
+    return found
 
 
 class CycleError(ValueError):

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .artifacts import is_local, map_artifacts
 from .values import has_secret
 
 MAX_NAME = 63
@@ -86,17 +87,8 @@ def _normal(value: Any) -> Any:
 
 
 def _with_digests(value: Any, digest: Callable[[str], str | None]) -> Any:
-    if isinstance(value, dict):
-        out = {}
-        for key, item in value.items():
-            if key == ARTIFACT_KEY and isinstance(item, str) and item.startswith("file://"):
-                out[key] = f"sha256:{digest(item)}"
-            else:
-                out[key] = _with_digests(item, digest)
-        return out
-    if isinstance(value, list):
-        return [_with_digests(item, digest) for item in value]
-    return value
+    """A local artifact counts by its bytes, not by where it lies."""
+    return map_artifacts(value, lambda _, url: f"sha256:{digest(url)}" if is_local(url) else url, ARTIFACT_KEY)
 
 
 def physical_name(base: str, digest_hex: str) -> str:

@@ -15,6 +15,7 @@ from .config import Config, Lifecycle
 from .diff import DiffItem, diff, without_ignored
 from .errors import SmstateError
 from .evaluate import Desired, Evaluation
+from .graph import closure
 from .hashing import StateKey
 from .inuse import in_use
 from .live import attributes, user_tags
@@ -251,22 +252,14 @@ def _after(desired: Desired, key: StateKey) -> dict[str, Any]:
 def _targeted(changes: list[Change], state: State, evaluation: Evaluation, options: Options) -> list[Change]:
     if not options.targets:
         return changes
-    wanted = set(options.targets)
-    if options.mode is Mode.DESTROY:
-        grew = True
-        while grew:
-            dependents = {
-                Address.parse(a) for a, obj in state.resources.items() if any(d in map(str, wanted) for d in obj.dependencies)
-            }
-            grew = not dependents <= wanted
-            wanted |= dependents
-    else:
-        stack = list(wanted)
-        while stack:
-            for dep in evaluation.graph.edges.get(stack.pop(), ()):
-                if dep not in wanted:
-                    wanted.add(dep)
-                    stack.append(dep)
+    if options.mode is Mode.DESTROY:  # what depends on a target goes first
+        dependents: dict[Address, set[Address]] = {}
+        for address, obj in state.resources.items():
+            for dep in obj.dependencies:
+                dependents.setdefault(Address.parse(dep), set()).add(Address.parse(address))
+        wanted = closure(options.targets, lambda a: dependents.get(a, ()))
+    else:  # what a target depends on must exist first
+        wanted = closure(options.targets, lambda a: evaluation.graph.edges.get(a, ()))
     return [c for c in changes if c.address in wanted]
 
 

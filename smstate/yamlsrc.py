@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
 
 import yaml
@@ -88,7 +89,7 @@ class _Budget:
             else None
         )  # fmt: skip
         if problem:
-            where = _dotted(path[:8]) + ("..." if len(path) > 8 else "")
+            where = dotted(path[:8]) + ("..." if len(path) > 8 else "")
             raise ConfigError([Diagnostic(self.file, node.start_mark.line + 1, where, f"invalid YAML: {problem}")])
 
 
@@ -110,12 +111,12 @@ def _collection(node: yaml.Node, path: Path_, source: Source, problems: list[Dia
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
                 line = key_node.start_mark.line + 1
-                problems.append(Diagnostic(source.file, line, _dotted(path), "keys must be plain strings, not maps or lists"))
+                problems.append(Diagnostic(source.file, line, dotted(path), "keys must be plain strings, not maps or lists"))
                 continue
             skey = str(_scalar(key_node, path, source, problems))
             if skey in out:
                 problems.append(
-                    Diagnostic(source.file, key_node.start_mark.line + 1, _dotted(path + (skey,)), "duplicate key")
+                    Diagnostic(source.file, key_node.start_mark.line + 1, dotted(path + (skey,)), "duplicate key")
                 )
                 continue
             source.lines[path + (skey,)] = key_node.start_mark.line + 1
@@ -133,16 +134,13 @@ def _scalar(node: yaml.Node, path: Path_, source: Source, problems: list[Diagnos
         return _CONSTRUCTOR.construct_object(node, deep=True)
     except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:
         message = getattr(exc, "problem", None) or str(exc)
-        problems.append(Diagnostic(source.file, node.start_mark.line + 1, _dotted(path), f"invalid YAML value {node.tag!r}: {message}"))
+        problems.append(Diagnostic(source.file, node.start_mark.line + 1, dotted(path), f"invalid YAML value {node.tag!r}: {message}"))
         return None
 
 
-def _dotted(path: Path_) -> str:
-    """Render a key path as `a.b[0].c`."""
+def dotted(path: Sequence[Any]) -> str:
+    """Render a key path as `a.b[0].c`: in diagnostics, diffs and plans alike."""
     out = ""
     for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
-
-
-dotted = _dotted

@@ -19,8 +19,10 @@ from boto3.exceptions import Boto3Error
 from botocore import xform_name
 from botocore.exceptions import ClientError
 
+from smstate.artifacts import is_local, map_artifacts
 from smstate.aws import AwsSettings, Clients
 from smstate.errors import ProviderError
+from smstate.hashing import ARTIFACT_KEY
 from smstate.provider import Created, Live, Progress, ProgressFn, Summary
 from smstate.resources import KINDS, Kind
 
@@ -242,19 +244,9 @@ class AwsProvider:
     def _upload_artifacts(self, request: dict[str, Any]) -> dict[str, Any]:
         """A local model artifact goes to `artifact_bucket` under a key derived from its bytes."""
 
-        def walk(value: Any) -> Any:
-            if isinstance(value, dict):
-                return {
-                    k: self._upload(v) if k == "ModelDataUrl" and isinstance(v, str) and v.startswith("file://") else walk(v)
-                    for k, v in value.items()
-                }
-            if isinstance(value, list):
-                return [walk(v) for v in value]
-            return value
-
         if self.pass_local_artifacts:
             return dict(request)
-        result: dict[str, Any] = walk(request)
+        result: dict[str, Any] = map_artifacts(request, lambda _, url: self._upload(url) if is_local(url) else url, ARTIFACT_KEY)
         return result
 
     def _upload(self, url: str) -> str:

@@ -21,7 +21,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from .proxy import CountingProxy
+from tests.reliability.proxy import FaultProxy, Faults
+
 from .servers import free_port, moto_server
 
 ENDPOINTS = 20
@@ -114,7 +115,7 @@ def local_target(tmp: Path) -> list[dict[str, Any]]:
 
 
 def moto_target(tmp: Path) -> dict[str, Any]:
-    with moto_server() as url, CountingProxy(url, latency=0.05) as proxy:
+    with moto_server() as url, FaultProxy(url, Faults(latency=(0.05, 0.05))) as proxy:
         cwd = tmp / "moto"
         cwd.mkdir()
         (cwd / "smstate.yaml").write_text(config("provider: {type: aws}", "s3://bucket/model.tar.gz"))

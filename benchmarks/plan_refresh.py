@@ -20,7 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .proxy import CountingProxy
+from tests.reliability.proxy import FaultProxy
+
 from .servers import moto_server
 
 ENV = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"}
@@ -117,7 +118,7 @@ def measure(n: int) -> dict[str, Any]:
             plan.append(timed([*smstate, "plan", "--detailed-exitcode"], cwd, env))
             same.append(timed([sys.executable, "-c", script, "same"], None, env))
             naive.append(timed([sys.executable, "-c", script, "naive"], None, env))
-        with CountingProxy(url) as proxy:
+        with FaultProxy(url) as proxy:
             timed([*smstate, "plan"], cwd, {**env, "AWS_ENDPOINT_URL": proxy.url})
             calls = proxy.total
         cpu = statistics.median(own_cpu(cwd, url) for _ in range(3))

@@ -8,7 +8,7 @@ import pytest
 
 from .conftest import Project
 from .helpers import assert_clean_failure, state_path
-from .proxies import AnswerProxy
+from tests.reliability.proxy import AnswerProxy
 
 ANSWERS = {
     "html": (b"<!DOCTYPE html><html><body><h1>Sign in to the network</h1></body></html>", "text/html"),

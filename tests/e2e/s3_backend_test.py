@@ -15,7 +15,7 @@ from smstate.state import State
 
 from .conftest import Aws
 from .helpers import CLI, assert_clean_failure, run_cli
-from .proxies import S3Proxy
+from tests.reliability.proxy import S3Proxy
 
 SIMPLE = """\
 provider: {{type: aws}}

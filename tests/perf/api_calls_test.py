@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from benchmarks.plan_refresh import config_text
-from benchmarks.proxy import CountingProxy
+from tests.reliability.proxy import FaultProxy
 from tests.e2e.conftest import Aws
 from tests.e2e.helpers import run_cli
 
@@ -16,11 +16,12 @@ TARGET = 2.0
 def test_plan_reads_each_object_with_fewer_than_two_calls(tmp_path: Path, aws: Aws) -> None:
     (tmp_path / "smstate.yaml").write_text(config_text(N))
     assert run_cli(["apply", "--auto-approve"], tmp_path, aws.env, timeout=300).code == 0
-    with CountingProxy(aws.url) as proxy:
+    with FaultProxy(aws.url) as proxy:
         env = {**aws.env, "AWS_ENDPOINT_URL": proxy.url}
         result = run_cli(["plan", "--detailed-exitcode"], tmp_path, env, timeout=300)
         assert result.code == 0, str(result)
     per_object = proxy.total / (3 * N)
-    assert per_object < TARGET, dict(proxy.calls)
-    assert proxy.calls["DescribeModel"] == 0 and proxy.calls["DescribeEndpointConfig"] == 0, dict(proxy.calls)
-    assert proxy.calls["DescribeEndpoint"] == N
+    calls = proxy.operations()
+    assert per_object < TARGET, dict(calls)
+    assert calls["DescribeModel"] == 0 and calls["DescribeEndpointConfig"] == 0, dict(calls)
+    assert calls["DescribeEndpoint"] == N

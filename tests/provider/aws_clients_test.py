@@ -8,7 +8,7 @@ import pytest
 
 from smstate.aws import AwsError, AwsSettings, Clients
 from smstate.errors import ProviderError, UnreachableError
-from tests.e2e.proxies import AnswerProxy
+from tests.reliability.proxy import AnswerProxy
 
 SERVICES = ("sagemaker", "sagemaker-runtime", "ec2", "s3", "cloudwatch", "application-autoscaling", "sts")
 

@@ -1,4 +1,7 @@
-"""A loopback HTTP proxy between smstate and a SageMaker API that counts calls and injects faults.
+"""Loopback HTTP servers between smstate and an API: the one proxy of the tests and benchmarks.
+
+`FaultProxy` counts calls and injects faults (below); `AnswerProxy` answers everything itself
+with one fixed body; `S3Proxy` forwards to moto but drops `If-None-Match`.
 
 smstate is pointed at the proxy (`provider.url`, or `AWS_ENDPOINT_URL`) and never knows it
 is there: there are no test hooks in the product. The proxy can
@@ -33,6 +36,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Self
 from urllib.parse import urlsplit
 
 HOP_BY_HOP = ("connection", "keep-alive", "transfer-encoding", "content-length", "proxy-connection", "te", "upgrade")
@@ -96,7 +100,50 @@ class _Kill:
     done: bool = False
 
 
-class FaultProxy:
+class Loopback:
+    """An HTTP server on 127.0.0.1 in a thread of its own: `with X(...) as server:` serves on
+    `server.url` until the block ends."""
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler], port: int = 0) -> None:
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self._thread = threading.Thread(target=self.server.serve_forever, name=type(self).__name__, daemon=True)
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._thread.is_alive():
+            self.server.shutdown()
+        self.server.server_close()
+
+
+class Handler(BaseHTTPRequestHandler):
+    """Keep-alive, quiet, TCP_NODELAY; reads a body whole and answers with `send`."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def _body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _send(self, status: int, headers: list[tuple[str, str]], data: bytes) -> None:
+        send(self, status, headers, data)
+
+
+class FaultProxy(Loopback):
     """`with FaultProxy(upstream) as proxy:` serves on `proxy.url` until the block ends."""
 
     def __init__(self, upstream: str, faults: Faults | None = None, port: int = 0) -> None:
@@ -117,17 +164,7 @@ class FaultProxy:
         self._rng = random.Random(self.faults.seed)
         self._lock = threading.Lock()
         self._kill: _Kill | None = None
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), _handler(self))
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, name="fault-proxy", daemon=True)
-
-    def __enter__(self) -> FaultProxy:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        super().__init__(_handler(self), port)
 
     def release(self, forward: bool = True) -> None:
         """No new call hangs; hung calls go on (forwarded and answered), or have their connection reset."""
@@ -139,9 +176,7 @@ class FaultProxy:
         """The API is gone: the listener closes, and requests on open connections are reset."""
         self.gone = True
         self._released.set()
-        if self._thread.is_alive():
-            self.server.shutdown()
-        self.server.server_close()
+        super().close()
 
     # -- what happened ----------------------------------------------------------------
 
@@ -212,16 +247,7 @@ class FaultProxy:
 
 
 def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-        def setup(self) -> None:
-            super().setup()
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
+    class Faulty(Handler):
         def handle(self) -> None:
             try:
                 super().handle()
@@ -272,9 +298,6 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             finally:
                 upstream.close()
 
-        def _send(self, status: int, headers: list[tuple[str, str]], data: bytes) -> None:
-            send(self, status, headers, data)
-
         def _error(self, fault: Fault) -> None:
             status, code, message = ERROR_BODIES[fault]
             data = json.dumps({"__type": code, "message": message}).encode()
@@ -321,4 +344,50 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
 
         do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _serve
 
-    return Handler
+    return Faulty
+
+
+class AnswerProxy(Loopback):
+    """Every request gets 200 with `body` as `content_type`, whatever it asked (a captive
+    proxy's login page, garbage, an empty JSON object)."""
+
+    def __init__(self, body: bytes, content_type: str) -> None:
+        class Answering(Handler):
+            def _serve(self) -> None:
+                self._body()
+                self._send(200, [("Content-Type", content_type)], body)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _serve
+
+        super().__init__(Answering)
+
+
+class S3Proxy(Loopback):
+    """moto behind a store that ignores `If-None-Match`; `after_put(path)` runs after each PUT
+    is forwarded (to play a second writer that wins the race for the lock object)."""
+
+    def __init__(self, upstream: str) -> None:
+        parts = urlsplit(upstream)
+        assert parts.hostname and parts.port
+        target = (parts.hostname, parts.port)
+        self.after_put: Callable[[str], None] = lambda path: None
+        proxy = self
+
+        class Forgetful(Handler):
+            def _serve(self) -> None:
+                body = self._body()
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in (*HOP_BY_HOP, "if-none-match")}
+                upstream_conn = http.client.HTTPConnection(*target, timeout=30)
+                try:
+                    upstream_conn.request(self.command, self.path, body=body, headers=headers)
+                    response = upstream_conn.getresponse()
+                    status, answer_headers, data = response.status, response.getheaders(), response.read()
+                finally:
+                    upstream_conn.close()
+                if self.command == "PUT" and status == 200:
+                    proxy.after_put(self.path)
+                self._send(status, answer_headers, data)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _serve
+
+        super().__init__(Forgetful)

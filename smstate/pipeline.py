@@ -26,7 +26,7 @@ from .backends import Backend
 from .changes import Drift, Plan
 from .config import Config
 from .errors import SmstateError
-from .evaluate import Desired, Evaluation, Keys, Known, evaluate
+from .evaluate import Evaluation, Keys, Known, evaluate
 from .files import read_regular_text
 from .graph import Graph
 from .hashing import StateKey

@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,18 +14,6 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.local.server_harness import ServerProcess, clients, create_config, create_model, deploy, model_tar
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    process = ServerProcess(tmp_path_factory.mktemp("api") / "home").start()
-    yield process
-    process.close()
-
-
-@pytest.fixture(scope="module")
-def sm(server: ServerProcess) -> Any:
-    return clients(server.url)[0]
 
 
 @pytest.fixture(scope="module")

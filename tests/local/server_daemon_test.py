@@ -16,8 +16,8 @@ import pytest
 
 from providers.local import daemon
 from tests.e2e.helpers import assert_clean_failure, cli_env, run_cli
-from tests.local.server_harness import REPO, clients, deploy, free_port, invoke_label, model_tar
-from tests.local.server_lifecycle_test import PID_CODE, wait_gone
+from tests.local.server_harness import PID_CODE, REPO, clients, deploy, free_port, invoke_label, model_tar
+from tests.local.server_lifecycle_test import wait_gone
 
 
 @pytest.fixture()

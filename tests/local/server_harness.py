@@ -120,6 +120,17 @@ class ServerProcess:
         return self.log_file.read_text(errors="replace") if self.log_file.exists() else ""
 
 
+PID_CODE = '''
+import os
+
+def model_fn(model_dir):
+    return None
+
+def predict_fn(data, model):
+    return {"label": str(os.getpid())}
+'''
+
+
 def clients(url: str) -> tuple[Any, Any]:
     """boto3 `sagemaker` and `sagemaker-runtime` clients for the server at `url`."""
     session = boto3.session.Session(

@@ -20,13 +20,6 @@ from providers.local.server import ServerError, bind, build_app, front_door, ser
 from tests.local.server_harness import ServerProcess, clients, deploy, free_port, model_tar
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    process = ServerProcess(tmp_path_factory.mktemp("http") / "home").start()
-    yield process
-    process.close()
-
-
 @pytest.fixture()
 def conn(server: ServerProcess) -> Iterator[http.client.HTTPConnection]:
     connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)

@@ -12,6 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.local.server_harness import (
+    PID_CODE,
     BROKEN_CODE,
     ServerProcess,
     children,
@@ -24,17 +25,6 @@ from tests.local.server_harness import (
     wait_in_service,
     wait_settled,
 )
-
-PID_CODE = '''
-import os
-
-def model_fn(model_dir):
-    return None
-
-def predict_fn(data, model):
-    return {"label": str(os.getpid())}
-'''
-
 
 def alive(pid: int) -> bool:
     try:

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from providers.local import daemon
-from tests.local.server_harness import children, clients, deploy, free_port, invoke_label, model_tar, wait_in_service
-from tests.local.server_lifecycle_test import PID_CODE, wait_gone
+from tests.local.server_harness import PID_CODE, children, clients, deploy, free_port, invoke_label, model_tar, wait_in_service
+from tests.local.server_lifecycle_test import wait_gone
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -7,7 +7,6 @@ import json
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -18,8 +17,6 @@ from botocore.exceptions import ClientError
 from tests.local.server_harness import (
     BROKEN_CODE,
     FAILING_CODE,
-    ServerProcess,
-    clients,
     create_config,
     create_model,
     deploy,
@@ -29,28 +26,6 @@ from tests.local.server_harness import (
 )
 
 ALARMS = {"Alarms": [{"AlarmName": "endpoint-5xx"}]}
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    process = ServerProcess(tmp_path_factory.mktemp("rollout") / "home").start()
-    yield process
-    process.close()
-
-
-@pytest.fixture(scope="module")
-def sm(server: ServerProcess) -> Any:
-    return clients(server.url)[0]
-
-
-@pytest.fixture(scope="module")
-def rt(server: ServerProcess) -> Any:
-    return clients(server.url)[1]
-
-
-@pytest.fixture(scope="module")
-def models(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("models")
 
 
 def new_config(sm: Any, models: Path, name: str, label: str, code: str | None = None, count: int = 1) -> str:

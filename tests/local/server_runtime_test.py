@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.local.server_harness import (
+    PID_CODE,
     FAILING_CODE,
     ServerProcess,
     clients,
@@ -52,28 +52,6 @@ def model_fn(model_dir):
     time.sleep(3)
     return "slow"
 '''
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    process = ServerProcess(tmp_path_factory.mktemp("runtime") / "home").start()
-    yield process
-    process.close()
-
-
-@pytest.fixture(scope="module")
-def sm(server: ServerProcess) -> Any:
-    return clients(server.url)[0]
-
-
-@pytest.fixture(scope="module")
-def rt(server: ServerProcess) -> Any:
-    return clients(server.url)[1]
-
-
-@pytest.fixture(scope="module")
-def models(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("models")
 
 
 @pytest.fixture(scope="module")

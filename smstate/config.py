@@ -34,14 +34,22 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"{value!r} is not an http:// or https:// URL")
+def _problem_of_url(url: str, schemes: tuple[str, ...]) -> str | None:
+    """What is wrong with `url` (a scheme not in `schemes`, no host, a bad port), or None."""
+    parts = urlsplit(url)
+    if parts.scheme not in schemes or not parts.hostname:
+        return "scheme"
     try:
         parts.port
     except ValueError:
-        raise ValueError(f"{value!r} has an invalid port") from None
+        return "port"
+    return None
+
+
+def _url(value: str) -> str:
+    problem = _problem_of_url(value, ("http", "https"))
+    if problem:
+        raise ValueError(f"{value!r} is not an http:// or https:// URL" if problem == "scheme" else f"{value!r} has an invalid port")
     return value
 
 
@@ -92,13 +100,11 @@ class ProviderSettings(_Strict):
 
 def check_local_url(url: str) -> str:
     """`url` if it is http://HOST:PORT (the local server's form); ValueError saying what is wrong otherwise."""
-    parts = urlsplit(url)
-    if parts.scheme != "http" or not parts.hostname:
+    problem = _problem_of_url(url, ("http",))
+    if problem == "scheme":
         raise ValueError(f"invalid local server URL {url!r}: use http://HOST:PORT, e.g. http://127.0.0.1:8765")
-    try:
-        parts.port
-    except ValueError:
-        raise ValueError(f"invalid local server URL {url!r}: the port must be a number from 0 to 65535") from None
+    if problem == "port":
+        raise ValueError(f"invalid local server URL {url!r}: the port must be a number from 0 to 65535")
     return url
 
 

@@ -199,7 +199,7 @@ def _evaluate_one(
             spec[field_name] = resolve(raw, lookup)
         except (RefError, KeyError) as exc:
             problems.append(config.diagnostic(str(decl.address), (field_name,), str(exc).strip('"')))
-    tags = _tags(config, decl, variables, known, done, problems)
+    tags = _tags(config, decl, lookup, problems)
     if len(problems) > before:
         return None
     spec = localize_artifacts(spec, base_dir)
@@ -280,21 +280,14 @@ def check_name(kind: Kind, name: str | Unknown | None) -> str | None:
     return f"physical name {name!r} is invalid: {problems[0][1]}" if problems else None
 
 
-def _tags(
-    config: Config,
-    decl: ResourceDecl,
-    variables: Mapping[str, Any],
-    known: Mapping[Address, Known],
-    done: Mapping[Address, Desired],
-    problems: list[Diagnostic],
-) -> dict[str, str]:
+def _tags(config: Config, decl: ResourceDecl, lookup: Callable[[Ref], Any], problems: list[Diagnostic]) -> dict[str, str]:
     key = str(decl.address)
     raw = decl.body.get("tags") or {}
     if not isinstance(raw, dict):
         problems.append(config.diagnostic(key, ("tags",), "expected a map of strings"))
         return {}
     try:
-        tags = resolve(raw, _lookup(config, variables, known, done, decl, problems))
+        tags = resolve(raw, lookup)
     except (RefError, KeyError) as exc:
         problems.append(config.diagnostic(key, ("tags",), str(exc).strip('"')))
         return {}

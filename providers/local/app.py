@@ -91,19 +91,11 @@ class App:
             await self.lifespan(receive, send)
 
     async def invocation(self, name: str, scope: Scope, receive: Receive, send: Send) -> None:
-        content_type = accept = variant = attributes = None
-        length = 0
-        for key, value in scope["headers"]:
-            if key == b"content-type":
-                content_type = value.decode("latin-1")
-            elif key == b"accept":
-                accept = value.decode("latin-1")
-            elif key == b"x-amzn-sagemaker-target-variant":
-                variant = value.decode("latin-1")
-            elif key == b"x-amzn-sagemaker-custom-attributes":
-                attributes = value.decode("latin-1")
-            elif key == b"content-length":
-                length = _length(value)
+        asked = _headers(scope)
+        content_type, accept = asked.get(b"content-type"), asked.get(b"accept")
+        variant = asked.get(b"x-amzn-sagemaker-target-variant")
+        attributes = asked.get(b"x-amzn-sagemaker-custom-attributes")
+        length = _length(asked.get(b"content-length", ""))
         try:
             if scope["method"] != "POST":
                 raise ApiError("ValidationError", "InvokeEndpoint takes POST.", 405)
@@ -124,15 +116,9 @@ class App:
         await send({"type": "http.response.body", "body": payload})
 
     async def control_plane(self, scope: Scope, receive: Receive, send: Send) -> None:
-        target = authorization = None
-        length = 0
-        for key, value in scope["headers"]:
-            if key == b"x-amz-target":
-                target = value.decode("latin-1")
-            elif key == b"authorization":
-                authorization = value.decode("latin-1")
-            elif key == b"content-length":
-                length = _length(value)
+        asked = _headers(scope)
+        target, authorization = asked.get(b"x-amz-target"), asked.get(b"authorization")
+        length = _length(asked.get(b"content-length", ""))
         request_id = str(uuid.uuid4()).encode()
         try:
             if scope["method"] != "POST":
@@ -170,9 +156,14 @@ class App:
                 return
 
 
-def _length(value: bytes) -> int:
+def _headers(scope: Scope) -> dict[bytes, str]:
+    """The request's headers by lower-case name (the last of a repeated one)."""
+    return {key: value.decode("latin-1") for key, value in scope["headers"]}
+
+
+def _length(value: str) -> int:
     """A Content-Length header's value; 0 when it is not a plain number."""
-    return int(value) if value.isdigit() and len(value) < 19 else 0
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 19 else 0
 
 
 async def _read(receive: Receive, limit: int, declared: int, code: str | None = None) -> bytes:

@@ -7,9 +7,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from providers.local import arns
+from providers.local import arns, listing
 from providers.local.lifecycle import Endpoints
-from providers.local.registry import Registry
+from providers.local.registry import Kind, Registry, key_of
 
 Params = dict[str, Any]
 Response = dict[str, Any]
@@ -30,6 +30,30 @@ class Context:
 
 
 Handler = Callable[[Context, Params], Awaitable[Response]]
+Missing = Callable[[Context, str], Exception]
+"""The not-found error of one kind, worded as SageMaker words it for that kind."""
+
+
+def stored(ctx: Context, kind: Kind, name: str, missing: Missing) -> dict[str, Any]:
+    """The registry's record of `name`, or the kind's not-found error."""
+    record = ctx.registry.get(kind, key_of(name))
+    if record is None:
+        raise missing(ctx, name)
+    return record
+
+
+def readers(kind: Kind, name_member: str, arn_member: str, list_field: str, missing: Missing) -> tuple[Handler, Handler]:
+    """Describe and List of a kind whose objects are stored whole and listed by name, ARN and time."""
+
+    async def describe(ctx: Context, params: Params) -> Response:
+        return dict(stored(ctx, kind, params[name_member], missing)["describe"])
+
+    async def list_all(ctx: Context, params: Params) -> Response:
+        fields = (name_member, arn_member, "CreationTime")
+        found = ({k: r["describe"][k] for k in fields} for r in ctx.registry.values(kind))
+        return listing.page(params, found, name_member, list_field)
+
+    return describe, list_all
 
 
 def tag_list(params: Params) -> list[dict[str, str]]:

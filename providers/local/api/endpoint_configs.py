@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from providers.local import listing
-from providers.local.api.context import Context, Params, Response, tag_list
+from providers.local.api.context import Context, Params, Response, readers, stored, tag_list
 from providers.local.api.models import missing as missing_model
 from providers.local.errors import validation
 from providers.local.registry import Kind, key_of
@@ -59,26 +58,14 @@ async def create_endpoint_config(ctx: Context, params: Params) -> Response:
     return {"EndpointConfigArn": config_arn}
 
 
-async def describe_endpoint_config(ctx: Context, params: Params) -> Response:
-    record = ctx.registry.get(Kind.ENDPOINT_CONFIG, key_of(params["EndpointConfigName"]))
-    if record is None:
-        raise missing(ctx, params["EndpointConfigName"])
-    return dict(record["describe"])
-
-
-async def list_endpoint_configs(ctx: Context, params: Params) -> Response:
-    summaries = (
-        {k: r["describe"][k] for k in ("EndpointConfigName", "EndpointConfigArn", "CreationTime")}
-        for r in ctx.registry.values(Kind.ENDPOINT_CONFIG)
-    )
-    return listing.page(params, summaries, "EndpointConfigName", "EndpointConfigs")
+describe_endpoint_config, list_endpoint_configs = readers(
+    Kind.ENDPOINT_CONFIG, "EndpointConfigName", "EndpointConfigArn", "EndpointConfigs", missing
+)
 
 
 async def delete_endpoint_config(ctx: Context, params: Params) -> Response:
-    key = key_of(params["EndpointConfigName"])
-    if ctx.registry.get(Kind.ENDPOINT_CONFIG, key) is None:
-        raise missing(ctx, params["EndpointConfigName"])
-    ctx.registry.delete(Kind.ENDPOINT_CONFIG, key)
+    stored(ctx, Kind.ENDPOINT_CONFIG, params["EndpointConfigName"], missing)
+    ctx.registry.delete(Kind.ENDPOINT_CONFIG, key_of(params["EndpointConfigName"]))
     return {}
 
 

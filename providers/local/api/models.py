@@ -13,8 +13,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from providers.local import listing
-from providers.local.api.context import Context, Params, Response, present, tag_list
+from providers.local.api.context import Context, Params, Response, present, readers, stored, tag_list
 from providers.local.errors import validation
 from providers.local.registry import Kind, key_of
 
@@ -69,26 +68,12 @@ async def create_model(ctx: Context, params: Params) -> Response:
     return {"ModelArn": model_arn}
 
 
-async def describe_model(ctx: Context, params: Params) -> Response:
-    record = ctx.registry.get(Kind.MODEL, key_of(params["ModelName"]))
-    if record is None:
-        raise missing(ctx, params["ModelName"])
-    return dict(record["describe"])
-
-
-async def list_models(ctx: Context, params: Params) -> Response:
-    summaries = (
-        {k: r["describe"][k] for k in ("ModelName", "ModelArn", "CreationTime")}
-        for r in ctx.registry.values(Kind.MODEL)
-    )
-    return listing.page(params, summaries, "ModelName", "Models")
+describe_model, list_models = readers(Kind.MODEL, "ModelName", "ModelArn", "Models", missing)
 
 
 async def delete_model(ctx: Context, params: Params) -> Response:
-    key = key_of(params["ModelName"])
-    if ctx.registry.get(Kind.MODEL, key) is None:
-        raise missing(ctx, params["ModelName"])
-    ctx.registry.delete(Kind.MODEL, key)
+    stored(ctx, Kind.MODEL, params["ModelName"], missing)
+    ctx.registry.delete(Kind.MODEL, key_of(params["ModelName"]))
     await ctx.endpoints.prune_artifacts()
     return {}
 

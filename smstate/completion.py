@@ -15,7 +15,7 @@ from typing import Any
 
 from .addresses import Address
 from .errors import ProviderError
-from .evaluate import Desired, Digest, Keys, Known, check_name, identity, name_for, spec_problems
+from .evaluate import Desired, Digest, Keys, Known, check_name, hashed_request, name_for, spec_problems
 from .references import Ref, RefError, dig, parse_ref, resolve
 from .state import State
 from .values import Unknown, has_secret, has_unknown, mark
@@ -58,7 +58,7 @@ def _complete(planned: Mapping[Address, Desired], address: Address, state: State
         where = ".".join(str(p) for p in path)
         raise ProviderError(f"{address}: {where + ': ' if where else ''}{message}")
     keys = Keys(state.key, state.previous_key) if state.key is not None else Keys()
-    spec_hash = keys.current.spec_digest(identity(desired.kind, spec), digest, has_secret(spec))
+    spec_hash = keys.current.spec_digest(hashed_request(desired.kind, spec), digest, has_secret(spec))
     recorded = state.resources.get(str(address))
     known = Known(recorded.physical_name, recorded.arn, recorded.spec_hash, recorded.version) if recorded else None
     pinned = desired.physical_name if desired.pinned and isinstance(desired.physical_name, str) else None

@@ -47,15 +47,11 @@ class Desired:
         return shapes.to_request(self.kind.create_shape, {k: v for k, v in self.spec.items() if k in self._create_fields})
 
     @property
-    def identity(self) -> dict[str, Any]:
-        return identity(self.kind, self.spec)
-
-    @property
     def _create_fields(self) -> set[str]:
         return self.kind.request_fields(self.kind.create)
 
 
-def identity(kind: Kind, spec: dict[str, Any]) -> dict[str, Any]:
+def hashed_request(kind: Kind, spec: dict[str, Any]) -> dict[str, Any]:
     """The part of a create request that makes the object what it is: all but its mutable fields."""
     fields = kind.request_fields(kind.create) - kind.mutable - kind.settings
     request: dict[str, Any] = shapes.to_request(kind.create_shape, {k: v for k, v in spec.items() if k in fields})
@@ -231,7 +227,7 @@ def _named(
     spec, tags = content
     key = str(decl.address)
     deps = tuple(sorted(dependencies(decl)))
-    request = identity(kind, spec)
+    request = hashed_request(kind, spec)
     digest_hex: str | Unknown = Unknown(f"{key}.spec_hash")
     previous: str | None = None
     if not has_unknown(request):

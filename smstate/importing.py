@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from .addresses import Address
-from .evaluate import Digest, identity, localize_artifacts
+from .evaluate import Digest, hashed_request, localize_artifacts
 from .hashing import spec_hash
 from .live import attributes, user_tags
 from .provider import Live
@@ -39,7 +39,7 @@ def object_state(kind: Kind, live: Live, digest: Digest, dependencies: list[str]
         type=kind.state_type,
         physical_name=live.physical_name,
         arn=live.arn,
-        spec_hash=spec_hash(identity(kind, spec), digest),
+        spec_hash=spec_hash(hashed_request(kind, spec), digest),
         spec=spec,
         tags=_importable_tags(live.tags),
         attributes=attributes(kind, live),

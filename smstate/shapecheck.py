@@ -121,22 +121,22 @@ class Checker:
 
 
 def _scalar(shape: Shape, value: Any, path: Path, with_pattern: bool) -> list[Violation]:
-    kind = shape.type_name
-    if kind == "string":
+    type_name = shape.type_name
+    if type_name == "string":
         if not isinstance(value, str):
             return [Violation(path, Constraint.TYPE, value, "string")]
         return _string(shape, value, path, with_pattern)
-    if kind == "boolean":
+    if type_name == "boolean":
         return [] if isinstance(value, bool) else [Violation(path, Constraint.TYPE, value, "boolean")]
-    if kind in INT_TYPES:
+    if type_name in INT_TYPES:
         if isinstance(value, bool) or not isinstance(value, int):
             return [Violation(path, Constraint.TYPE, value, "integer")]
         return _size(shape, value, value, path, "")
-    if kind in FLOAT_TYPES:
+    if type_name in FLOAT_TYPES:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return [Violation(path, Constraint.TYPE, value, "number")]
         return _size(shape, value, value, path, "")
-    if kind == "timestamp":
+    if type_name == "timestamp":
         ok = isinstance(value, (str, int, float)) and not isinstance(value, bool)
         return [] if ok else [Violation(path, Constraint.TYPE, value, "timestamp")]
     return []

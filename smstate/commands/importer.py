@@ -14,7 +14,7 @@ from ..workers import Workers
 from .run import out
 
 
-def import_one(inputs: Inputs, address_text: str, physical: str, adopt: bool) -> int:
+def import_one(inputs: Inputs, address_text: str, object_id: str, adopt: bool) -> int:
     address = Address.parse(address_text)
     kind = KINDS[address.type]
     loaded = load(inputs)
@@ -24,21 +24,21 @@ def import_one(inputs: Inputs, address_text: str, physical: str, adopt: bool) ->
         if address_text in state.resources:
             raise SmstateError(f"{address} is already in the state; run `smstate state rm {address}` first to re-import it")
         provider = provider_for(loaded)
-        live = provider.read(kind, physical) if physical else None
+        live = provider.read(kind, object_id) if object_id else None
         if live is None:
             what = kind.state_type.replace("_", " ")
-            raise SmstateError(f"no {what} named {physical!r} exists (import {address.type} by their {'ARN' if not kind.name_member else 'name'})")
+            raise SmstateError(f"no {what} named {object_id!r} exists (import {address.type} by their {'ARN' if not kind.name_member else 'name'})")
         owner = importing.foreign_lineage(live, state.lineage)
         if owner:
-            raise SmstateError(f"{physical} belongs to another smstate state (lineage {owner}); it cannot be imported here")
+            raise SmstateError(f"{object_id} belongs to another smstate state (lineage {owner}); it cannot be imported here")
         if adopt and live.arn:
             provider.set_tags(live.arn, {OWNER_ADDRESS_TAG: str(address), OWNER_LINEAGE_TAG: state.lineage}, [])
-            live = provider.read(kind, physical) or live
+            live = provider.read(kind, object_id) or live
         state.resources[address_text] = importing.object_state(kind, live, loaded.workspace.digest)
         backend.commit(state)
-    out.print(f"[green]Import successful![/green] {address} is {physical}.")
+    out.print(f"[green]Import successful![/green] {address} is {object_id}.")
     if address not in loaded.config.resources:
-        pin = f"name: {physical}" if kind.name_member else f"the spec of {physical}"
+        pin = f"name: {object_id}" if kind.name_member else f"the spec of {object_id}"
         out.print(f"Declare {address} in the config (with `{pin}`) or the next plan will destroy it.")
     return 0
 

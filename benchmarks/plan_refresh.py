@@ -28,10 +28,14 @@ RUNS = 5
 PARALLELISM = 10
 
 
-def config_text(n: int) -> str:
-    lines = ["provider: {type: aws, region: us-east-1}", "models:"]
+AWS_PROVIDER = "provider: {type: aws, region: us-east-1}"
+
+
+def config_text(n: int, provider: str = AWS_PROVIDER, image: str = "img:1", artifact: str = "s3://b/m.tar.gz") -> str:
+    """N models, each with an endpoint config and an endpoint: 3N objects."""
+    lines = [provider, "models:"]
     for i in range(n):
-        lines += [f"  m{i}:", "    primary_container: {image: 'img:1', model_data_url: 's3://b/m.tar.gz'}"]
+        lines += [f"  m{i}:", f"    primary_container: {{image: '{image}', model_data_url: '{artifact}'}}"]
     lines.append("endpoint_configs:")
     for i in range(n):
         lines += [

@@ -1,11 +1,14 @@
 """A loopback HTTP proxy that counts API calls by operation and can add latency.
 
-Point a client's endpoint URL at it; it forwards every request to the real endpoint.
+Point a client's endpoint URL at it; it forwards every request to the real endpoint, except
+the operations it is told to deny: those it answers itself with AccessDeniedException, as
+AWS answers a caller whose policy does not allow them.
 """
 
 from __future__ import annotations
 
 import http.client
+import json
 import socket
 import threading
 import time
@@ -15,9 +18,10 @@ from urllib.parse import urlsplit
 
 
 class CountingProxy:
-    def __init__(self, upstream: str, latency: float = 0.0) -> None:
+    def __init__(self, upstream: str, latency: float = 0.0, deny: frozenset[str] = frozenset()) -> None:
         self.upstream = urlsplit(upstream)
         self.latency = latency
+        self.deny = deny
         self.calls: Counter[str] = Counter()
         self._lock = threading.Lock()
         proxy = self
@@ -41,6 +45,9 @@ class CountingProxy:
                     proxy.calls[operation] += 1
                 if proxy.latency:
                     time.sleep(proxy.latency)
+                if operation in proxy.deny:
+                    self._refuse(operation)
+                    return
                 upstream = http.client.HTTPConnection(proxy.upstream.hostname, proxy.upstream.port, timeout=60)
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
                 upstream.request(self.command, self.path, body=body, headers=headers)
@@ -54,6 +61,15 @@ class CountingProxy:
                 self.end_headers()
                 self.wfile.write(data)
                 upstream.close()
+
+            def _refuse(self, operation: str) -> None:
+                message = f"User is not authorized to perform: tag:{operation}"
+                data = json.dumps({"__type": "AccessDeniedException", "message": message}).encode()
+                self.send_response(400)
+                self.send_header("Content-Type", "application/x-amz-json-1.1")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
 
             do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _forward
 

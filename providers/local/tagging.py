@@ -69,7 +69,8 @@ def get_resources(registry: Registry, params: dict[str, Any], region: str) -> di
         if record["tags"] and _selected(kind, record, params)
     ]
     start = _offset(params.get("PaginationToken"))
-    page, size = [], 0
+    page: list[dict[str, Any]] = []
+    size = 0
     for mapping in matching[start:]:
         if len(page) == per_page or (page and size + len(mapping["Tags"]) > tags_per_page):
             break

@@ -184,8 +184,11 @@ class ProcessContainer:
         env = container_environment(spec.environment)
         try:
             with log.open("ab") as out:
-                process = await _forked(python, env, ["--model-dir", str(model_dir), *limit], workdir, listener, out)
-                if process is None:
+                forked = await _forked(python, env, ["--model-dir", str(model_dir), *limit], workdir, listener, out)
+                process: asyncio.subprocess.Process | ForkedProcess
+                if forked is not None:
+                    process = forked
+                else:
                     process = await asyncio.create_subprocess_exec(
                         python or sys.executable, str(MODEL_SERVER), "--model-dir", str(model_dir),
                         "--fd", str(listener.fileno()), "--parent-pid", str(os.getpid()), *limit,

@@ -46,7 +46,7 @@ class CountingProxy:
                 if proxy.latency:
                     time.sleep(proxy.latency)
                 if operation in proxy.deny:
-                    self._refuse(operation)
+                    _refuse(self, operation)
                     return
                 upstream = http.client.HTTPConnection(proxy.upstream.hostname, proxy.upstream.port, timeout=60)
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
@@ -61,15 +61,6 @@ class CountingProxy:
                 self.end_headers()
                 self.wfile.write(data)
                 upstream.close()
-
-            def _refuse(self, operation: str) -> None:
-                message = f"User is not authorized to perform: tag:{operation}"
-                data = json.dumps({"__type": "AccessDeniedException", "message": message}).encode()
-                self.send_response(400)
-                self.send_header("Content-Type", "application/x-amz-json-1.1")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
 
             do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _forward
 
@@ -93,3 +84,14 @@ class CountingProxy:
     @property
     def total(self) -> int:
         return sum(self.calls.values())
+
+
+def _refuse(handler: BaseHTTPRequestHandler, operation: str) -> None:
+    """Answer as AWS answers a caller whose policy does not allow `operation`."""
+    message = f"User is not authorized to perform: tag:{operation}"
+    data = json.dumps({"__type": "AccessDeniedException", "message": message}).encode()
+    handler.send_response(400)
+    handler.send_header("Content-Type", "application/x-amz-json-1.1")
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)

@@ -32,7 +32,7 @@ class Live:
     modified: str | None = None
     """When the object last changed, for kinds whose List rows show it (`Listing.modified_member`)."""
     unchanged: bool = False
-    """The description was not read again: a List call showed the same immutable object as recorded."""
+    """The description was not read again: its List row showed the object unchanged since state recorded it."""
 
 
 @dataclass(frozen=True)

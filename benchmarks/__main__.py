@@ -1,12 +1,13 @@
-"""Run the benchmarks and print their tables: `python -m benchmarks [plan|apply|datapath|startup]...`."""
+"""Run the benchmarks and print their tables: `python -m benchmarks [plan|apply|datapath|startup|endpoint]...`."""
 
 import platform
 import sys
 import time
 
-from benchmarks import apply_parallel, datapath, plan_refresh, startup
+from benchmarks import apply_parallel, datapath, endpoint_start, plan_refresh, startup
 
-SUITES = {"plan": plan_refresh.main, "apply": apply_parallel.main, "datapath": datapath.main, "startup": startup.main}
+SUITES = {"plan": plan_refresh.main, "apply": apply_parallel.main, "datapath": datapath.main, "startup": startup.main,
+          "endpoint": endpoint_start.main}
 
 print(f"smstate benchmarks, {time.strftime('%Y-%m-%d')}, {platform.node()}, {platform.processor() or platform.machine()}")
 for name in sys.argv[1:] or list(SUITES):

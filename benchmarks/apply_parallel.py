@@ -2,10 +2,11 @@
 on the local target (time spent waiting for model servers to come up) and on a moto server
 behind a proxy adding 50 ms to every call (time spent waiting on the network).
 
-On the local target each endpoint starts one model server. With a model that loads at once,
-that start is Python importing the model server (numpy, uvicorn): CPU work, which two cores
-run only two at a time. A model that takes LOAD_SECONDS to load (its model_fn waits, as one
-fetching weights from storage does) is the case the parallelism is for: the time is waiting."""
+On the local target each endpoint starts one model server, forked from the warm parent that
+has imported the serving stack already, so with a model that loads at once the start costs
+little CPU and the endpoints overlap. A model that takes LOAD_SECONDS to load (its model_fn
+waits, as one fetching weights from storage does) is the case the parallelism is for: the
+time is waiting."""
 
 from __future__ import annotations
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -9,6 +10,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 
 def free_port() -> int:
@@ -38,3 +40,24 @@ def moto_server() -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+@contextmanager
+def local_server(home: Path) -> Iterator[str]:
+    """The local SageMaker in its own process, as `smstate` starts it."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SMSTATE_")}
+    proc = subprocess.Popen([sys.executable, "-m", "providers.local", "serve", "--port", str(port), "--home", str(home)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(url + "/ping", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.05)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(30)

@@ -155,6 +155,7 @@ class Actions:
             dependencies=[str(d) for d in desired.dependencies],
             version=live.version,
             created=live.created,
+            modified=live.modified,
             status=status,
         )
 

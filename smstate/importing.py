@@ -45,6 +45,8 @@ def object_state(kind: Kind, live: Live, digest: Digest, dependencies: list[str]
         attributes=attributes(kind, live),
         dependencies=dependencies or [],
         version=live.version,
+        created=live.created,
+        modified=live.modified,
     )
 
 

@@ -69,7 +69,7 @@ def refresh(
             drift.append(Drift(address, DriftKind.MODIFIED, obj.type, changed, obj.id))
         refreshed.resources[address] = replace(
             obj, attributes=now, arn=live.arn or obj.arn, deposed=deposed, created=live.created or obj.created,
-            status=_status(obj.status, live.status),
+            modified=live.modified or obj.modified, status=_status(obj.status, live.status),
         )
     return refreshed, drift
 
@@ -99,7 +99,8 @@ def _confirm(refreshed: State, address: str, obj: ObjectState, live: Live | None
         return
     now = redact_like(attributes(kind, live), recorded(obj), refreshed.lineage)
     refreshed.resources[address] = replace(
-        obj, attributes=now, arn=live.arn, deposed=deposed, created=live.created, status=_status(obj.status, live.status)
+        obj, attributes=now, arn=live.arn, deposed=deposed, created=live.created, modified=live.modified,
+        status=_status(obj.status, live.status),
     )
 
 

@@ -29,16 +29,20 @@ class Live:
     failure_reason: str | None = None
     version: int | None = None
     created: str | None = None
+    modified: str | None = None
+    """When the object last changed, for kinds whose List rows show it (`Listing.modified_member`)."""
     unchanged: bool = False
-    """The description was not read again: a List call showed the same immutable object as recorded."""
+    """The description was not read again: its List row showed the object unchanged since state recorded it."""
 
 
 @dataclass(frozen=True)
 class Summary:
-    """One row of a List call: enough to tell an immutable object is still the one recorded."""
+    """One row of a List call: enough to tell an object is still the one recorded."""
 
     arn: str
     created: str | None
+    modified: str | None = None
+    status: str | None = None
 
 
 @dataclass(frozen=True)
@@ -86,8 +90,11 @@ class Provider(Protocol):
 
     def tags_of(self, arn: str) -> dict[str, str]: ...
 
+    def tags_in_bulk(self, arns: list[str]) -> dict[str, dict[str, str]]:
+        """ARN (lower-cased) -> tags, for those of `arns` a bulk tagging API reports; the rest are left out."""
+
     def list_summaries(self, kind: Kind, created_after: str | None) -> dict[str, Summary]:
-        """Name -> Summary of every object of an immutable kind created after a time."""
+        """Name -> Summary of every object of a kind created after a time (`Kind.listed_unchanged`)."""
 
     def check_network(self, subnets: list[str], security_groups: list[str]) -> list[str]:
         """Names of the subnets and security groups that do not exist; raises nothing on missing permission."""

@@ -57,6 +57,9 @@ class Listing:
     """The (config) type of the parent kind when objects are listed per parent, such as versions per group."""
     within_member: str | None = None
     """The List request member that names the parent."""
+    modified_member: str | None = None
+    """The row member every change of the object moves (`LastModifiedTime`): a row showing the value
+    state recorded, and a settled status, proves the object unchanged but for its tags."""
 
 
 @dataclass(frozen=True)
@@ -164,6 +167,11 @@ class Kind:
         return self.identity is Identity.HASHED
 
     @property
+    def listed_unchanged(self) -> bool:
+        """A List row can prove an object of this kind unchanged (see `immutable`, `Listing.modified_member`)."""
+        return self.immutable or self.listing.modified_member is not None
+
+    @property
     def tags_readable(self) -> bool:
         return self.tags is Tagging.LIST_TAGS
 
@@ -263,7 +271,9 @@ KINDS: dict[str, Kind] = {
             "EndpointName",
             identity=Identity.LOGICAL,
             arn_member="EndpointArn",
-            listing=Listing("ListEndpoints", "Endpoints", "EndpointName", "EndpointArn"),
+            listing=Listing(
+                "ListEndpoints", "Endpoints", "EndpointName", "EndpointArn", modified_member="LastModifiedTime"
+            ),
             also=("UpdateEndpoint",),
             update="UpdateEndpoint",
             update_member="EndpointName",

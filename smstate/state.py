@@ -38,6 +38,8 @@ class ObjectState:
     dependencies: list[str] = field(default_factory=list)
     version: int | None = None
     created: str | None = None
+    modified: str | None = None
+    """When the API last saw the object change (`Listing.modified_member`), as read back."""
     status: str = "ready"
     deposed: list[ObjectState] = field(default_factory=list)
 
@@ -55,6 +57,8 @@ class ObjectState:
             del out["version"]
         if self.created is None:
             del out["created"]
+        if self.modified is None:
+            del out["modified"]
         return out
 
     @classmethod
@@ -166,6 +170,7 @@ class _Object(BaseModel):
     dependencies: list[str] = []
     version: int | None = None
     created: str | None = None
+    modified: str | None = None
     status: Literal["ready", "creating", "tainted", "gone"] = "ready"
     deposed: list[_Object] = []
 

@@ -26,6 +26,7 @@ from smstate.hashing import ARTIFACT_KEY
 from smstate.provider import Created, Live, Progress, ProgressFn, Summary
 from smstate.resources import KINDS, Kind
 
+from .bulk_tags import BulkTags
 from .errors import is_not_found, translate
 
 class AwsProvider:
@@ -48,6 +49,7 @@ class AwsProvider:
         self.sagemaker = self.clients.client("sagemaker")
         self._services: dict[str, Any] = {"sagemaker": self.sagemaker}
         self.sleep: Callable[[float], None] = time.sleep
+        self._bulk_tags: BulkTags | None = None
 
     def _client(self, kind: Kind) -> Any:
         """The boto3 client of the kind's service, made once."""
@@ -87,6 +89,7 @@ class AwsProvider:
             failure_reason=description.get("FailureReason"),
             version=description.get(kind.version_member) if kind.version_member else None,
             created=_timestamp(description.get("CreationTime")),
+            modified=_timestamp(description.get(modified)) if (modified := kind.listing.modified_member) else None,
         )
 
     def _tags(self, arn: str) -> dict[str, str]:
@@ -203,6 +206,12 @@ class AwsProvider:
     def tags_of(self, arn: str) -> dict[str, str]:
         return self._tags(arn)
 
+    def tags_in_bulk(self, arns: list[str]) -> dict[str, dict[str, str]]:
+        """Tags through the Resource Groups Tagging API, 100 ARNs a call (`bulk_tags`)."""
+        if self._bulk_tags is None:
+            self._bulk_tags = BulkTags(self.clients.client("resourcegroupstaggingapi"))
+        return self._bulk_tags.read(arns)
+
     def list_summaries(self, kind: Kind, created_after: str | None) -> dict[str, Summary]:
         op, key, field, arn_field = (
             kind.listing.operation, kind.listing.key, kind.listing.id_member, kind.listing.arn_member
@@ -214,7 +223,7 @@ class AwsProvider:
         try:
             for page in self._client(kind).get_paginator(xform_name(op)).paginate(**params):
                 for item in page.get(key, []):
-                    found[item[field]] = Summary(item[arn_field], _timestamp(item.get("CreationTime")))
+                    found[item[field]] = _summary(kind, item)
         except ClientError as exc:
             raise translate(exc, op) from None
         return found
@@ -267,6 +276,16 @@ class AwsProvider:
             except (ClientError, Boto3Error) as exc:
                 raise ProviderError(f"cannot upload {path} to s3://{self.artifact_bucket}/{key}: {exc}") from None
         return f"s3://{self.artifact_bucket}/{key}"
+
+
+def _summary(kind: Kind, row: dict[str, Any]) -> Summary:
+    modified = kind.listing.modified_member
+    return Summary(
+        arn=row[kind.listing.arn_member],
+        created=_timestamp(row.get("CreationTime")),
+        modified=_timestamp(row.get(modified)) if modified else None,
+        status=row.get(kind.statuses.member) if kind.statuses else None,
+    )
 
 
 def _timestamp(value: Any) -> str | None:

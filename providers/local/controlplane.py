@@ -1,5 +1,6 @@
 """The SageMaker control plane over the JSON 1.1 protocol.
 
+The Resource Groups Tagging API's GetResources is answered here too (`tagging`).
 A request is `POST /` with `X-Amz-Target: SageMaker.<Operation>` and a JSON
 object body. It is answered in this order, each step with an AWS-shaped error
 when it fails: the operation must be one the server implements
@@ -17,7 +18,7 @@ import json
 import logging
 from typing import Any
 
-from providers.local import arns
+from providers.local import arns, tagging
 from providers.local.api import OPERATIONS
 from providers.local.api.context import Context
 from providers.local.errors import ApiError, internal
@@ -41,6 +42,8 @@ class ControlPlane:
         self.endpoints = endpoints
 
     async def handle(self, target: str | None, body: bytes, authorization: str | None) -> bytes:
+        if target and target.startswith(tagging.TARGET_PREFIX):
+            return tagging.handle(self.registry, target, body, authorization)
         name = target[len(TARGET_PREFIX) :] if target and target.startswith(TARGET_PREFIX) else None
         handler = OPERATIONS.get(name or "")
         model = operation(name) if name and handler else None

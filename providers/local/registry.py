@@ -134,6 +134,11 @@ class Registry:
         return self.root / kind.value / f"{quote(key, safe='')}.json"
 
 
+def arn_of(record: Record) -> str:
+    """The object's ARN, as its Describe response gives it."""
+    return _arn_of(record)
+
+
 def _arn_of(record: Record) -> str:
     describe = record["describe"]
     for field in ("ModelArn", "EndpointConfigArn", "EndpointArn", "ModelPackageGroupArn", "ModelPackageArn"):

@@ -20,6 +20,7 @@ is raised to its hard ceiling at start (settings: `SMSTATE_LOCAL_KEEP_ALIVE`,
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
 import gc
@@ -112,7 +113,8 @@ def _stopping(home: Path) -> bool:
 
 
 def build_app(home: Path, runtime: str, python: str | None, url: str) -> App:
-    from providers.local.hosting import start_instance
+    from providers.local.hosting import start_instance, warm
+    from providers.local.hosting.runtime import container_environment
 
     async def starter(model: dict[str, Any], workdir: Path, memory: int | None) -> Instance:
         return await start_instance(model, workdir, runtime=runtime, python=python, memory=memory)
@@ -126,7 +128,11 @@ def build_app(home: Path, runtime: str, python: str | None, url: str) -> App:
     info = {"pid": os.getpid(), "url": url, "runtime": runtime, "python": python or sys.executable,
             "home": str(home)}  # fmt: skip
 
+    warming: list[asyncio.Task[Any]] = []
+
     async def startup() -> None:
+        if runtime == "process":  # the warm parent imports the serving stack while the server starts
+            warming.append(asyncio.create_task(warm.parent_for(python, container_environment({}))))
         service_model()  # parsed once now rather than on the first request
         gc.freeze()  # and left out of every later collection: it lives as long as the server
         (home / "server.pid").write_text(json.dumps({"pid": os.getpid(), "url": url}) + "\n")
@@ -135,6 +141,7 @@ def build_app(home: Path, runtime: str, python: str | None, url: str) -> App:
 
     async def shutdown() -> None:
         await endpoints.shutdown()
+        await warm.stop_all()
         with contextlib.suppress(FileNotFoundError):
             (home / "server.pid").unlink()
         log.info("local SageMaker stopped")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -62,11 +63,16 @@ def _append_summary(found: list[Drift]) -> bool:
 def _owned(provider: Provider, lineage: str, parallelism: int) -> list[drift_mod.Found]:
     """Every listed object with its tags; objects whose tags cannot be read are skipped with a warning."""
     listed = [(kind, object_id, arn) for kind in KINDS for object_id, arn in provider.list_ids(KINDS[kind])]
+    bulk: dict[str, dict[str, str]] = {}
+    for kind in (k for k in KINDS if KINDS[k].tags_readable):
+        with contextlib.suppress(ProviderError):  # ListTags, one by one, still answers
+            bulk.update(provider.tags_in_bulk([arn for k, _, arn in listed if k == kind]))
 
     def tags(item: tuple[str, str, str]) -> drift_mod.Found | None:
         kind, object_id, arn = item
         try:
-            return kind, object_id, provider.tags_of(arn)
+            found = bulk.get(arn.lower())
+            return kind, object_id, found if found is not None else provider.tags_of(arn)
         except ProviderError as exc:
             err.print(f"[yellow]Warning:[/yellow] cannot read the tags of {object_id}, skipped: {exc}")
             return None

@@ -8,6 +8,11 @@ empty account and requires `drift` exit 0 and `plan --detailed-exitcode` exit 0 
 Any server-filled default, reordered list or empty-vs-absent difference shows up here as
 false drift. Each example is three CLI runs, so the default run keeps the count small; the
 `slow` variant explores more.
+
+The other way round, drift is found exactly: among a fleet of model + config + endpoint
+triples, large enough that the refresh reads them from List rows and bulk tags, one object
+changed by hand (a tag, a weight, an instance count, the config an endpoint serves from) is
+reported, and only it.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import json
 import string
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +30,9 @@ import yaml
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from benchmarks.plan_refresh import config_text
+
+from .helpers import read_state
 from .targets import ROLE, TARGETS, Target, Workdir, open_target
 
 SUBNETS = 3
@@ -213,3 +222,68 @@ def test_fresh_apply_never_drifts_many(name: str, moto_url: str) -> None:
         check_exact(name, moto_url, data)
 
     run()
+
+
+FLEET = 21
+"""Triples of model, endpoint config and endpoint: more than `refresh.LIST_FROM` of each kind, so
+the refresh reads them from List rows and tags in bulk rather than describing each."""
+HAND_CHANGES = {"moto": ("tag",), "local": ("tag", "weight", "instance_count", "config")}
+"""moto keeps an endpoint's LastModifiedTime through a weight change and has no UpdateEndpoint:
+those hand changes are checked on the local target, whose endpoints behave as SageMaker's do."""
+FLEET_EXAMPLES = 6
+
+
+def fleet_text(t: Target) -> str:
+    return config_text(FLEET, t.provider_block().strip(), t.image, t.artifact("fleet"))
+
+
+def hand_change(t: Target, work: Workdir, change: str, address: str) -> Callable[[], None]:
+    """Make one change by hand, as a user with the console would; return what undoes it."""
+    recorded = read_state(work.dir)["resources"][address]
+    name, arn = recorded["physical_name"], recorded["arn"]
+    if change == "tag":
+        t.sm.add_tags(ResourceArn=arn, Tags=[{"Key": "changed-by", "Value": "hand"}])
+        return lambda: t.sm.delete_tags(ResourceArn=arn, TagKeys=["changed-by"])
+    if change in ("weight", "instance_count"):
+        member, changed, original = ("DesiredWeight", 2.0, 1.0) if change == "weight" else ("DesiredInstanceCount", 2, 1)
+
+        def resize(value: float) -> None:
+            t.sm.update_endpoint_weights_and_capacities(
+                EndpointName=name, DesiredWeightsAndCapacities=[{"VariantName": "a", member: value}]
+            )
+            t.settle(name)
+
+        resize(changed)
+        return lambda: resize(original)
+
+    def serve_from(config: str) -> None:
+        t.sm.update_endpoint(EndpointName=name, EndpointConfigName=config)
+        t.settle(name)
+
+    serve_from("hand-config")
+    return lambda: serve_from(recorded["attributes"]["endpoint_config_name"])
+
+
+@pytest.mark.parametrize("name", TARGETS)
+def test_one_hand_change_among_many_is_found(name: str, moto_url: str) -> None:
+    with tempfile.TemporaryDirectory(prefix="smstate-fleet-") as scratch, open_target(name, moto_url, Path(scratch)) as t:
+        work = Workdir.make(Path(scratch) / "project", t, fleet_text(t))
+        applied = work.run("apply", "--auto-approve", "--parallelism", "10", timeout=600)
+        assert applied.code == 0, str(applied)
+        t.hand_config("hand-config", read_state(work.dir)["resources"]["models.m0"]["physical_name"])
+
+        @settings(max_examples=FLEET_EXAMPLES, deadline=None, phases=NO_SHRINK, suppress_health_check=[HealthCheck.too_slow])
+        @given(change=st.sampled_from(HAND_CHANGES[name]), index=st.integers(0, FLEET - 1), data=st.data())
+        def run(change: str, index: int, data: st.DataObject) -> None:
+            prefixes = {"models": "m", "endpoint_configs": "c", "endpoints": "e"} if change == "tag" else {"endpoints": "e"}
+            kind = data.draw(st.sampled_from(sorted(prefixes)), label="type")
+            address = f"{kind}.{prefixes[kind]}{index}"
+            undo = hand_change(t, work, change, address)
+            try:
+                found = work.run("drift", "--format", "json")
+                drifted = [d["address"] for d in json.loads(found.out or "{}").get("drift", [])]
+                assert drifted == [address], f"{change} on {address}: {found}"
+            finally:
+                undo()
+
+        run()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.local.server_harness import ServerProcess, children, clients, deploy, invoke_label, model_tar
+from tests.local.server_harness import ServerProcess, clients, deploy, invoke_label, model_servers, model_tar
 from tests.local.server_access_test import NOBODY, SYSTEM_PYTHON, needs_root
 
 pytestmark = pytest.mark.timeout(120)
@@ -93,9 +93,9 @@ def _tcp_listeners(inodes: set[int]) -> list[int]:
 def test_another_user_cannot_reach_a_model_server_directly(served: tuple[ServerProcess, Path]) -> None:
     server, home = served
     assert server.process is not None
-    model_servers = children(server.process.pid)
-    assert len(model_servers) == 1
-    inodes = set().union(*(_socket_inodes(pid) for pid in model_servers))
+    found = model_servers(server.process.pid)
+    assert len(found) == 1
+    inodes = set().union(*(_socket_inodes(pid) for pid in found))
     tcp = _tcp_listeners(inodes)
     unix = [path for path in home.rglob("*") if path.is_socket()]
     targets = [f"tcp:{port}" for port in tcp] + [f"unix:{path}" for path in unix]

@@ -195,8 +195,21 @@ def invoke_label(rt: Any, endpoint: str, payload: Any = 1) -> str:
     return str(json.loads(response["Body"].read())["label"])
 
 
+def model_servers(pid: int) -> set[int]:
+    """Live model servers of the local server `pid`: forks of its warm parents, and servers it started itself."""
+    warm = {child for child in children(pid) if "fork_server.py" in _cmdline(child)}
+    return (children(pid) - warm).union(*(children(parent) for parent in warm))
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return ""
+
+
 def children(pid: int) -> set[int]:
-    """Live child processes of `pid` (the model servers of a local server)."""
+    """Live child processes of `pid`."""
     found = set()
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:

@@ -15,7 +15,7 @@ from tests.local.server_harness import (
     PID_CODE,
     BROKEN_CODE,
     ServerProcess,
-    children,
+    model_servers,
     clients,
     create_config,
     create_model,
@@ -73,12 +73,12 @@ def test_delete_while_creating_leaves_no_model_server(tmp_path: Path) -> None:
         deploy(sm, "abandoned", slow, count=2, wait=False)
         assert server.process is not None
         deadline = time.monotonic() + 10
-        while len(children(server.process.pid)) < 2 and time.monotonic() < deadline:
+        while len(model_servers(server.process.pid)) < 2 and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert len(children(server.process.pid)) == 2
+        assert len(model_servers(server.process.pid)) == 2
         sm.delete_endpoint(EndpointName="abandoned")
         wait_deleted(sm, "abandoned")
-        assert children(server.process.pid) == set()
+        assert model_servers(server.process.pid) == set()
     finally:
         server.close()
 

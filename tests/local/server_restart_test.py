@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from providers.local import daemon
-from tests.local.server_harness import PID_CODE, children, clients, deploy, free_port, invoke_label, model_tar, wait_in_service
+from tests.local.server_harness import PID_CODE, clients, deploy, free_port, invoke_label, model_servers, model_tar, wait_in_service
 from tests.local.server_lifecycle_test import wait_gone
 
 pytestmark = pytest.mark.timeout(120)
@@ -89,7 +89,7 @@ def reap(pid: int) -> None:
 
 def wait_for_children(pid: int) -> None:
     deadline = time.monotonic() + 10
-    while not children(pid) and time.monotonic() < deadline:
+    while not model_servers(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     time.sleep(0.3)  # the request reaches the model server
 

@@ -16,7 +16,7 @@ import pytest
 
 from tests.local.server_harness import (
     ServerProcess,
-    children,
+    model_servers,
     clients,
     model_tar,
     wait_in_service,
@@ -34,7 +34,8 @@ def predict_fn(data, model):
     return {"label": "env", "env": dict(os.environ)}
 '''
 
-#: Signals the local server (its parent) from the model, then from a child of the model.
+#: Signals its parent (the warm parent it was forked from) and the local server, whose pid
+#: the request gives ("parent:PID"), from the model, then from a child of the model ("child:PID").
 SIGNALLING_CODE = '''
 import os, signal, subprocess
 
@@ -42,12 +43,14 @@ def model_fn(model_dir):
     return None
 
 def predict_fn(data, model):
-    server = os.getppid()
-    if data == "parent":
-        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-            os.kill(server, signum)
-    elif data == "child":
-        subprocess.Popen(["sh", "-c", f"kill -TERM {server}; sleep 2"])
+    how, _, server = str(data).partition(":")
+    targets = (os.getppid(), int(server)) if server else ()
+    if how == "parent":
+        for target in targets:
+            for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                os.kill(target, signum)
+    elif how == "child":
+        subprocess.Popen(["sh", "-c", " ; ".join(f"kill -TERM {t}" for t in targets) + "; sleep 2"])
     return {"label": str(os.getpid())}
 '''
 
@@ -154,13 +157,18 @@ def test_a_model_signalling_the_server_leaves_it_serving(tmp_path: Path) -> None
         assert server.process is not None
         sm, rt = clients(server.url)
         deploy_typed(sm, "rogue", model_tar(tmp_path, "rogue", SIGNALLING_CODE), "ml.m5.large")
-        model_pid = int(invoke(rt, "rogue", "parent")["label"])
-        invoke(rt, "rogue", "child")
+        model_pid = int(invoke(rt, "rogue", f"parent:{server.process.pid}")["label"])
+        invoke(rt, "rogue", f"child:{server.process.pid}")
         time.sleep(1.0)  # time for a signal to stop the server, if it could
         assert server.process.poll() is None, server.log()
         assert int(invoke(rt, "rogue", 1)["label"]) == model_pid
         assert "ignored SIGTERM sent by model server process" in server.log()
         assert os.getsid(model_pid) == model_pid != os.getsid(server.process.pid)
+        sm.update_endpoint_weights_and_capacities(
+            EndpointName="rogue", DesiredWeightsAndCapacities=[{"VariantName": "primary", "DesiredInstanceCount": 2}]
+        )
+        # the warm parent it signalled still forks new instances
+        wait_for(lambda: len(model_servers(server.process.pid)) == 2)
     finally:
         server.close()
     assert server.process.returncode == 0  # while SIGTERM from outside still stops it
@@ -191,7 +199,7 @@ def test_a_killed_instance_is_replaced_while_the_others_serve(tmp_path: Path) ->
         tar = model_tar(tmp_path, "fleet", SLOW_RESTART_CODE)
         deploy_typed(sm, "fleet", tar, "ml.m5.large", count=2, SLOW_MARK=str(mark))
         pids = {int(invoke(rt, "fleet", 1)["label"]) for _ in range(6)}
-        assert pids == children(server.process.pid) and len(pids) == 2
+        assert pids == model_servers(server.process.pid) and len(pids) == 2
         mark.touch()
         victim = pids.pop()
         os.kill(victim, signal.SIGKILL)

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.helpers import REPO, Result, cli_env, run_cli
-from tests.local.server_harness import ServerProcess, children, clients, free_port, model_tar
+from tests.local.server_harness import ServerProcess, children, clients, free_port, model_servers, model_tar
 
 SECRET = "s3cr3t-7f2b9c41-never-print"
 ROTATED = "s3cr3t-0a9e5d17-rotated"
@@ -138,7 +138,7 @@ def test_the_local_server_and_its_model_servers_listen_on_loopback_only(local_se
     try:
         sm.get_waiter("endpoint_in_service").wait(EndpointName="lb", WaiterConfig={"Delay": 0.2, "MaxAttempts": 300})
         assert local_server.process is not None
-        pids = {local_server.process.pid, *children(local_server.process.pid)}
+        pids = {local_server.process.pid, *children(local_server.process.pid), *model_servers(local_server.process.pid)}
         addresses = [a for pid in pids for a in _listening(pid)]
         assert addresses and set(addresses) <= LOOPBACK, addresses
     finally:

@@ -14,7 +14,9 @@ is there: there are no test hooks in the product. The proxy can
 - SIGKILL a process right after forwarding its Nth SageMaker call, before it sees the answer;
 - go away for good: every later request has its connection reset and new connections are refused;
 - hang: accept the calls a predicate picks and never answer them (nothing is forwarded) until
-  `release()`, after which they are forwarded as usual.
+  `release()`, after which they are forwarded as usual;
+- deny operations, answering them itself with `AccessDeniedException`, as AWS answers a caller
+  whose policy does not allow them.
 
 Only SageMaker control-plane calls (those with an `X-Amz-Target` header) are counted and
 faulted; the local target's `GET /ping` presence check passes through untouched.
@@ -146,11 +148,15 @@ class Handler(BaseHTTPRequestHandler):
 class FaultProxy(Loopback):
     """`with FaultProxy(upstream) as proxy:` serves on `proxy.url` until the block ends."""
 
-    def __init__(self, upstream: str, faults: Faults | None = None, port: int = 0) -> None:
+    def __init__(
+        self, upstream: str, faults: Faults | None = None, port: int = 0, deny: frozenset[str] = frozenset()
+    ) -> None:
         parts = urlsplit(upstream)
         assert parts.hostname and parts.port, upstream
         self.upstream = (parts.hostname, parts.port)
         self.faults = faults or Faults()
+        self.deny = deny
+        """Operations answered with AccessDeniedException, never forwarded."""
         self.calls: list[Call] = []
         self.gone = False
         self.gone_after: int | None = None
@@ -308,6 +314,11 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             ]
             self._send(status, headers, data)
 
+        def _denied(self, operation: str) -> None:
+            message = f"User is not authorized to perform: {operation}"
+            data = json.dumps({"__type": "AccessDeniedException", "message": message}).encode()
+            self._send(400, [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-ErrorType", "AccessDeniedException")], data)
+
         def _serve(self) -> None:
             body = self._body()
             if proxy.gone:
@@ -328,6 +339,8 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                 return self._reset()
             if latency:
                 time.sleep(latency)
+            if operation in proxy.deny:
+                return self._denied(operation)
             if fault in (Fault.THROTTLE, Fault.ERROR_500, Fault.ERROR_503):
                 return self._error(fault)
             if fault is Fault.RESET_BEFORE:

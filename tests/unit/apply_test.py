@@ -101,6 +101,9 @@ class FakeSageMaker:
     def tags_of(self, arn: str) -> dict[str, str]:
         return dict(self.objects[arn.removeprefix("arn:")][2])
 
+    def tags_in_bulk(self, arns: list[str]) -> dict[str, dict[str, str]]:
+        return {}
+
     def list_summaries(self, kind: Kind, created_after: str | None) -> dict[str, Summary]:
         return {}
 

@@ -18,11 +18,13 @@ import socket
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 from providers.local.hosting.client import ContainerClient
+from providers.local.hosting import warm
 from providers.local.hosting.errors import HostingError
 from providers.local.hosting.private_socket import PrivateSocket
+from providers.local.hosting.warm import ForkedProcess
 
 MODEL_SERVER = Path(__file__).with_name("model_server.py")
 STOP_GRACE_SECONDS = 5.0
@@ -145,10 +147,11 @@ def loopback_listener() -> socket.socket:
 
 
 class ProcessContainer:
-    """A model server run as a child process of the local server.
+    """A model server run as a child process of the local server, or forked from its warm parent.
 
-    It runs ``model_server.py`` by path with ``python`` (the model's libraries come
-    from that interpreter), serving on a Unix socket in ``<workdir>/sockets`` that only
+    It runs ``model_server.py`` with ``python`` (the model's libraries come from that
+    interpreter): forked from the warm parent of that Python, which has imported the
+    serving stack already (``warm``), or started by path when it cannot be. It serves on a Unix socket in ``<workdir>/sockets`` that only
     the local server's user can connect to (see ``private_socket``), in a session and
     process group of its own (signals meant for the local server never reach it), with
     the environment of :func:`container_environment`, its data segment bounded by
@@ -159,7 +162,7 @@ class ProcessContainer:
     """
 
     def __init__(
-        self, spec: ContainerSpec, process: asyncio.subprocess.Process, address: PrivateSocket, log: Path
+        self, spec: ContainerSpec, process: asyncio.subprocess.Process | ForkedProcess, address: PrivateSocket, log: Path
     ) -> None:
         self.spec = spec
         self.process = process
@@ -178,15 +181,21 @@ class ProcessContainer:
         except OSError as exc:
             raise HostingError(f"{spec.label} could not listen on a socket in {workdir}: {exc}") from None
         limit = ["--memory-limit", str(memory)] if memory else []
+        env = container_environment(spec.environment)
         try:
             with log.open("ab") as out:
-                process = await asyncio.create_subprocess_exec(
-                    python or sys.executable, str(MODEL_SERVER), "--model-dir", str(model_dir),
-                    "--fd", str(listener.fileno()), "--parent-pid", str(os.getpid()), *limit,
-                    stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=asyncio.subprocess.STDOUT,
-                    pass_fds=(listener.fileno(),), env=container_environment(spec.environment), cwd=workdir,
-                    start_new_session=True,
-                )
+                forked = await _forked(python, env, ["--model-dir", str(model_dir), *limit], workdir, listener, out)
+                process: asyncio.subprocess.Process | ForkedProcess
+                if forked is not None:
+                    process = forked
+                else:
+                    process = await asyncio.create_subprocess_exec(
+                        python or sys.executable, str(MODEL_SERVER), "--model-dir", str(model_dir),
+                        "--fd", str(listener.fileno()), "--parent-pid", str(os.getpid()), *limit,
+                        stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=asyncio.subprocess.STDOUT,
+                        pass_fds=(listener.fileno(),), env=env, cwd=workdir,
+                        start_new_session=True,
+                    )
             remember_model_pid(process.pid)
         except OSError as exc:
             address.close()
@@ -217,6 +226,22 @@ class ProcessContainer:
         _signal_group(self.process.pid, signal.SIGKILL)  # whatever the model started, too
         await self.process.wait()
         self.address.close()
+
+
+async def _forked(
+    python: str | None, env: dict[str, str], argv: list[str], workdir: Path, listener: socket.socket, out: BinaryIO
+) -> ForkedProcess | None:
+    """A model server forked from the warm parent of ``python``; None when it must start fresh."""
+    base = container_environment({})
+    if not warm.forkable(env, base):
+        return None
+    parent = await warm.parent_for(python, base)
+    if parent is None:
+        return None
+    try:
+        return await parent.spawn(argv, env, workdir, listener.fileno(), out.fileno())
+    except OSError:
+        return None
 
 
 def _signal_group(pid: int, signum: int) -> None:

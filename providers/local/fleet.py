@@ -128,6 +128,8 @@ class Fleet:
         #: While instances are being replaced: (how many, why, since when).
         self.repair: tuple[int, str, float] | None = None
         self._supervisor: asyncio.Task[None] | None = None
+        #: Pick the live instance with the fewest requests in flight rather than the next in turn.
+        self.least_outstanding = False
 
     @property
     def size(self) -> int:
@@ -166,6 +168,10 @@ class Fleet:
 
     def _next(self) -> Slot:
         slots = self._slots
+        if self.least_outstanding:
+            live = [s for s in slots if s.instance.alive]
+            if live:
+                return min(live, key=lambda s: s.in_flight)
         for _ in range(len(slots)):
             self._turn = turn = (self._turn + 1) % len(slots)
             if slots[turn].instance.alive:

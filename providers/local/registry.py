@@ -43,6 +43,7 @@ class Kind(enum.Enum):
     ENDPOINT = "endpoint"
     MODEL_PACKAGE_GROUP = "model-package-group"
     MODEL_PACKAGE = "model-package"
+    INFERENCE_COMPONENT = "inference-component"
 
 
 def key_of(name: str) -> str:

@@ -8,7 +8,9 @@ lives, and how it is waited for. No other module tests a kind's name.
 Models and endpoint configs are immutable in SageMaker, so their physical name is derived
 from the content of their create request: any change is a new name, created before the old
 one is destroyed. Endpoints and model package groups are named by their logical name.
-Model packages are versions inside a group and are known by ARN.
+Model packages are versions inside a group and are known by ARN. Inference components
+are named by their logical name and change in place: a new specification rolls out
+(UpdateInferenceComponent), a new copy count alone is set (UpdateInferenceComponentRuntimeConfig).
 """
 
 from __future__ import annotations
@@ -107,6 +109,26 @@ class Statuses:
 
 
 @dataclass(frozen=True)
+class SideUpdate:
+    """A call that changes some mutable fields by themselves, without the rollout of the kind's update."""
+
+    operation: str
+    fields: dict[str, str]
+    """Config field -> the request member of `operation` that takes it (`runtime_config` -> `DesiredRuntimeConfig`)."""
+
+
+@dataclass(frozen=True)
+class Copies:
+    """Objects hosted as copies on an endpoint: where their description names it and counts the copies."""
+
+    endpoint_member: str
+    runtime_member: str
+    desired_member: str
+    current_member: str
+    deployment_member: str
+
+
+@dataclass(frozen=True)
 class Kind:
     """A resource kind: its API operations, its identity and the rules for changing it."""
 
@@ -158,6 +180,12 @@ class Kind:
     """Apply waits for it to settle after a create or update and to be gone after a delete."""
     view: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     """Its live description in config form, when that is not the create request's shape."""
+    rolls_in_place: bool = False
+    """Its own update rolls out in SageMaker: apply follows it to the end and believes only the description."""
+    side_updates: tuple[SideUpdate, ...] = ()
+    """Lighter calls that change some mutable fields alone; used when only those fields changed."""
+    copies: Copies | None = None
+    """It is hosted as copies on an endpoint (what `smstate rollout status` lists with the endpoint)."""
 
     @property
     def hashed(self) -> bool:
@@ -221,6 +249,26 @@ def _endpoint_view(description: dict[str, Any]) -> dict[str, Any]:
     ]
     if variants:
         out["production_variants"] = sorted(variants, key=lambda v: str(v.get("variant_name")))
+    return out
+
+
+def _component_view(description: dict[str, Any]) -> dict[str, Any]:
+    """An inference component as drift compares it: where it runs, its specification and its copy count."""
+    out: dict[str, Any] = {"endpoint_name": description.get("EndpointName")}
+    if description.get("VariantName"):
+        out["variant_name"] = description["VariantName"]
+    spec = dict(description.get("Specification") or {})
+    container = spec.get("Container")
+    if isinstance(container, dict):
+        image = (container.get("DeployedImage") or {}).get("SpecifiedImage")
+        spec["Container"] = {**{k: v for k, v in container.items() if k != "DeployedImage"}, **({"Image": image} if image else {})}
+    create = shapes.input_shape("CreateInferenceComponent")
+    converted = shapes.from_response(create.members["Specification"], spec) if spec else None
+    if converted:
+        out["specification"] = converted
+    copies = (description.get("RuntimeConfig") or {}).get("DesiredCopyCount")
+    if copies is not None:
+        out["runtime_config"] = {"copy_count": copies}
     return out
 
 
@@ -337,6 +385,43 @@ KINDS: dict[str, Kind] = {
                 deleting="Deleting",
             ),
         ),
+        Kind(
+            "inference_components",
+            "inference_component",
+            "CreateInferenceComponent",
+            "DescribeInferenceComponent",
+            "DeleteInferenceComponent",
+            "InferenceComponentName",
+            identity=Identity.LOGICAL,
+            arn_member="InferenceComponentArn",
+            listing=Listing(
+                "ListInferenceComponents", "InferenceComponents", "InferenceComponentName", "InferenceComponentArn"
+            ),
+            also=("UpdateInferenceComponent",),
+            update="UpdateInferenceComponent",
+            update_member="InferenceComponentName",
+            mutable=frozenset({"specification", "runtime_config"}),
+            settings=frozenset({"deployment_config"}),
+            references=(
+                Reference(("endpoint_name",), "endpoints"),
+                Reference(("specification", "model_name"), "models"),
+            ),
+            holds_in_use=True,
+            waited=True,
+            statuses=Statuses(
+                "InferenceComponentStatus",
+                in_progress=frozenset({"Creating", "Updating", "Deleting"}),
+                done=frozenset({"InService"}),
+                failed=frozenset({"Failed"}),
+                deleting="Deleting",
+            ),
+            view=_component_view,
+            rolls_in_place=True,
+            side_updates=(
+                SideUpdate("UpdateInferenceComponentRuntimeConfig", {"runtime_config": "DesiredRuntimeConfig"}),
+            ),
+            copies=Copies("EndpointName", "RuntimeConfig", "DesiredCopyCount", "CurrentCopyCount", "LastDeploymentConfig"),
+        ),
     )
 }
 
@@ -344,6 +429,11 @@ BY_STATE_TYPE = {k.state_type: k for k in KINDS.values()}
 OWNER_ADDRESS_TAG = "smstate:address"
 OWNER_LINEAGE_TAG = "smstate:lineage"
 REFERENCE_ATTRS = ("name", "arn", "version")
+
+
+def copies_kinds() -> list[Kind]:
+    """The kinds hosted as copies on an endpoint (listed by `smstate rollout status`)."""
+    return [k for k in KINDS.values() if k.copies is not None]
 
 
 def rollout_kind() -> Kind:

@@ -109,11 +109,12 @@ class AwsProvider:
         arn = result.get(kind.arn_member, "")
         return Created(physical_name=name, arn=arn)
 
-    def update(self, kind: Kind, object_id: str, request: dict[str, Any]) -> None:
-        if kind.update is None or kind.update_member is None:
+    def update(self, kind: Kind, object_id: str, request: dict[str, Any], operation: str | None = None) -> None:
+        operation = operation or kind.update
+        if operation is None or kind.update_member is None:
             raise NotImplementedError(f"{kind.type} cannot be updated in place")
         params = {kind.update_member: object_id, **request}
-        self._call(kind.update, f"{kind.update} {object_id}", self._client(kind), **params)
+        self._call(operation, f"{operation} {object_id}", self._client(kind), **params)
 
     def set_tags(self, arn: str, add: dict[str, str], remove: list[str]) -> None:
         if remove:
@@ -161,7 +162,13 @@ class AwsProvider:
     # -- runtime ----------------------------------------------------------------------
 
     def invoke(
-        self, endpoint: str, body: bytes, content_type: str, accept: str | None, target_variant: str | None
+        self,
+        endpoint: str,
+        body: bytes,
+        content_type: str,
+        accept: str | None,
+        target_variant: str | None,
+        inference_component: str | None = None,
     ) -> tuple[bytes, str, str | None]:
         """InvokeEndpoint: the response body, its content type and the variant that answered."""
         runtime = self.clients.client("sagemaker-runtime")
@@ -170,6 +177,8 @@ class AwsProvider:
             params["Accept"] = accept
         if target_variant:
             params["TargetVariant"] = target_variant
+        if inference_component:
+            params["InferenceComponentName"] = inference_component
         try:
             result = runtime.invoke_endpoint(**params)
         except ClientError as exc:

@@ -126,6 +126,7 @@ class Components:
         memory = int(limit) * 1024**2 if limit else variant_memory(variant)
         workdir = Path(self.endpoints.workdir) / key_of(describe["EndpointName"]) / "components"
         fleet = Fleet(describe["InferenceComponentName"], model, workdir, self.endpoints.starter, memory=memory)
+        fleet.variant_header = describe["VariantName"].encode()  # the variant answers, as SageMaker reports
         fleet.least_outstanding = self.routing(describe["EndpointName"], describe["VariantName"]) == LEAST_OUTSTANDING
         return fleet
 

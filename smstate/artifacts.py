@@ -15,6 +15,8 @@ from .values import SENSITIVE, is_secret, like
 
 Path = tuple[str | int, ...]
 PLACEHOLDER = "s3://local-artifact/model.tar.gz"
+ARTIFACT_FIELDS = frozenset({"model_data_url", "artifact_url"})
+"""The fields that hold a model artifact (a model's container, an inference component's container)."""
 
 
 def localize_artifacts(value: Any, base_dir: str) -> Any:
@@ -22,7 +24,7 @@ def localize_artifacts(value: Any, base_dir: str) -> Any:
     if isinstance(value, dict):
         out = {}
         for key, item in value.items():
-            if key == "model_data_url" and isinstance(item, str) and "://" not in item:
+            if key in ARTIFACT_FIELDS and isinstance(item, str) and "://" not in item:
                 item = like(item, "file://" + posixpath.normpath(posixpath.join(base_dir, item)))
             out[key] = localize_artifacts(item, base_dir)
         return like(value, out)
@@ -35,7 +37,7 @@ def placeholder_artifacts(value: Any) -> Any:
     """The value with each local artifact's URL replaced by an S3 one, for the API's own checks."""
     if isinstance(value, dict):
         return {
-            k: PLACEHOLDER if k == "model_data_url" and isinstance(v, str) and v.startswith("file://") else placeholder_artifacts(v)
+            k: PLACEHOLDER if k in ARTIFACT_FIELDS and isinstance(v, str) and v.startswith("file://") else placeholder_artifacts(v)
             for k, v in value.items()
         }
     if isinstance(value, list):
@@ -48,7 +50,7 @@ def local_artifacts(value: Any, path: Path = ()) -> list[tuple[Path, str]]:
     if isinstance(value, dict):
         out = []
         for key, item in value.items():
-            if key == "model_data_url" and isinstance(item, str) and item.startswith("file://"):
+            if key in ARTIFACT_FIELDS and isinstance(item, str) and item.startswith("file://"):
                 out.append((path + (key,), item))
             else:
                 out += local_artifacts(item, path + (key,))

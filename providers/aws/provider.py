@@ -254,7 +254,7 @@ class AwsProvider:
         def walk(value: Any) -> Any:
             if isinstance(value, dict):
                 return {
-                    k: self._upload(v) if k == "ModelDataUrl" and isinstance(v, str) and v.startswith("file://") else walk(v)
+                    k: self._upload(v) if k in ("ModelDataUrl", "ArtifactUrl") and isinstance(v, str) and v.startswith("file://") else walk(v)
                     for k, v in value.items()
                 }
             if isinstance(value, list):

@@ -222,6 +222,9 @@ class Components:
         record = self.record(name)
         if record is None or key_of(name) not in self.hosted:
             raise validation(f"Inference component {name} is not in service.")
+        status = record["describe"]["InferenceComponentStatus"]
+        if status != "InService" or self.busy(name):
+            raise validation(f"Cannot update inference component {name} while it is {status}.")
         self.reserve(record, self.needs(record, copies))
         record["describe"]["RuntimeConfig"]["DesiredCopyCount"] = copies
         self.save(name, record, InferenceComponentStatus="Updating")

@@ -241,3 +241,54 @@ def test_an_endpoint_with_components_is_not_deleted_before_them(local: tuple[Any
     assert code == "ValidationException" and "ic-hold" in message
     assert sm.describe_endpoint(EndpointName="shared")["EndpointStatus"] == "InService"
     remove(sm, "ic-hold")
+
+
+def test_a_component_with_its_own_container(local: tuple[Any, Any, Path]) -> None:
+    sm, rt, models = local
+    sm.create_inference_component(
+        InferenceComponentName="ic-own",
+        EndpointName="shared",
+        Specification={
+            "Container": {
+                "Image": "local/echo",
+                "ArtifactUrl": str(model_tar(models, "own")),
+                "Environment": {"SAGEMAKER_PROGRAM": "inference.py"},
+            },
+            "ComputeResourceRequirements": SMALL,
+        },
+        RuntimeConfig={"CopyCount": 1},
+    )
+    described = settle(sm, "ic-own")
+    assert described["InferenceComponentStatus"] == "InService"
+    assert described["VariantName"] == "main"  # the endpoint's only variant
+    assert described["Specification"]["Container"]["DeployedImage"]["SpecifiedImage"] == "local/echo"
+    assert ask(rt, "ic-own") == "own"
+    remove(sm, "ic-own")
+
+
+def test_components_are_hosted_again_after_a_restart(tmp_path: Path) -> None:
+    server = ServerProcess(tmp_path / "home").start()
+    try:
+        sm, rt = clients(server.url)
+        create_model(sm, "kept", model_tar(tmp_path / "models", "kept"))
+        sm.create_endpoint_config(
+            EndpointConfigName="again",
+            ExecutionRoleArn=ROLE,
+            ProductionVariants=[{"VariantName": "main", "InstanceType": "ml.m5.large", "InitialInstanceCount": 1}],
+        )
+        sm.create_endpoint(EndpointName="again", EndpointConfigName="again")
+        sm.get_waiter("endpoint_in_service").wait(EndpointName="again", WaiterConfig={"Delay": 0.1, "MaxAttempts": 300})
+        sm.create_inference_component(
+            InferenceComponentName="ic-kept", EndpointName="again",
+            Specification={"ModelName": "kept", "ComputeResourceRequirements": SMALL}, RuntimeConfig={"CopyCount": 2},
+        )  # fmt: skip
+        settle(sm, "ic-kept")
+        assert server.terminate() == 0
+        server = ServerProcess(tmp_path / "home", port=server.port).start()
+        sm, rt = clients(server.url)
+        described = settle(sm, "ic-kept")
+        assert described["InferenceComponentStatus"] == "InService"
+        assert described["RuntimeConfig"]["CurrentCopyCount"] == 2
+        assert ask(rt, "ic-kept", endpoint="again") == "kept"
+    finally:
+        server.close()

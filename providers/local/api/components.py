@@ -164,9 +164,6 @@ async def update_inference_component(ctx: Context, params: Params) -> Response:
 async def update_runtime_config(ctx: Context, params: Params) -> Response:
     record = _record(ctx, params["InferenceComponentName"])
     name = record["describe"]["InferenceComponentName"]
-    status = record["describe"]["InferenceComponentStatus"]
-    if status != "InService" or ctx.endpoints.components.busy(name):
-        raise validation(f"Cannot update inference component {name} while it is {status}.")
     ctx.endpoints.components.set_copy_count(name, int(params["DesiredRuntimeConfig"]["CopyCount"]))
     return {"InferenceComponentArn": record["describe"]["InferenceComponentArn"]}
 

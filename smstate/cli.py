@@ -246,8 +246,8 @@ def invoke(
     from .commands import local
 
     inputs = _inputs(chdir, var, var_file)
-    code = local.invoke(inputs, endpoint, body, content_type, accept, target_variant, inference_component)
-    raise typer.Exit(code)  # type: ignore[arg-type]
+    code = local.invoke(inputs, endpoint, body, content_type, accept, target_variant, inference_component)  # type: ignore[arg-type]
+    raise typer.Exit(code)
 
 
 def main(argv: list[str] | None = None) -> int:

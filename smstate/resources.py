@@ -8,9 +8,8 @@ lives, and how it is waited for. No other module tests a kind's name.
 Models and endpoint configs are immutable in SageMaker, so their physical name is derived
 from the content of their create request: any change is a new name, created before the old
 one is destroyed. Endpoints and model package groups are named by their logical name.
-Model packages are versions inside a group and are known by ARN. Inference components
-are named by their logical name and change in place: a new specification rolls out
-(UpdateInferenceComponent), a new copy count alone is set (UpdateInferenceComponentRuntimeConfig).
+Model packages are versions inside a group and are known by ARN. Inference components keep
+their logical name and roll a new specification in place.
 """
 
 from __future__ import annotations
@@ -25,6 +24,8 @@ from botocore import xform_name
 from botocore.model import Shape, StructureShape
 
 from . import shapes
+from .traits import Copies, SideUpdate
+from .views import component_view
 
 
 class Identity(enum.Enum):
@@ -106,26 +107,6 @@ class Statuses:
     def settled(self) -> frozenset[str]:
         """Statuses a wait for "ready" stops at: done or failed."""
         return self.done | self.failed
-
-
-@dataclass(frozen=True)
-class SideUpdate:
-    """A call that changes some mutable fields by themselves, without the rollout of the kind's update."""
-
-    operation: str
-    fields: dict[str, str]
-    """Config field -> the request member of `operation` that takes it (`runtime_config` -> `DesiredRuntimeConfig`)."""
-
-
-@dataclass(frozen=True)
-class Copies:
-    """Objects hosted as copies on an endpoint: where their description names it and counts the copies."""
-
-    endpoint_member: str
-    runtime_member: str
-    desired_member: str
-    current_member: str
-    deployment_member: str
 
 
 @dataclass(frozen=True)
@@ -249,26 +230,6 @@ def _endpoint_view(description: dict[str, Any]) -> dict[str, Any]:
     ]
     if variants:
         out["production_variants"] = sorted(variants, key=lambda v: str(v.get("variant_name")))
-    return out
-
-
-def _component_view(description: dict[str, Any]) -> dict[str, Any]:
-    """An inference component as drift compares it: where it runs, its specification and its copy count."""
-    out: dict[str, Any] = {"endpoint_name": description.get("EndpointName")}
-    if description.get("VariantName"):
-        out["variant_name"] = description["VariantName"]
-    spec = dict(description.get("Specification") or {})
-    container = spec.get("Container")
-    if isinstance(container, dict):
-        image = (container.get("DeployedImage") or {}).get("SpecifiedImage")
-        spec["Container"] = {**{k: v for k, v in container.items() if k != "DeployedImage"}, **({"Image": image} if image else {})}
-    create = shapes.input_shape("CreateInferenceComponent")
-    converted = shapes.from_response(create.members["Specification"], spec) if spec else None
-    if converted:
-        out["specification"] = converted
-    copies = (description.get("RuntimeConfig") or {}).get("DesiredCopyCount")
-    if copies is not None:
-        out["runtime_config"] = {"copy_count": copies}
     return out
 
 
@@ -415,7 +376,7 @@ KINDS: dict[str, Kind] = {
                 failed=frozenset({"Failed"}),
                 deleting="Deleting",
             ),
-            view=_component_view,
+            view=component_view,
             rolls_in_place=True,
             side_updates=(
                 SideUpdate("UpdateInferenceComponentRuntimeConfig", {"runtime_config": "DesiredRuntimeConfig"}),
@@ -429,11 +390,6 @@ BY_STATE_TYPE = {k.state_type: k for k in KINDS.values()}
 OWNER_ADDRESS_TAG = "smstate:address"
 OWNER_LINEAGE_TAG = "smstate:lineage"
 REFERENCE_ATTRS = ("name", "arn", "version")
-
-
-def copies_kinds() -> list[Kind]:
-    """The kinds hosted as copies on an endpoint (listed by `smstate rollout status`)."""
-    return [k for k in KINDS.values() if k.copies is not None]
 
 
 def rollout_kind() -> Kind:

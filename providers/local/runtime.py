@@ -47,6 +47,7 @@ class Gateway:
         router = self.routers.get(endpoint) or self.routers.get(key_of(endpoint))
         if router is None:
             raise self._not_serving(endpoint)
+        fleet: Fleet | None
         if component is not None or not router.active.fleets:
             fleet = self._component_fleet(endpoint, component)
         else:

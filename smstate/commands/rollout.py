@@ -10,7 +10,7 @@ from ..addresses import Address
 from ..errors import SmstateError
 from ..pipeline import Inputs, load, provider_for, read_state
 from ..provider import Provider
-from ..resources import copies_kinds, rollout_kind
+from ..resources import KINDS, rollout_kind
 from .run import out
 
 
@@ -68,7 +68,7 @@ def summarize(description: dict[str, Any]) -> dict[str, Any]:
 def components(provider: Provider, endpoint: str) -> list[dict[str, Any]]:
     """Each object hosted as copies on the endpoint: its status, copies (current/desired) and deployment."""
     found = []
-    for kind in copies_kinds():
+    for kind in (k for k in KINDS.values() if k.copies is not None):
         assert kind.copies is not None and kind.statuses is not None
         for object_id, _ in provider.list_ids(kind):
             live = provider.read(kind, object_id)

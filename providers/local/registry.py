@@ -136,8 +136,8 @@ class Registry:
 
 
 def _arn_of(record: Record) -> str:
-    describe = record["describe"]
-    for field in ("ModelArn", "EndpointConfigArn", "EndpointArn", "ModelPackageGroupArn", "ModelPackageArn"):
+    describe = record["describe"]  # a component's own ARN first: its description names its endpoint's too
+    for field in ("InferenceComponentArn", "ModelArn", "EndpointConfigArn", "EndpointArn", "ModelPackageGroupArn", "ModelPackageArn"):
         if field in describe:
             return str(describe[field])
     raise KeyError("record without an ARN")

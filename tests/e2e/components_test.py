@@ -41,6 +41,7 @@ endpoint_configs:
 endpoints:
   {name}:
     endpoint_config_name: ${{endpoint_configs.{name}.name}}
+    tags: {{tier: shared}}
 inference_components:
   {name}-first:
     endpoint_name: ${{endpoints.{name}.name}}
@@ -53,6 +54,7 @@ inference_components:
       rolling_update_policy:
         maximum_batch_size: {{type: COPY_COUNT, value: 1}}
         wait_interval_in_seconds: 50
+    tags: {{team: nlp}}
   {name}-second:
     endpoint_name: ${{endpoints.{name}.name}}
     variant_name: main

@@ -234,6 +234,22 @@ def test_refusals(local: tuple[Any, Any, Path]) -> None:
     assert code == "ValidationError" and "nope" in message
 
 
+def test_a_component_has_tags_of_its_own(local: tuple[Any, Any, Path]) -> None:
+    sm, _, _ = local
+    sm.create_inference_component(
+        InferenceComponentName="ic-tags", EndpointName="shared",
+        Specification={"ModelName": "alpha", "ComputeResourceRequirements": SMALL}, RuntimeConfig={"CopyCount": 1},
+        Tags=[{"Key": "team", "Value": "nlp"}],
+    )  # fmt: skip
+    arn = settle(sm, "ic-tags")["InferenceComponentArn"]
+    sm.add_tags(ResourceArn=arn, Tags=[{"Key": "stage", "Value": "prod"}])
+    assert {t["Key"]: t["Value"] for t in sm.list_tags(ResourceArn=arn)["Tags"]} == {"team": "nlp", "stage": "prod"}
+    endpoint_arn = sm.describe_endpoint(EndpointName="shared")["EndpointArn"]
+    assert sm.list_tags(ResourceArn=endpoint_arn)["Tags"] == []
+    remove(sm, "ic-tags")
+    assert sm.list_tags(ResourceArn=endpoint_arn)["Tags"] == []  # the endpoint is still known by its ARN
+
+
 def test_an_endpoint_with_components_is_not_deleted_before_them(local: tuple[Any, Any, Path]) -> None:
     sm, _, _ = local
     component(sm, "ic-hold", "alpha")

@@ -16,6 +16,7 @@ from typing import Any
 
 from . import shapes
 from .changes import Change
+from .diff import ignored
 from .errors import ProviderError
 from .evaluate import Desired
 from .live import attributes
@@ -39,6 +40,7 @@ class InPlace:
         kind, object_id = desired.kind, prior.id
         live = self._settled(change, kind, object_id, desired, report)
         now = attributes(kind, live)
+        desired = replace(desired, spec=_kept(desired, now))
         changed = [f for f in sorted(kind.mutable) if desired.spec.get(f) is not None and desired.spec.get(f) != now.get(f)]
         if not changed:
             return live
@@ -86,6 +88,20 @@ class InPlace:
         policy = (desired.spec.get("deployment_config") or {}).get("rolling_update_policy") or {}
         limit = policy.get("maximum_execution_timeout_in_seconds")
         return float(limit) + 600.0 if limit else self.default_timeout
+
+
+def _kept(desired: Desired, now: dict[str, Any]) -> dict[str, Any]:
+    """The desired spec with the mutable values `ignore_changes` names taken from the live object,
+    so an update never resets them (a copy count Application Auto Scaling moved)."""
+    patterns = desired.lifecycle.ignore_changes
+    spec = dict(desired.spec)
+    for name in desired.kind.mutable:
+        live = now.get(name)
+        if ignored(name, patterns):
+            spec[name] = live
+        elif isinstance(spec.get(name), dict) and isinstance(live, dict):
+            spec[name] = {**spec[name], **{k: v for k, v in live.items() if ignored(f"{name}.{k}", patterns)}}
+    return spec
 
 
 def _request(kind: Kind, desired: Desired, changed: list[str]) -> tuple[str, dict[str, Any]]:

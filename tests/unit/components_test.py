@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from typing import Any
 
 from smstate.changes import Action
@@ -58,3 +59,20 @@ def test_a_new_specification_rolls_through_update_inference_component() -> None:
     }
     assert request["Specification"]["ModelName"].startswith("m-")
     assert request["RuntimeConfig"] == {"CopyCount": 1}
+
+
+def test_an_update_keeps_the_copy_count_that_ignore_changes_leaves_to_autoscaling() -> None:
+    from smstate import config as config_mod
+    from smstate.evaluate import evaluate
+    from smstate.inplace import _kept
+
+    text = _case("a clean apply of components re-plans to no changes")["config"]
+    text += "    lifecycle: {ignore_changes: [runtime_config.copy_count]}\n"
+    desired = next(d for a, d in evaluate(config_mod.load([("smstate.yaml", text)]), {}, {}, lambda url: "0" * 64).desired.items()
+                   if a.type == "inference_components")  # fmt: skip
+    live = {"specification": {"model_name": "m-old"}, "runtime_config": {"copy_count": 4}}
+    kept = _kept(desired, live)
+    assert kept["runtime_config"] == {"copy_count": 4}
+    assert kept["specification"] == desired.spec["specification"]
+    operation, request = _request(desired.kind, replace(desired, spec=kept), ["specification"])
+    assert operation == "UpdateInferenceComponent" and request["RuntimeConfig"] == {"CopyCount": 4}

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from providers.local import placement
-from providers.local.errors import validation
+from providers.local.errors import ApiError, validation
 from providers.local.fleet import Fleet
 from providers.local.hosting.limits import variant_memory
 from providers.local.registry import Kind, Record, key_of
@@ -286,7 +286,8 @@ class Components:
         if len(fleets) <= 1:
             return fleets[0] if fleets else None
         if fleets[0].least_outstanding:
-            return min(fleets, key=lambda f: min(s.in_flight for s in f.slots))
+            fewest = {f: min(s.in_flight for s in f.slots) for f in fleets}
+            return random.choice([f for f in fleets if fewest[f] == min(fewest.values())])
         return random.choices(fleets, weights=[f.serving for f in fleets])[0]
 
     def counters(self, name: str) -> tuple[int, int]:
@@ -308,6 +309,8 @@ class Components:
                     record["describe"]["FailureReason"] = (
                         "The update was interrupted by a restart of the local server; it was rolled back."
                     )
+                with contextlib.suppress(ApiError):  # managed scaling's instances, as they were
+                    self.reserve(record, self.needs(record))
                 self.save(name, record, InferenceComponentStatus="Creating")
                 self.run(name, self._create(name))
 

@@ -308,3 +308,41 @@ def test_components_are_hosted_again_after_a_restart(tmp_path: Path) -> None:
         assert ask(rt, "ic-kept", endpoint="again") == "kept"
     finally:
         server.close()
+
+
+#: Answers with the pid of the copy that served; "slow" requests hold their copy for a while.
+PID_CODE = '''
+import os, time
+
+def model_fn(model_dir):
+    return None
+
+def predict_fn(data, model):
+    if data == "slow":
+        time.sleep(3)
+    return {"label": str(os.getpid())}
+'''
+
+
+def test_least_outstanding_requests_avoids_the_busy_copy(local: tuple[Any, Any, Path]) -> None:
+    sm, rt, models = local
+    create_model(sm, "pids", model_tar(models, "pids", PID_CODE))
+    component(sm, "ic-lor", "pids", copies=2)
+    pids = {ask(rt, "ic-lor") for _ in range(20)}
+    assert len(pids) == 2  # both copies serve
+    slow: list[str] = []
+
+    def hold() -> None:
+        response = rt.invoke_endpoint(EndpointName="shared", InferenceComponentName="ic-lor", Body=json.dumps("slow"),
+                                      ContentType="application/json")  # fmt: skip
+        slow.append(json.loads(response["Body"].read())["label"])
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline and len({ask(rt, "ic-lor") for _ in range(8)}) != 1:
+        pass  # until the slow request is in flight on one copy
+    answered = [ask(rt, "ic-lor") for _ in range(10)]
+    holder.join(30)
+    assert slow and slow[0] not in answered and len(set(answered)) == 1
+    remove(sm, "ic-lor")

@@ -34,6 +34,15 @@ demo-canary: $(VENV)/.demo
 demo-rollback: $(VENV)/.demo
 	bash examples/blue-green-canary/demo.sh rollback
 
+## Two models on one endpoint as inference components: a rolling update under traffic, copies scaled.
+.PHONY: demo-components demo-components-rollback
+demo-components: $(VENV)/.demo
+	bash examples/inference-components/demo.sh roll
+
+## An inference component rolled to a model that cannot load: automatic rollback.
+demo-components-rollback: $(VENV)/.demo
+	bash examples/inference-components/demo.sh rollback
+
 ## The test suite (what CI runs), spread over the machine's cores; long variants are marked slow and left out.
 test: $(VENV)/.test
 	$(BIN)/python -m pytest -q -n $(JOBS)

@@ -20,6 +20,7 @@ from .diff import ignored
 from .endpoints import READY_STATES, Endpoints
 from .errors import OwnershipError, ProviderError
 from .evaluate import Desired
+from .inplace import InPlace
 from .inuse import in_use, label
 from .live import attributes
 from .outcome import Outcome
@@ -174,6 +175,9 @@ class Actions:
         prior = self.commit.state.resources[str(address)]
         if kind.rollouts:
             self.endpoints.update(change, desired, prior, report, self.record)
+        elif kind.rolls_in_place:
+            in_place = InPlace(self.provider, self.endpoints.timeout, self.endpoints.default_timeout)
+            in_place.update(change, desired, prior, report, self.record)
         elif kind.mutable:
             request = _mutable_request(desired, prior)
             if request:

@@ -15,17 +15,21 @@ from .values import SENSITIVE, is_secret, like
 
 Path = tuple[str | int, ...]
 PLACEHOLDER = "s3://local-artifact/model.tar.gz"
+ARTIFACT_FIELDS = frozenset({"model_data_url", "artifact_url"})
+"""The fields that hold a model artifact (a model's container, an inference component's container)."""
 
 
-def map_artifacts(value: Any, change: Callable[[Path, str], Any], key: str = "model_data_url", path: Path = ()) -> Any:
-    """`value` with each artifact URL (a string under `key`, at any depth) replaced by `change(path, url)`."""
+def map_artifacts(
+    value: Any, change: Callable[[Path, str], Any], keys: frozenset[str] = ARTIFACT_FIELDS, path: Path = ()
+) -> Any:
+    """`value` with each artifact URL (a string under one of `keys`, at any depth) replaced by `change(path, url)`."""
     if isinstance(value, dict):
         return like(value, {
-            k: change(path + (k,), v) if k == key and isinstance(v, str) else map_artifacts(v, change, key, path + (k,))
+            k: change(path + (k,), v) if k in keys and isinstance(v, str) else map_artifacts(v, change, keys, path + (k,))
             for k, v in value.items()
         })  # fmt: skip
     if isinstance(value, list):
-        return like(value, [map_artifacts(v, change, key, path + (i,)) for i, v in enumerate(value)])
+        return like(value, [map_artifacts(v, change, keys, path + (i,)) for i, v in enumerate(value)])
     return value
 
 

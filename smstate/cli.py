@@ -238,6 +238,9 @@ def invoke(
     content_type: Annotated[str, typer.Option("--content-type")] = "application/json",
     accept: Annotated[Optional[str], typer.Option("--accept")] = None,
     target_variant: Annotated[Optional[str], typer.Option("--target-variant")] = None,
+    inference_component: Annotated[
+        Optional[str], typer.Option("--inference-component", help="The inference component to call on the endpoint.")
+    ] = None,
     var: Vars = None,
     var_file: VarFiles = None,
 ) -> None:
@@ -245,7 +248,8 @@ def invoke(
     from .commands import local
 
     inputs = _inputs(chdir, var, var_file)
-    raise typer.Exit(local.invoke(inputs, endpoint, body, content_type, accept, target_variant))  # type: ignore[arg-type]
+    code = local.invoke(inputs, endpoint, body, content_type, accept, target_variant, inference_component)  # type: ignore[arg-type]
+    raise typer.Exit(code)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,7 +23,8 @@ from .artifacts import is_local, map_artifacts
 from .values import has_secret
 
 MAX_NAME = 63
-ARTIFACT_KEY = "ModelDataUrl"
+ARTIFACT_KEYS = frozenset({"ModelDataUrl", "ArtifactUrl"})
+"""The request members that hold a model artifact (a model's container, an inference component's)."""
 _KEY_ID_LABEL = b"smstate state key id"
 
 
@@ -88,7 +89,7 @@ def _normal(value: Any) -> Any:
 
 def _with_digests(value: Any, digest: Callable[[str], str | None]) -> Any:
     """A local artifact counts by its bytes, not by where it lies."""
-    return map_artifacts(value, lambda _, url: f"sha256:{digest(url)}" if is_local(url) else url, ARTIFACT_KEY)
+    return map_artifacts(value, lambda _, url: f"sha256:{digest(url)}" if is_local(url) else url, ARTIFACT_KEYS)
 
 
 def physical_name(base: str, digest_hex: str) -> str:

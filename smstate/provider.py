@@ -75,8 +75,9 @@ class Provider(Protocol):
     def create(self, kind: Kind, name: str | None, request: dict[str, Any], tags: dict[str, str]) -> Created:
         """Create the object; `request` holds every field but the name and tags."""
 
-    def update(self, kind: Kind, object_id: str, request: dict[str, Any]) -> None:
-        """Change the mutable fields in `request` through the kind's update operation."""
+    def update(self, kind: Kind, object_id: str, request: dict[str, Any], operation: str | None = None) -> None:
+        """Change the mutable fields in `request` through the kind's update operation (or `operation`,
+        one of its side updates)."""
 
     def set_tags(self, arn: str, add: dict[str, str], remove: list[str]) -> None: ...
 

@@ -8,7 +8,8 @@ lives, and how it is waited for. No other module tests a kind's name.
 Models and endpoint configs are immutable in SageMaker, so their physical name is derived
 from the content of their create request: any change is a new name, created before the old
 one is destroyed. Endpoints and model package groups are named by their logical name.
-Model packages are versions inside a group and are known by ARN.
+Model packages are versions inside a group and are known by ARN. Inference components keep
+their logical name and roll a new specification in place.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from botocore import xform_name
 from botocore.model import Shape, StructureShape
 
 from . import shapes
+from .traits import Copies, SideUpdate
+from .views import component_view
 
 
 class Identity(enum.Enum):
@@ -161,6 +164,12 @@ class Kind:
     """Apply waits for it to settle after a create or update and to be gone after a delete."""
     view: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     """Its live description in config form, when that is not the create request's shape."""
+    rolls_in_place: bool = False
+    """Its own update rolls out in SageMaker: apply follows it to the end and believes only the description."""
+    side_updates: tuple[SideUpdate, ...] = ()
+    """Lighter calls that change some mutable fields alone; used when only those fields changed."""
+    copies: Copies | None = None
+    """It is hosted as copies on an endpoint (what `smstate rollout status` lists with the endpoint)."""
 
     @property
     def hashed(self) -> bool:
@@ -346,6 +355,43 @@ KINDS: dict[str, Kind] = {
                 failed=frozenset({"Failed"}),
                 deleting="Deleting",
             ),
+        ),
+        Kind(
+            "inference_components",
+            "inference_component",
+            "CreateInferenceComponent",
+            "DescribeInferenceComponent",
+            "DeleteInferenceComponent",
+            "InferenceComponentName",
+            identity=Identity.LOGICAL,
+            arn_member="InferenceComponentArn",
+            listing=Listing(
+                "ListInferenceComponents", "InferenceComponents", "InferenceComponentName", "InferenceComponentArn"
+            ),
+            also=("UpdateInferenceComponent",),
+            update="UpdateInferenceComponent",
+            update_member="InferenceComponentName",
+            mutable=frozenset({"specification", "runtime_config"}),
+            settings=frozenset({"deployment_config"}),
+            references=(
+                Reference(("endpoint_name",), "endpoints"),
+                Reference(("specification", "model_name"), "models"),
+            ),
+            holds_in_use=True,
+            waited=True,
+            statuses=Statuses(
+                "InferenceComponentStatus",
+                in_progress=frozenset({"Creating", "Updating", "Deleting"}),
+                done=frozenset({"InService"}),
+                failed=frozenset({"Failed"}),
+                deleting="Deleting",
+            ),
+            view=component_view,
+            rolls_in_place=True,
+            side_updates=(
+                SideUpdate("UpdateInferenceComponentRuntimeConfig", {"runtime_config": "DesiredRuntimeConfig"}),
+            ),
+            copies=Copies("EndpointName", "RuntimeConfig", "DesiredCopyCount", "CurrentCopyCount", "LastDeploymentConfig"),
         ),
     )
 }

@@ -22,7 +22,7 @@ from botocore.exceptions import ClientError
 from smstate.artifacts import is_local, map_artifacts
 from smstate.aws import AwsSettings, Clients
 from smstate.errors import ProviderError
-from smstate.hashing import ARTIFACT_KEY
+from smstate.hashing import ARTIFACT_KEYS
 from smstate.provider import Created, Live, Progress, ProgressFn, Summary
 from smstate.resources import KINDS, Kind
 
@@ -114,11 +114,12 @@ class AwsProvider:
         arn = result.get(kind.arn_member, "")
         return Created(physical_name=name, arn=arn)
 
-    def update(self, kind: Kind, object_id: str, request: dict[str, Any]) -> None:
-        if kind.update is None or kind.update_member is None:
+    def update(self, kind: Kind, object_id: str, request: dict[str, Any], operation: str | None = None) -> None:
+        operation = operation or kind.update
+        if operation is None or kind.update_member is None:
             raise NotImplementedError(f"{kind.type} cannot be updated in place")
         params = {kind.update_member: object_id, **request}
-        self._call(kind.update, f"{kind.update} {object_id}", self._client(kind), **params)
+        self._call(operation, f"{operation} {object_id}", self._client(kind), **params)
 
     def set_tags(self, arn: str, add: dict[str, str], remove: list[str]) -> None:
         if remove:
@@ -166,7 +167,13 @@ class AwsProvider:
     # -- runtime ----------------------------------------------------------------------
 
     def invoke(
-        self, endpoint: str, body: bytes, content_type: str, accept: str | None, target_variant: str | None
+        self,
+        endpoint: str,
+        body: bytes,
+        content_type: str,
+        accept: str | None,
+        target_variant: str | None,
+        inference_component: str | None = None,
     ) -> tuple[bytes, str, str | None]:
         """InvokeEndpoint: the response body, its content type and the variant that answered."""
         runtime = self.clients.client("sagemaker-runtime")
@@ -175,6 +182,8 @@ class AwsProvider:
             params["Accept"] = accept
         if target_variant:
             params["TargetVariant"] = target_variant
+        if inference_component:
+            params["InferenceComponentName"] = inference_component
         try:
             result = runtime.invoke_endpoint(**params)
         except ClientError as exc:
@@ -255,7 +264,7 @@ class AwsProvider:
 
         if self.pass_local_artifacts:
             return dict(request)
-        result: dict[str, Any] = map_artifacts(request, lambda _, url: self._upload(url) if is_local(url) else url, ARTIFACT_KEY)
+        result: dict[str, Any] = map_artifacts(request, lambda _, url: self._upload(url) if is_local(url) else url, ARTIFACT_KEYS)
         return result
 
     def _upload(self, url: str) -> str:

@@ -96,11 +96,14 @@ class App:
         variant = asked.get(b"x-amzn-sagemaker-target-variant")
         attributes = asked.get(b"x-amzn-sagemaker-custom-attributes")
         length = _length(asked.get(b"content-length", ""))
+        component = asked.get(b"x-amzn-sagemaker-inference-component")
         try:
             if scope["method"] != "POST":
                 raise ApiError("ValidationError", "InvokeEndpoint takes POST.", 405)
             body = await _read(receive, INVOKE_LIMIT, length)
-            headers, payload = await self.gateway.invoke(name, body, content_type, accept, variant, attributes)
+            headers, payload = await self.gateway.invoke(
+                name, body, content_type, accept, variant, attributes, component
+            )
         except ClientGone:
             return
         except ApiError as error:

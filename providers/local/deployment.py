@@ -44,12 +44,14 @@ class Deployment:
         self.snapshot = snapshot
         self.config_name: str = snapshot["config"]["EndpointConfigName"]
         self.weights = dict(weights)
-        self.counts = dict(counts)
         self.fleets: dict[str, Fleet] = {}
         for variant in snapshot["config"]["ProductionVariants"]:
             name = variant["VariantName"]
+            if not variant.get("ModelName"):
+                continue  # its instances host inference components (components.py), not a model
             model = snapshot["models"][variant["ModelName"]]
             self.fleets[name] = Fleet(name, model, workdir, starter, self._reroute, variant_memory(variant))
+        self.counts = {name: count for name, count in counts.items() if name in self.fleets}
         self._routes: list[Fleet] = []
         self._bounds: list[float] = []
         self._total = 0.0

@@ -28,6 +28,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import random
 import shutil
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -128,6 +129,8 @@ class Fleet:
         #: While instances are being replaced: (how many, why, since when).
         self.repair: tuple[int, str, float] | None = None
         self._supervisor: asyncio.Task[None] | None = None
+        #: Pick a live instance with the fewest requests in flight rather than the next in turn.
+        self.least_outstanding = False
 
     @property
     def size(self) -> int:
@@ -166,6 +169,11 @@ class Fleet:
 
     def _next(self) -> Slot:
         slots = self._slots
+        if self.least_outstanding:
+            live = [s for s in slots if s.instance.alive]
+            if live:
+                fewest = min(s.in_flight for s in live)
+                return random.choice([s for s in live if s.in_flight == fewest])
         for _ in range(len(slots)):
             self._turn = turn = (self._turn + 1) % len(slots)
             if slots[turn].instance.alive:

@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from providers.local.components import Components
 from providers.local.deployment import Deployment, Snapshot
 from providers.local.fleet import Starter
 from providers.local.registry import Kind, Record, Registry, key_of
@@ -63,6 +64,7 @@ class Endpoints:
         self.stages: dict[str, tuple[str, str, float]] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._owned: dict[str, set[Deployment]] = {}
+        self.components = Components(self)
 
     # -- bookkeeping -------------------------------------------------------
 
@@ -121,6 +123,8 @@ class Endpoints:
             described["PendingDeploymentSummary"] = pending_summary(
                 pending["snapshot"], pending["variants"], incoming, self.stages[key], pending["started"]
             )
+        if "ProductionVariants" in described:
+            self.components.fill_variants(described["EndpointName"], described)
         return described
 
     # -- create, delete ----------------------------------------------------
@@ -210,9 +214,11 @@ class Endpoints:
                     note = "The update was interrupted by a restart of the local server; it was rolled back."
                 self.save(name, record, EndpointStatus="SystemUpdating", PendingDeploymentSummary=None)
                 self.run(name, self._create(name, note=note))
+        self.components.restore()
 
     async def shutdown(self) -> None:
         """Stop every background task and every model server."""
+        await self.components.shutdown()
         tasks = list(self._tasks.values())
         for task in tasks:
             task.cancel()

@@ -43,6 +43,7 @@ class Kind(enum.Enum):
     ENDPOINT = "endpoint"
     MODEL_PACKAGE_GROUP = "model-package-group"
     MODEL_PACKAGE = "model-package"
+    INFERENCE_COMPONENT = "inference-component"
 
 
 def key_of(name: str) -> str:
@@ -140,8 +141,8 @@ def arn_of(record: Record) -> str:
 
 
 def _arn_of(record: Record) -> str:
-    describe = record["describe"]
-    for field in ("ModelArn", "EndpointConfigArn", "EndpointArn", "ModelPackageGroupArn", "ModelPackageArn"):
+    describe = record["describe"]  # a component's own ARN first: its description names its endpoint's too
+    for field in ("InferenceComponentArn", "ModelArn", "EndpointConfigArn", "EndpointArn", "ModelPackageGroupArn", "ModelPackageArn"):
         if field in describe:
             return str(describe[field])
     raise KeyError("record without an ARN")

@@ -16,6 +16,7 @@ carrying `OriginalStatusCode` and `OriginalMessage`.
 from __future__ import annotations
 
 from providers.local.errors import ApiError, runtime_validation
+from providers.local.fleet import Fleet
 from providers.local.lifecycle import Endpoints
 from providers.local.registry import Kind, key_of
 from providers.local.settings import ACCOUNT_ID
@@ -41,11 +42,16 @@ class Gateway:
         accept: str | None,
         target_variant: str | None,
         custom_attributes: str | None,
+        component: str | None = None,
     ) -> tuple[Headers, bytes]:
         router = self.routers.get(endpoint) or self.routers.get(key_of(endpoint))
         if router is None:
             raise self._not_serving(endpoint)
-        fleet = router.select(target_variant)
+        fleet: Fleet | None
+        if component is not None or not router.active.fleets:
+            fleet = self._component_fleet(endpoint, component)
+        else:
+            fleet = router.select(target_variant)
         if fleet is None:
             if target_variant is not None and not router.knows_variant(target_variant):
                 raise runtime_validation(f"Variant {target_variant} of endpoint {endpoint} not found.")
@@ -64,6 +70,22 @@ class Gateway:
         if result.custom_attributes:
             headers.append((b"x-amzn-sagemaker-custom-attributes", result.custom_attributes.encode()))
         return headers, result.body
+
+    def _component_fleet(self, endpoint: str, component: str | None) -> Fleet:
+        """The copies a request naming an inference component goes to (see `components`)."""
+        if component is None:
+            raise runtime_validation(
+                "Inference Component Name header is required for endpoints to which you plan to deploy "
+                "inference components. Please include Inference Component Name header or consider using SageMaker models."
+            )
+        record = self.endpoints.components.record(component)
+        if record is None or key_of(record["describe"]["EndpointName"]) != key_of(endpoint):
+            raise runtime_validation(f"Inference Component {component} not found for endpoint {endpoint}.")
+        fleet = self.endpoints.components.pick(component)
+        if fleet is None:
+            status = record["describe"]["InferenceComponentStatus"]
+            raise runtime_validation(f"Inference Component {component} has no copy in service (status {status}).")
+        return fleet
 
     def _not_serving(self, endpoint: str) -> ApiError:
         record = self.endpoints.registry.get(Kind.ENDPOINT, key_of(endpoint))

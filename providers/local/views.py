@@ -58,12 +58,10 @@ def variant_summaries(
         name = variant["VariantName"]
         wanted = props.get(name) or initial_props(snapshot)[name]
         weight = live.weights.get(name, wanted["DesiredWeight"]) if live else wanted["DesiredWeight"]
-        summary: dict[str, Any] = {
-            "VariantName": name,
-            "DeployedImages": deployed_images(snapshot["models"][variant["ModelName"]], when),
-            "CurrentWeight": weight,
-            "DesiredWeight": wanted["DesiredWeight"],
-        }
+        summary: dict[str, Any] = {"VariantName": name}
+        if variant.get("ModelName"):
+            summary["DeployedImages"] = deployed_images(snapshot["models"][variant["ModelName"]], when)
+        summary.update(CurrentWeight=weight, DesiredWeight=wanted["DesiredWeight"])
         fleet = live.fleets.get(name) if live else None
         if variant.get("ServerlessConfig"):
             summary["CurrentServerlessConfig"] = variant["ServerlessConfig"]

@@ -9,7 +9,8 @@ from typing import Any
 from ..addresses import Address
 from ..errors import SmstateError
 from ..pipeline import Inputs, load, provider_for, read_state
-from ..resources import rollout_kind
+from ..provider import Provider
+from ..resources import KINDS, rollout_kind
 from .run import out
 
 
@@ -27,6 +28,7 @@ def status(inputs: Inputs, endpoint: str, as_json: bool) -> int:
     if live is None:
         raise SmstateError(f"no endpoint named {name!r}")
     report = summarize(live.description)
+    report["components"] = components(provider_for(loaded), name)
     if as_json:
         sys.stdout.write(json.dumps(report, default=str) + "\n")
     else:
@@ -63,6 +65,29 @@ def summarize(description: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def components(provider: Provider, endpoint: str) -> list[dict[str, Any]]:
+    """Each object hosted as copies on the endpoint: its status, copies (current/desired) and deployment."""
+    found = []
+    for kind in (k for k in KINDS.values() if k.copies is not None):
+        assert kind.copies is not None and kind.statuses is not None
+        for object_id, _ in provider.list_ids(kind):
+            live = provider.read(kind, object_id)
+            if live is None or live.description.get(kind.copies.endpoint_member) != endpoint:
+                continue
+            runtime = live.description.get(kind.copies.runtime_member) or {}
+            found.append(
+                {
+                    "name": object_id,
+                    "status": live.status,
+                    "copies": runtime.get(kind.copies.current_member),
+                    "desired_copies": runtime.get(kind.copies.desired_member),
+                    "last_failure": live.failure_reason,
+                    "last_deployment_config": live.description.get(kind.copies.deployment_member),
+                }
+            )
+    return sorted(found, key=lambda c: str(c["name"]))
+
+
 def lines(report: dict[str, Any]) -> list[str]:
     out_lines = [f"Endpoint {report['endpoint']}: {report['status']} on {report['endpoint_config_name']}"]
     if report["pending_endpoint_config_name"]:
@@ -74,4 +99,14 @@ def lines(report: dict[str, Any]) -> list[str]:
     for item in report["traffic"]:
         out_lines.append(f"    {item['variant']}: {item['share'] * 100:.0f}% ({item['instances']} instances)")
     out_lines.append(f"  Last failure: {report['last_failure'] or 'none'}")
+    if report.get("components"):
+        out_lines.append("  Inference components:")
+    for item in report.get("components", []):
+        policy = (item["last_deployment_config"] or {}).get("RollingUpdatePolicy") or {}
+        batch = policy.get("MaximumBatchSize") or {}
+        rolling = f", rolling {batch.get('Value')} {batch.get('Type')}" if batch else ""
+        failure = f", last failure: {item['last_failure']}" if item["last_failure"] else ""
+        out_lines.append(
+            f"    {item['name']}: {item['status']}, {item['copies']}/{item['desired_copies']} copies{rolling}{failure}"
+        )
     return out_lines

@@ -43,6 +43,11 @@ def describe(desired: Desired) -> Live:
             {"VariantName": "a", "CurrentWeight": 1.0, "DesiredWeight": 1.0, "CurrentInstanceCount": 1, "DesiredInstanceCount": 1}
         ]
         request.pop("DeploymentConfig", None)
+    if kind.type == "inference_components":
+        status = request["InferenceComponentStatus"] = "InService"
+        copies = request.pop("RuntimeConfig")["CopyCount"]
+        request["RuntimeConfig"] = {"DesiredCopyCount": copies, "CurrentCopyCount": copies}
+        request.pop("DeploymentConfig", None)
     tags = None if kind.type == "model_packages" else {**desired.tags, **OWNER, "smstate:address": str(desired.address)}
     return Live(name, arn, request, tags, status, version=1 if kind.type == "model_packages" else None)
 

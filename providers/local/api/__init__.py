@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from providers.local.api import endpoint_configs, endpoints, models, packages, tags
+from providers.local.api import components, endpoint_configs, endpoints, models, packages, tags
 from providers.local.api.context import Handler
 
 OPERATIONS: dict[str, Handler] = {
@@ -11,4 +11,5 @@ OPERATIONS: dict[str, Handler] = {
     **endpoints.OPERATIONS,
     **packages.OPERATIONS,
     **tags.OPERATIONS,
+    **components.OPERATIONS,
 }

@@ -3,6 +3,8 @@ DeleteEndpointConfig.
 
 A config must name existing models, and each of its variants needs either an
 instance type and count or a serverless config (served by one instance here).
+A config whose variants name no model is for inference components: it needs an
+execution role, and its variants an instance type and count.
 `InitialVariantWeight` defaults to 1.0, and DescribeEndpointConfig says so, as
 SageMaker does. Deleting a config that a live endpoint uses is allowed, as in
 SageMaker: the endpoint keeps serving its own copy.
@@ -28,7 +30,7 @@ def _variant(ctx: Context, variant: dict[str, Any]) -> dict[str, Any]:
     name = variant["VariantName"]
     model = variant.get("ModelName")
     if not model:
-        raise validation(f"ModelName is required for production variant {name}.")
+        return _component_variant(variant)
     if ctx.registry.get(Kind.MODEL, key_of(model)) is None:
         raise missing_model(ctx, model)
     serverless = variant.get("ServerlessConfig")
@@ -41,6 +43,28 @@ def _variant(ctx: Context, variant: dict[str, Any]) -> dict[str, Any]:
     return filled
 
 
+def _component_variant(variant: dict[str, Any]) -> dict[str, Any]:
+    """A variant whose instances host inference components rather than one model."""
+    name = variant["VariantName"]
+    if variant.get("ServerlessConfig") or not (variant.get("InstanceType") and variant.get("InitialInstanceCount")):
+        raise validation(
+            f"Production variant {name} has no ModelName: inference components need InstanceType and InitialInstanceCount."
+        )
+    filled = dict(variant)
+    filled.setdefault("InitialVariantWeight", 1.0)
+    return filled
+
+
+def _check_components(params: Params) -> None:
+    """A config for inference components names no model at all, and has an execution role."""
+    variants = params["ProductionVariants"]
+    without = [v["VariantName"] for v in variants if not v.get("ModelName")]
+    if without and len(without) != len(variants):
+        raise validation("Either all or none of the production variants must specify a ModelName.")
+    if without and not params.get("ExecutionRoleArn"):
+        raise validation("ExecutionRoleArn is required when production variants do not specify a ModelName.")
+
+
 async def create_endpoint_config(ctx: Context, params: Params) -> Response:
     name = params["EndpointConfigName"]
     config_arn = ctx.arn(KIND, name)
@@ -51,6 +75,7 @@ async def create_endpoint_config(ctx: Context, params: Params) -> Response:
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise validation(f"Production variant names must be unique; repeated: {', '.join(duplicates)}.")
+    _check_components(params)
     describe = {k: v for k, v in params.items() if k != "Tags"}
     describe["ProductionVariants"] = [_variant(ctx, v) for v in variants]
     describe.update(EndpointConfigArn=config_arn, CreationTime=ctx.now)

@@ -35,6 +35,8 @@ def _snapshot(ctx: Context, config_name: str) -> Snapshot:
         raise missing_config(ctx, config_name)
     models = {}
     for variant in config["describe"]["ProductionVariants"]:
+        if not variant.get("ModelName"):
+            continue  # a variant for inference components
         model = ctx.registry.get(Kind.MODEL, key_of(variant["ModelName"]))
         if model is None:
             raise missing_model(ctx, variant["ModelName"])
@@ -86,6 +88,12 @@ async def list_endpoints(ctx: Context, params: Params) -> Response:
 
 async def delete_endpoint(ctx: Context, params: Params) -> Response:
     record = _record(ctx, params["EndpointName"])
+    attached = [r["describe"]["InferenceComponentName"] for r in ctx.endpoints.components.on_endpoint(params["EndpointName"])]
+    if attached:
+        raise validation(
+            f"Endpoint {record['describe']['EndpointName']} has inference components ({', '.join(sorted(attached))}); "
+            "delete them before the endpoint."
+        )
     if record["describe"]["EndpointStatus"] != "Deleting":
         await ctx.endpoints.begin_delete(record["describe"]["EndpointName"])
     return {}

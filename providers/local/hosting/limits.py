@@ -59,3 +59,9 @@ def variant_memory(variant: dict[str, Any]) -> int | None:
     instance_type = variant.get("InstanceType")
     return instance_memory(str(instance_type)) if instance_type else None
 
+
+
+def instance_vcpus(instance_type: str) -> int | None:
+    """vCPUs of an ``ml.*`` instance type; None for a type the table does not know."""
+    match = _TYPE.match(instance_type)
+    return _VCPUS.get(match.groups()[2]) if match else None

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Inference components on the local SageMaker, end to end, in one command:
+#
+#   ./demo.sh            two models on one endpoint; roll one to a new model under traffic;
+#                        scale its copies; re-plan clean; destroy
+#   ./demo.sh rollback   roll it to a model that cannot load: the update rolls back and
+#                        smstate exits 1, saying why
+#
+# Builds the artifacts, starts a local server on 127.0.0.1:8767 (its home under build/),
+# applies, invokes each component by name, runs the bounded traffic script on both
+# components while smstate rolls the sentiment component one copy at a time, shows
+# `smstate rollout status`, then destroys everything and stops the server it started.
+# The policy waits 120 s after each batch; the demo runs the local server's clock at
+# SMSTATE_LOCAL_TIME_SCALE=0.02 so that a wait takes 2.4 s.
+set -euo pipefail
+mode="${1:-roll}"
+case "$mode" in
+  roll) release=sentiment-v2 ;;
+  rollback) release=broken ;;
+  *) echo "usage: $0 [roll|rollback]" >&2; exit 2 ;;
+esac
+here="$(cd "$(dirname "$0")" && pwd)"
+cd "$here"
+export SMSTATE_LOCAL_HOME="$here/build/local"
+export SMSTATE_LOCAL_TIME_SCALE="${SMSTATE_LOCAL_TIME_SCALE:-0.02}"
+url=http://127.0.0.1:8767
+traffic_pid=""
+
+step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+
+cleanup() {
+  local status=$?
+  trap - EXIT INT TERM
+  if [ -n "$traffic_pid" ]; then kill "$traffic_pid" 2>/dev/null || true; wait "$traffic_pid" 2>/dev/null || true; fi
+  step "smstate destroy (the components first, then the endpoint)"
+  smstate destroy --auto-approve || status=1
+  step "smstate local stop"
+  smstate local stop || status=1
+  exit "$status"
+}
+
+step "Build the model archives in build/"
+python build.py
+
+step "smstate local start (127.0.0.1:8767, home build/local, time scale $SMSTATE_LOCAL_TIME_SCALE)"
+smstate local start
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+step "smstate apply: one endpoint, two inference components"
+smstate apply --auto-approve
+
+step "smstate invoke shared --inference-component ..."
+smstate invoke shared --inference-component sentiment --body '"great service, late parcel"'
+smstate invoke shared --inference-component topics --body '"great service, late parcel"'
+
+step "Bounded traffic on both components (at most 120 s)"
+python traffic.py shared sentiment topics --url "$url" --seconds 120 &
+traffic_pid=$!
+sleep 2
+
+step "smstate apply: sentiment -> $release, one copy at a time"
+applied=0
+smstate apply --auto-approve --var sentiment="./build/$release.tar.gz" || applied=$?
+sleep 1
+kill -TERM "$traffic_pid"
+traffic=0
+wait "$traffic_pid" || traffic=$?
+traffic_pid=""
+[ "$traffic" -eq 0 ] || { echo "requests failed during the rollout" >&2; exit 1; }
+
+step "smstate rollout status shared"
+smstate rollout status shared
+
+if [ "$mode" = rollback ]; then
+  [ "$applied" -eq 1 ] || { echo "expected the update to roll back and smstate to exit 1, got exit $applied" >&2; exit 1; }
+  step "smstate plan: the update is offered again (v1 still serves)"
+  smstate plan --var sentiment="./build/$release.tar.gz" || true
+  exit 0
+fi
+[ "$applied" -eq 0 ] || { echo "the rolling update failed (exit $applied)" >&2; exit 1; }
+
+for copies in 4 1; do
+  step "smstate apply: $copies sentiment copies (UpdateInferenceComponentRuntimeConfig)"
+  smstate apply --auto-approve --var sentiment=./build/sentiment-v2.tar.gz --var copies="$copies"
+  smstate rollout status shared
+done
+
+step "smstate plan: no changes"
+smstate plan --detailed-exitcode --var sentiment=./build/sentiment-v2.tar.gz --var copies=1

@@ -34,6 +34,7 @@ from providers.local.errors import (
     rest_json_body,
     too_large,
 )
+from providers.local.protocols import CBOR_PREFIX, Dispatcher, Wire, cbor_route
 from providers.local.runtime import Gateway
 
 log = logging.getLogger("smstate.local")
@@ -66,7 +67,9 @@ class App:
         info: dict[str, Any],
         on_startup: Callable[[], Awaitable[None]],
         on_shutdown: Callable[[], Awaitable[None]],
+        services: Dispatcher | None = None,
     ) -> None:
+        self.services = services or Dispatcher([])
         self.control = control
         self.gateway = gateway
         self.ping_body = json.dumps({"status": "Healthy", **info}).encode()
@@ -81,6 +84,8 @@ class App:
                 await self.invocation(path[len(_PREFIX) : -len(_SUFFIX)], scope, receive, send)
             elif path == "/" or path == "":
                 await self.control_plane(scope, receive, send)
+            elif path.startswith(CBOR_PREFIX):
+                await self.service(Wire.CBOR, cbor_route(path), scope, receive, send)
             elif path == "/ping":
                 await _respond(send, 200, [(b"content-type", b"application/json")], self.ping_body)
             else:
@@ -133,6 +138,10 @@ class App:
             elif key == b"content-length":
                 length = _length(value)
         request_id = str(uuid.uuid4()).encode()
+        route = self.services.route(target)
+        if route is not None:
+            await self.service(None, route, scope, receive, send)
+            return
         try:
             if scope["method"] != "POST":
                 raise ApiError("UnknownOperationException", "The control plane takes POST.", 405)
@@ -152,6 +161,24 @@ class App:
             return
         headers = [(b"content-type", JSON_11), (b"x-amzn-requestid", request_id)]
         await _respond(send, 200, headers, payload)
+
+    async def service(
+        self, wire: Wire | None, route: tuple[str, str] | None, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        """A request to a service beyond SageMaker (`protocols`)."""
+        length = next((_length(v) for k, v in scope["headers"] if k == b"content-length"), 0)
+        try:
+            body = await _read(receive, CONTROL_LIMIT, length)
+            if route is None or scope["method"] != "POST":
+                raise ApiError("UnknownOperationException", f"No route for {scope['method']} {scope['path']}.", 404)
+            status, headers, payload = await self.services.answer(wire, route[0], route[1], body)
+        except ClientGone:
+            return
+        except ApiError as error:
+            await _respond(send, error.status, error_headers(error, REST_JSON), rest_json_body(error))
+            return
+        headers.append((b"x-amzn-requestid", str(uuid.uuid4()).encode()))
+        await _respond(send, status, headers, payload)
 
     async def lifespan(self, receive: Receive, send: Send) -> None:
         while True:

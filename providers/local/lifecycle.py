@@ -24,6 +24,7 @@ import contextlib
 import logging
 import shutil
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,8 @@ class Endpoints:
         self.stages: dict[str, tuple[str, str, float]] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._owned: dict[str, set[Deployment]] = {}
+        #: The first of the named CloudWatch alarms that is in ALARM (auto-rollback reads it).
+        self.alarm_check: Callable[[Sequence[str]], str | None] = lambda names: None
 
     # -- bookkeeping -------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""Request validation against botocore's own SageMaker service model.
+"""Request validation against botocore's own service models (SageMaker, and the
+other services the local server speaks).
 
 The field lists, types, enums, ranges and patterns are never copied by hand: the
 service model that ships with botocore is the contract. Two passes run:
@@ -30,11 +31,11 @@ from providers.local.errors import validation
 RELAXED_PATTERNS = frozenset({"Url"})
 
 
-@lru_cache(maxsize=1)
-def service_model() -> ServiceModel:
+@lru_cache(maxsize=None)
+def service_model(service: str = "sagemaker") -> ServiceModel:
     import botocore.session
 
-    return botocore.session.get_session().get_service_model("sagemaker")
+    return botocore.session.get_session().get_service_model(service)
 
 
 @lru_cache(maxsize=None)
@@ -45,9 +46,9 @@ def _compiled(pattern: str) -> re.Pattern[str] | None:
         return None
 
 
-def operation(name: str) -> OperationModel | None:
+def operation(name: str, service: str = "sagemaker") -> OperationModel | None:
     try:
-        return service_model().operation_model(name)
+        return service_model(service).operation_model(name)
     except Exception:  # botocore raises OperationNotFoundError
         return None
 

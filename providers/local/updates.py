@@ -80,7 +80,7 @@ async def _update(endpoints: Endpoints, name: str, plan: policy.Plan) -> None:
         endpoints.stages[key] = (status, message, time.time())
 
     try:
-        await roll_out(router, new, plan, startup_timeout(pending["snapshot"]), report)
+        await roll_out(router, new, plan, startup_timeout(pending["snapshot"]), report, endpoints.alarm_check)
     except RolloutFailed as exc:
         _settle(endpoints, name, record, "InService", str(exc))
     except RollbackFailed as exc:

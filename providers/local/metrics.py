@@ -169,3 +169,13 @@ class Metrics:
             put((NAMESPACE, "Invocation5XXErrors", dim), server, now, "None")
             put((NAMESPACE, "ModelLatency", dim), model_us, now, "Microseconds")
             put((NAMESPACE, "OverheadLatency", dim), overhead_us, now, "Microseconds")
+
+    def idle(self, endpoint: str, variant: str, seconds: float) -> None:
+        """Zero invocations and errors for a variant that had no invocation in the last `seconds`."""
+        dim = (("EndpointName", endpoint), ("VariantName", variant))
+        now = time.time()
+        seen = self.store.window((NAMESPACE, "Invocations", dim), now - seconds, now + self.store.resolution)
+        if seen is not None and seen.count:
+            return
+        for name in ("Invocations", "InvocationsPerInstance", "Invocation4XXErrors", "Invocation5XXErrors"):
+            self.store.put((NAMESPACE, name, dim), 0.0, now, "None")

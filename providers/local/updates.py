@@ -50,6 +50,7 @@ def begin_update(endpoints: Endpoints, name: str, snapshot: Snapshot, params: di
     record = endpoints.record(name)
     assert record is not None
     _require_in_service(record)
+    endpoints.update_check(record["describe"]["EndpointName"], record["deployed"], snapshot)
     props = initial_props(snapshot)
     if params.get("RetainAllVariantProperties"):
         excluded = {p["VariantPropertyType"] for p in params.get("ExcludeRetainedVariantProperties") or []}

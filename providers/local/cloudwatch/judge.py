@@ -3,9 +3,10 @@
 Of the last `EvaluationPeriods` periods, `DatapointsToAlarm` (default: all of
 them) must breach the threshold for ALARM; otherwise the alarm is OK. Periods
 without data follow `TreatMissingData`: `breaching` and `notBreaching` count
-them as such; `missing` (the default) and `ignore` leave them out, and when no
-period has data the alarm goes to INSUFFICIENT_DATA (`missing`) or keeps its
-state (`ignore`).
+them as such; `missing` (the default) and `ignore` leave them out (then the
+alarm needs `DatapointsToAlarm` breaching periods, or all of the periods that
+have data if fewer do), and when no period has data the alarm goes to
+INSUFFICIENT_DATA (`missing`) or keeps its state (`ignore`).
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ def judge(alarm: dict[str, Any], values: list[float | None], starts: list[float]
     breaching = sum(1 for _, v in present if compare(v, threshold))
     if treat == "breaching":
         breaching += missing
+    elif treat in ("missing", "ignore"):
+        needed = min(needed, len(present))
     state = "ALARM" if breaching >= needed else "OK"
     return Verdict(state, _reason(state, present, len(values), needed, words, threshold), data)
 

@@ -152,7 +152,8 @@ class Alarms:
         windows = [(s, s + period) for s in starts]
         values = queries.evaluate(self.store, found, windows)[returned_id]
         verdict = judge.judge(alarm, values, starts, now)
-        if verdict is not None and verdict.state != alarm["StateValue"]:
+        unchecked = alarm["StateReason"].startswith("Unchecked")  # the first evaluation gives its reason
+        if verdict is not None and (verdict.state != alarm["StateValue"] or unchecked):
             await self._change(alarm, verdict)
         elif alarm["StateValue"] == "ALARM" and alarm["ActionsEnabled"]:
             await self._run(alarm, [a for a in alarm["AlarmActions"] if a.startswith(SCALING_ACTION)])

@@ -55,6 +55,12 @@ def judge(alarm: dict[str, Any], values: list[float | None], starts: list[float]
             return None
         noun = "datapoint was" if missing == 1 else "datapoints were"
         return Verdict("INSUFFICIENT_DATA", f"Insufficient Data: {missing} {noun} unknown.", data)
+    if not present:
+        treated = "Breaching" if treat == "breaching" else "NonBreaching"
+        state = "ALARM" if treat == "breaching" and missing >= needed else "OK"
+        periods = f"{missing} period{'s' if missing > 1 else ''} and {missing} missing datapoint"
+        verb = "s were" if missing > 1 else " was"
+        return Verdict(state, f"Threshold Crossed: no datapoints were received for {periods}{verb} treated as [{treated}].", data)
     breaching = sum(1 for _, v in present if compare(v, threshold))
     if treat == "breaching":
         breaching += missing

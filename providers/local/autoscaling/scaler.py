@@ -80,22 +80,28 @@ class Scaler:
         current = self.targets.resource(key).capacity(key[1])
         if value is None or current is None or self.targets.busy(key):
             return
-        if policy["PolicyType"] == "TargetTrackingScaling":
-            desired = policies.tracking_capacity(current, value, policy["TargetTrackingScalingPolicyConfiguration"]["TargetValue"])
-            high = alarm["ComparisonOperator"].startswith("Greater")
-            desired = max(desired, current) if high else min(desired, current)
-        else:
-            config = policy["StepScalingPolicyConfiguration"]
-            desired = policies.step_capacity(config, current, value, float(alarm["Threshold"]))
-            if desired is None or time.time() < self.policy_last.get(arn, 0.0) + _scaled(config.get("Cooldown")):
-                return
+        wanted = self._wanted(arn, policy, alarm, current, value)
+        if wanted is None:
+            return
         target = self.targets.targets[key]
-        desired = max(int(target["MinCapacity"]), min(int(target["MaxCapacity"]), desired))
+        desired = max(int(target["MinCapacity"]), min(int(target["MaxCapacity"]), wanted))
         if desired == current or not self._cooled(key, policy, desired > current):
             return
         cause = f"monitor alarm {alarm['AlarmName']} in state ALARM triggered policy {policy['PolicyName']}"
         if self.scale(key, desired, cause):
             self.policy_last[arn] = time.time()
+
+    def _wanted(self, arn: str, policy: dict[str, Any], alarm: dict[str, Any], current: int, value: float) -> int | None:
+        """The capacity the policy asks for, before the target's bounds; None: nothing to do."""
+        if policy["PolicyType"] == "TargetTrackingScaling":
+            config = policy["TargetTrackingScalingPolicyConfiguration"]
+            desired = policies.tracking_capacity(current, value, float(config["TargetValue"]))
+            high = alarm["ComparisonOperator"].startswith("Greater")
+            return max(desired, current) if high else min(desired, current)
+        config = policy["StepScalingPolicyConfiguration"]
+        if time.time() < self.policy_last.get(arn, 0.0) + _scaled(config.get("Cooldown")):
+            return None
+        return policies.step_capacity(config, current, value, float(alarm["Threshold"]))
 
     def _cooled(self, key: Key, policy: dict[str, Any], out: bool) -> bool:
         config = policy.get("TargetTrackingScalingPolicyConfiguration") or {}

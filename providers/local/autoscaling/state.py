@@ -66,8 +66,8 @@ class Targets:
                       "ScalableTargetARN": arn,
                       "SuspendedState": {"DynamicScalingInSuspended": False, "DynamicScalingOutSuspended": False,
                                          "ScheduledScalingSuspended": False}}  # fmt: skip
-        low = params.get("MinCapacity", target.get("MinCapacity"))
-        high = params.get("MaxCapacity", target.get("MaxCapacity"))
+        low = int(params["MinCapacity"] if params.get("MinCapacity") is not None else target["MinCapacity"])
+        high = int(params["MaxCapacity"] if params.get("MaxCapacity") is not None else target["MaxCapacity"])
         if low > high:
             raise validation("Minimum capacity cannot be greater than maximum capacity.")
         target.update(MinCapacity=low, MaxCapacity=high)

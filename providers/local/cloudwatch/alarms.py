@@ -39,7 +39,7 @@ def alarm_queries(alarm: dict[str, Any]) -> tuple[list[dict[str, Any]], str]:
     if alarm.get("Metrics"):
         chosen = queries.returned(alarm["Metrics"])
         return alarm["Metrics"], chosen[0]["Id"]
-    metric = {k: alarm[k] for k in ("Namespace", "MetricName") if k in alarm}
+    metric: dict[str, Any] = {k: alarm[k] for k in ("Namespace", "MetricName") if k in alarm}
     metric["Dimensions"] = alarm.get("Dimensions") or []
     stat = alarm.get("Statistic") or alarm.get("ExtendedStatistic")
     return [{"Id": "m1", "MetricStat": {"Metric": metric, "Period": alarm["Period"], "Stat": stat}}], "m1"

@@ -42,6 +42,7 @@ def names(tree: ast.expr) -> set[str]:
 def evaluate(tree: ast.expr, values: Mapping[str, float | None]) -> float | None:
     """The expression's value given each id's value (None: missing)."""
     if isinstance(tree, ast.Constant):
+        assert isinstance(tree.value, (int, float))  # `parse` admits numbers only
         return float(tree.value)
     if isinstance(tree, ast.Name):
         return values.get(tree.id)

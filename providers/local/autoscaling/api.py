@@ -74,7 +74,7 @@ class AutoScaling:
         key = self.targets.key(params)
         self.targets.target(key)
         kind = params.get("PolicyType") or "StepScaling"
-        config_member = "TargetTrackingScalingPolicyConfiguration" if kind == "TargetTrackingScaling" else "StepScalingPolicyConfiguration"
+        config_member = f"{kind}PolicyConfiguration"
         if kind not in ("TargetTrackingScaling", "StepScaling") or not params.get(config_member):
             raise validation(f"{config_member} must be specified for the policy type {kind}.")
         named = self.targets.policies.setdefault(key, {})
@@ -117,8 +117,7 @@ class AutoScaling:
         named = self.targets.scheduled.setdefault(key, {})
         old = named.get(name) or {}
         action = {**old, **{k: v for k, v in params.items() if k != "ScalableDimension" or v}}
-        action.setdefault("ScheduledActionARN", f"arn:aws:autoscaling:{self.targets.region}:000000000000:"
-                          f"scheduledAction:{time.time_ns()}:resource/{key[0]}/{key[1]}:scheduledActionName/{name}")  # fmt: skip
+        action.setdefault("ScheduledActionARN", self.targets.scheduled_arn(key, name))
         action.setdefault("CreationTime", time.time())
         if "Schedule" not in action:
             raise validation("Schedule must be specified for a new scheduled action.")

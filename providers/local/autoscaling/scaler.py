@@ -51,8 +51,9 @@ class Scaler:
         target = float(config["TargetValue"])
         parsed = variant_of(key[1]) or (None, None)
         metric = policies.tracking_metric(config, *parsed)
-        base = {**metric, "AlarmActions": [policy["PolicyARN"]], "TreatMissingData": "missing",
-                "AlarmDescription": f"DO NOT EDIT OR DELETE. For TargetTrackingScaling policy {policy['PolicyARN']}."}  # fmt: skip
+        arn = policy["PolicyARN"]
+        base = {**metric, "AlarmActions": [arn], "TreatMissingData": "missing",
+                "AlarmDescription": f"DO NOT EDIT OR DELETE. For TargetTrackingScaling policy {arn}."}  # fmt: skip
         made = []
         sides = [("AlarmHigh", 3, target, "GreaterThanThreshold")]
         if not config.get("DisableScaleIn"):
@@ -91,7 +92,9 @@ class Scaler:
         if self.scale(key, desired, cause):
             self.policy_last[arn] = time.time()
 
-    def _wanted(self, arn: str, policy: dict[str, Any], alarm: dict[str, Any], current: int, value: float) -> int | None:
+    def _wanted(
+        self, arn: str, policy: dict[str, Any], alarm: dict[str, Any], current: int, value: float
+    ) -> int | None:
         """The capacity the policy asks for, before the target's bounds; None: nothing to do."""
         if policy["PolicyType"] == "TargetTrackingScaling":
             config = policy["TargetTrackingScalingPolicyConfiguration"]

@@ -44,7 +44,9 @@ def run_due(targets: Targets, scaler: Scaler, due: dict[tuple[Key, str], float],
             _apply(targets, scaler, key, target, name, action)
 
 
-def _apply(targets: Targets, scaler: Scaler, key: Key, target: dict[str, Any], name: str, action: dict[str, Any]) -> None:
+def _apply(
+    targets: Targets, scaler: Scaler, key: Key, target: dict[str, Any], name: str, action: dict[str, Any]
+) -> None:
     bounds = action.get("ScalableTargetAction") or {}
     low = bounds.get("MinCapacity", target["MinCapacity"])
     high = bounds.get("MaxCapacity", target["MaxCapacity"])

@@ -42,7 +42,9 @@ class Targets:
     def key(self, params: dict[str, Any]) -> Key:
         namespace, dimension = params["ServiceNamespace"], params["ScalableDimension"]
         if namespace != "sagemaker" or dimension not in self.resources:
-            raise validation(f"Unsupported service namespace, resource type or scalable dimension: {namespace}, {dimension}.")
+            raise validation(
+                f"Unsupported service namespace, resource type or scalable dimension: {namespace}, {dimension}."
+            )
         return namespace, params["ResourceId"], dimension
 
     def resource(self, key: Key) -> Scalable:
@@ -59,7 +61,9 @@ class Targets:
         target = self.targets.get(key)
         if target is None:
             if params.get("MinCapacity") is None or params.get("MaxCapacity") is None:
-                raise validation("Minimum and maximum capacity must be specified when registering a new scalable target.")
+                raise validation(
+                    "Minimum and maximum capacity must be specified when registering a new scalable target."
+                )
             arn = f"arn:aws:application-autoscaling:{self.region}:{ACCOUNT_ID}:scalable-target/{uuid.uuid4().hex}"
             target = {"ServiceNamespace": key[0], "ResourceId": key[1], "ScalableDimension": key[2],
                       "RoleARN": params.get("RoleARN") or _role(), "CreationTime": time.time(),
@@ -99,6 +103,10 @@ class Targets:
     def policy_arn(self, key: Key, name: str) -> str:
         return (f"arn:aws:autoscaling:{self.region}:{ACCOUNT_ID}:scalingPolicy:{uuid.uuid4()}:"
                 f"resource/{key[0]}/{key[1]}:policyName/{name}")  # fmt: skip
+
+    def scheduled_arn(self, key: Key, name: str) -> str:
+        return (f"arn:aws:autoscaling:{self.region}:{ACCOUNT_ID}:scheduledAction:{uuid.uuid4()}:"
+                f"resource/{key[0]}/{key[1]}:scheduledActionName/{name}")  # fmt: skip
 
     def activity(self, key: Key, description: str, cause: str) -> dict[str, Any]:
         activity = {"ActivityId": str(uuid.uuid4()), "ServiceNamespace": key[0], "ResourceId": key[1],

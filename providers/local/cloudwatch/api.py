@@ -119,7 +119,8 @@ class CloudWatch:
             pairs = [(s, v) for (s, _), v in zip(spans, values[query["Id"]]) if v is not None]
             if newest_first:
                 pairs.reverse()
-            label = query.get("Label") or (query["MetricStat"]["Metric"]["MetricName"] if "MetricStat" in query else query["Id"])
+            metric = query["MetricStat"]["Metric"]["MetricName"] if "MetricStat" in query else query["Id"]
+            label = query.get("Label") or metric
             results.append({"Id": query["Id"], "Label": label, "Timestamps": [s for s, _ in pairs],
                             "Values": [v for _, v in pairs], "StatusCode": "Complete"})  # fmt: skip
         return {"MetricDataResults": results, "Messages": []}

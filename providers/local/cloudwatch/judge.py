@@ -60,7 +60,8 @@ def judge(alarm: dict[str, Any], values: list[float | None], starts: list[float]
         state = "ALARM" if treat == "breaching" and missing >= needed else "OK"
         periods = f"{missing} period{'s' if missing > 1 else ''} and {missing} missing datapoint"
         verb = "s were" if missing > 1 else " was"
-        return Verdict(state, f"Threshold Crossed: no datapoints were received for {periods}{verb} treated as [{treated}].", data)
+        reason = f"Threshold Crossed: no datapoints were received for {periods}{verb} treated as [{treated}]."
+        return Verdict(state, reason, data)
     breaching = sum(1 for _, v in present if compare(v, threshold))
     if treat == "breaching":
         breaching += missing
@@ -70,13 +71,16 @@ def judge(alarm: dict[str, Any], values: list[float | None], starts: list[float]
     return Verdict(state, _reason(state, present, len(values), needed, words, threshold), data)
 
 
-def _reason(state: str, present: list[tuple[float, float]], total: int, needed: int, words: str, threshold: float) -> str:
+def _reason(
+    state: str, present: list[tuple[float, float]], total: int, needed: int, words: str, threshold: float
+) -> str:
     shown = ", ".join(f"{v:g} ({_stamp(s)})" for s, v in reversed(present))
     if state == "ALARM" and total > 1:
         verb = "were" if needed > 1 else "was"
         return (
             f"Threshold Crossed: {needed} out of the last {total} datapoints [{shown}] {verb} {words} the "
-            f"threshold ({threshold:g}) (minimum {needed} datapoint{'s' if needed > 1 else ''} for OK -> ALARM transition)."
+            f"threshold ({threshold:g}) (minimum {needed} datapoint{'s' if needed > 1 else ''} "
+            "for OK -> ALARM transition)."
         )
     count = len(present)
     noun = "datapoint" if count == 1 else "datapoints"
@@ -84,7 +88,9 @@ def _reason(state: str, present: list[tuple[float, float]], total: int, needed: 
     return f"Threshold Crossed: {count} {noun} [{shown}] {verb} {words} the threshold ({threshold:g})."
 
 
-def _data(alarm: dict[str, Any], present: list[tuple[float, float]], threshold: float, starts: list[float], now: float) -> str:
+def _data(
+    alarm: dict[str, Any], present: list[tuple[float, float]], threshold: float, starts: list[float], now: float
+) -> str:
     data: dict[str, Any] = {
         "version": "1.0",
         "queryDate": _iso(now),

@@ -37,7 +37,7 @@ import uvicorn
 
 from providers.local import settings
 from providers.local.app import App
-from providers.local.extras import Extras
+from providers.local.aws_services import AwsServices
 from providers.local.connections import Guard, protocol
 from providers.local.controlplane import ControlPlane
 from providers.local.fleet import Instance
@@ -123,7 +123,7 @@ def build_app(home: Path, runtime: str, python: str | None, url: str) -> App:
     workdir = home / "instances"
     shutil.rmtree(workdir, ignore_errors=True)
     endpoints = Endpoints(registry, starter, workdir)
-    extras = Extras(endpoints)
+    services = AwsServices(endpoints)
     info = {"pid": os.getpid(), "url": url, "runtime": runtime, "python": python or sys.executable,
             "home": str(home)}  # fmt: skip
 
@@ -131,18 +131,18 @@ def build_app(home: Path, runtime: str, python: str | None, url: str) -> App:
         service_model()  # parsed once now rather than on the first request
         (home / "server.pid").write_text(json.dumps({"pid": os.getpid(), "url": url}) + "\n")
         endpoints.restore()
-        extras.start()
+        services.start()
         log.info("local SageMaker listening on %s (runtime %s, home %s)", url, runtime, home)
 
     async def shutdown() -> None:
-        await extras.stop()
+        await services.stop()
         await endpoints.shutdown()
         with contextlib.suppress(FileNotFoundError):
             (home / "server.pid").unlink()
         log.info("local SageMaker stopped")
 
-    gateway = Gateway(endpoints, extras.metrics)
-    return App(ControlPlane(registry, endpoints), gateway, info, startup, shutdown, extras.dispatcher)
+    gateway = Gateway(endpoints, services.metrics)
+    return App(ControlPlane(registry, endpoints), gateway, info, startup, shutdown, services.dispatcher)
 
 
 def front_door() -> Guard:

@@ -28,7 +28,7 @@ from providers.local.protocols import Dispatcher
 from providers.local.settings import time_scale
 
 
-class Extras:
+class AwsServices:
     """CloudWatch and Application Auto Scaling (and their background work) for one server."""
 
     def __init__(self, endpoints: Endpoints, scalables: dict[str, Scalable] | None = None) -> None:

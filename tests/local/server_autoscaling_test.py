@@ -288,3 +288,15 @@ def test_scheduled_action_sets_bounds_and_capacity(sm: Any, aas: Any, models: Pa
     assert aas.describe_scheduled_actions(ServiceNamespace="sagemaker", ScheduledActionNames=["morning"])[
         "ScheduledActions"
     ] == []
+
+
+def test_rate_schedule_runs_every_interval(sm: Any, aas: Any, models: Path) -> None:
+    deploy(sm, "rated", model_tar(models / "rated", "v1"))
+    aas.register_scalable_target(**target("rated"), MinCapacity=1, MaxCapacity=3)
+    aas.put_scheduled_action(ScheduledActionName="keep-two", **target("rated"), Schedule="rate(1 minute)",
+                             ScalableTargetAction={"MinCapacity": 2})  # fmt: skip
+    wait_for(lambda: instances(sm, "rated") == (2, 2), "the scheduled minimum", timeout=20)
+    wait_for(lambda: sum(a["Cause"].startswith("scheduled action") for a in activities(aas, "rated")) >= 3,
+             "the schedule to run again")  # fmt: skip
+    assert instances(sm, "rated") == (2, 2)
+    assert all(a["StatusCode"] == "Successful" for a in activities(aas, "rated") if a["StatusCode"] != "InProgress")

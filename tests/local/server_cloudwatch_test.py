@@ -219,6 +219,11 @@ def test_alarm_refusals_and_tags(cw: Any) -> None:
         cw.put_metric_alarm(AlarmName="odd", Metrics=[{"Id": "e", "Expression": "SUM(METRICS())"}],
                             EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold")  # fmt: skip
     assert caught.value.response["Error"]["Code"] == "ValidationError"
+    with pytest.raises(ClientError) as caught:
+        cw.put_metric_alarm(AlarmName="odd", Namespace="N", MetricName="M", Statistic="Sum", Period=45,
+                            EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold")  # fmt: skip
+    assert caught.value.response["Error"]["Code"] == "InvalidParameterValue"
+    assert cw.describe_alarms(AlarmNames=["odd"])["MetricAlarms"] == []
     cw.put_metric_alarm(AlarmName="tagged", Namespace="N", MetricName="M", Statistic="Sum", Period=60,
                         EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold",
                         Tags=[{"Key": "team", "Value": "churn"}])  # fmt: skip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from typing import Any
 
@@ -11,6 +12,8 @@ from providers.local.autoscaling.scaler import Scaler
 from providers.local.autoscaling.state import Key, Targets, describe_key, not_found
 from providers.local.errors import ApiError, validation
 from providers.local.services import Handler, Params, Service
+
+log = logging.getLogger("smstate.local")
 
 #: How often (wall-clock seconds) activities and schedules are looked at.
 TICK = 0.05
@@ -45,8 +48,11 @@ class AutoScaling:
     async def run(self) -> None:
         """Finish settled activities and run due scheduled actions, until cancelled."""
         while True:
-            self.scaler.settle()
-            scheduled.run_due(self.targets, self.scaler, self.due, time.time())
+            try:
+                self.scaler.settle()
+                scheduled.run_due(self.targets, self.scaler, self.due, time.time())
+            except Exception:  # the loop must outlive one bad record
+                log.exception("application auto scaling: a background step failed")
             await asyncio.sleep(TICK)
 
     async def register(self, params: Params) -> dict[str, Any]:

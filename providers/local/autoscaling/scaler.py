@@ -78,9 +78,10 @@ class Scaler:
             return
         key, policy = found
         value = _latest(alarm)
-        current = self.targets.resource(key).capacity(key[1])
-        if value is None or current is None or self.targets.busy(key):
-            return
+        resource = self.targets.resource(key)
+        current = resource.capacity(key[1])
+        if value is None or current is None or self.targets.busy(key) or not resource.settled(key[1])[0]:
+            return  # nothing to measure, or the resource is changing (an update): scaling waits
         wanted = self._wanted(arn, policy, alarm, current, value)
         if wanted is None:
             return

@@ -55,6 +55,9 @@ def check(params: dict[str, Any]) -> None:
             raise invalid("Exactly one of Statistic and ExtendedStatistic must be specified.")
         if not params.get("Period") or not params.get("Namespace"):
             raise ApiError("ValidationException", "Period and Namespace must be specified with MetricName.")
+        if params["Period"] not in (10, 20, 30) and params["Period"] % 60:
+            raise invalid(f"The value {params['Period']} for parameter Period is invalid: it must be 10, 20, 30 "
+                          "or a multiple of 60.")  # fmt: skip
         statistics.check_statistic(params.get("Statistic") or params["ExtendedStatistic"])
     else:
         queries.check(params["Metrics"])
@@ -142,7 +145,10 @@ class Alarms:
         for name, alarm in list(self.alarms.items()):
             if self._due.get(name, 0.0) <= now:
                 self._due[name] = now + self.interval(alarm)
-                await self.evaluate(alarm, now)
+                try:
+                    await self.evaluate(alarm, now)
+                except Exception:  # one alarm's failure must not stop the others' evaluation
+                    log.exception("evaluating alarm %s failed", name)
 
     async def evaluate(self, alarm: dict[str, Any], now: float) -> None:
         found, returned_id = alarm_queries(alarm)

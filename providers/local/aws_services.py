@@ -5,13 +5,22 @@ it and evaluates alarms on it; Application Auto Scaling acts on those alarms by
 resizing endpoint variants; auto-rollback reads the alarms' states; an
 UpdateEndpoint that would change the instance type of (or remove) a scaled
 variant is refused, and DeleteEndpoint deregisters the endpoint's targets.
+
+Alarms and the Application Auto Scaling records (targets, policies, scheduled
+actions, tags) are written to `<home>/services.json` after every call that
+changes them, and read back when the server starts; metric data, alarm
+evaluation history and scaling activities are not kept.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import logging
+import time
 from collections.abc import Coroutine, Sequence
+from pathlib import Path
 from typing import Any
 
 from providers.local.autoscaling.api import AutoScaling
@@ -25,22 +34,32 @@ from providers.local.errors import validation
 from providers.local.lifecycle import Endpoints
 from providers.local.metrics import Metrics, MetricStore
 from providers.local.protocols import Dispatcher
+from providers.local.registry import write_json_atomic
+from providers.local.services import Handler, Params, Service
 from providers.local.settings import time_scale
+
+log = logging.getLogger("smstate.local")
+
+#: Operations that change nothing: no save after them.
+READS = ("Describe", "List", "Get")
 
 
 class AwsServices:
     """CloudWatch and Application Auto Scaling (and their background work) for one server."""
 
-    def __init__(self, endpoints: Endpoints, scalables: dict[str, Scalable] | None = None) -> None:
+    def __init__(
+        self, endpoints: Endpoints, home: Path | None = None, scalables: dict[str, Scalable] | None = None
+    ) -> None:
         self.endpoints = endpoints
+        self.path = home / "services.json" if home is not None else None
         self.store = MetricStore()
         self.metrics = Metrics(self.store)
         self.alarms = Alarms(self.store)
         resources: dict[str, Scalable] = {VARIANT: Variants(endpoints), **(scalables or {})}
         self.targets = Targets(resources)
         self.autoscaling = AutoScaling(self.targets, Scaler(self.targets, self.alarms))
-        cloudwatch = CloudWatch(self.alarms).service()
-        self.dispatcher = Dispatcher([cloudwatch, self.autoscaling.service()])
+        services = [CloudWatch(self.alarms).service(), self.autoscaling.service()]
+        self.dispatcher = Dispatcher([self._saving(service) for service in services])
         self._tasks: list[asyncio.Task[None]] = []
         endpoints.alarm_check = self.firing
         endpoints.update_check = self.check_update
@@ -68,8 +87,62 @@ class AwsServices:
     def deleted(self, name: str) -> None:
         """DeleteEndpoint: Application Auto Scaling deregisters the endpoint's variants."""
         self.autoscaling.deregister_resource(f"endpoint/{name}/variant/")
+        self.save()
+
+    def _saving(self, service: Service) -> Service:
+        """`service` with a save after each operation that changes something."""
+
+        def saving(handler: Handler) -> Handler:
+            async def run(params: Params) -> dict[str, Any]:
+                result = await handler(params)
+                self.save()
+                return result
+
+            return run
+
+        operations = {name: h if name.startswith(READS) else saving(h) for name, h in service.operations.items()}
+        return Service(service.name, operations)
+
+    def save(self) -> None:
+        if self.path is None:
+            return
+        targets = self.targets
+        payload = {
+            "alarms": list(self.alarms.alarms.values()),
+            "alarm_tags": self.alarms.tags,
+            "targets": list(targets.targets.values()),
+            "policies": [p for named in targets.policies.values() for p in named.values()],
+            "scheduled": [a for named in targets.scheduled.values() for a in named.values()],
+            "target_tags": targets.tags,
+        }
+        try:
+            write_json_atomic(self.path, payload)
+        except OSError as exc:
+            log.warning("could not save alarms and scaling targets to %s: %s", self.path, exc)
+
+    def load(self) -> None:
+        """Read back what `save` wrote (nothing if there is no file or it is unreadable)."""
+        if self.path is None or not self.path.exists():
+            return
+        try:
+            payload = json.loads(self.path.read_text())
+        except (OSError, ValueError) as exc:
+            log.warning("could not read %s: %s", self.path, exc)
+            return
+        now = time.time()
+        for alarm in payload.get("alarms", []):
+            self.alarms.restore(alarm, now)
+        self.alarms.tags.update(payload.get("alarm_tags", {}))
+        for target in payload.get("targets", []):
+            self.targets.targets[_key(target)] = target
+        for policy in payload.get("policies", []):
+            self.targets.policies.setdefault(_key(policy), {})[policy["PolicyName"]] = policy
+        for action in payload.get("scheduled", []):
+            self.autoscaling.restore_scheduled(_key(action), action, now)
+        self.targets.tags.update(payload.get("target_tags", {}))
 
     def start(self) -> None:
+        self.load()
         self._spawn(self.alarms.run(), "alarms")
         self._spawn(self.autoscaling.run(), "autoscaling")
         self._spawn(self.publish_idle(), "idle-metrics")
@@ -101,3 +174,7 @@ class AwsServices:
                 await task
         self._tasks.clear()
 
+
+
+def _key(record: dict[str, Any]) -> tuple[str, str, str]:
+    return record["ServiceNamespace"], record["ResourceId"], record["ScalableDimension"]

@@ -123,7 +123,7 @@ def build_app(home: Path, runtime: str, python: str | None, url: str) -> App:
     workdir = home / "instances"
     shutil.rmtree(workdir, ignore_errors=True)
     endpoints = Endpoints(registry, starter, workdir)
-    services = AwsServices(endpoints)
+    services = AwsServices(endpoints, home)
     info = {"pid": os.getpid(), "url": url, "runtime": runtime, "python": python or sys.executable,
             "home": str(home)}  # fmt: skip
 

@@ -300,3 +300,30 @@ def test_rate_schedule_runs_every_interval(sm: Any, aas: Any, models: Path) -> N
              "the schedule to run again")  # fmt: skip
     assert instances(sm, "rated") == (2, 2)
     assert all(a["StatusCode"] == "Successful" for a in activities(aas, "rated") if a["StatusCode"] != "InProgress")
+
+
+def test_targets_policies_and_alarms_survive_a_restart(tmp_path: Path) -> None:
+    first = ServerProcess(tmp_path / "home").start()
+    try:
+        sm, _ = clients(first.url)
+        deploy(sm, "kept", model_tar(tmp_path / "models", "v1"))
+        client = boto3.client("application-autoscaling", endpoint_url=first.url, region_name="us-east-1",
+                              aws_access_key_id="testing", aws_secret_access_key="testing")  # fmt: skip
+        client.register_scalable_target(**target("kept"), MinCapacity=1, MaxCapacity=2)
+        alarms = client.put_scaling_policy(
+            PolicyName="tracking", **target("kept"), PolicyType="TargetTrackingScaling",
+            TargetTrackingScalingPolicyConfiguration={"TargetValue": 50.0, "PredefinedMetricSpecification": {
+                "PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"}},
+        )["Alarms"]  # fmt: skip
+        assert first.terminate() == 0
+        second = ServerProcess(tmp_path / "home", port=first.port).start()
+        try:
+            assert client.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"][0]["MaxCapacity"] == 2
+            [policy] = client.describe_scaling_policies(ServiceNamespace="sagemaker")["ScalingPolicies"]
+            assert policy["PolicyName"] == "tracking" and policy["Alarms"] == alarms
+            names = [a["AlarmName"] for a in alarms]
+            assert len(cloudwatch(second.url).describe_alarms(AlarmNames=names)["MetricAlarms"]) == 2
+        finally:
+            second.close()
+    finally:
+        first.close()

@@ -131,6 +131,13 @@ class AutoScaling:
         named[name] = action
         return {}
 
+    def restore_scheduled(self, key: Key, action: dict[str, Any], now: float) -> None:
+        """A scheduled action saved by an earlier server; an `at` action already past stays done."""
+        self.targets.scheduled.setdefault(key, {})[action["ScheduledActionName"]] = action
+        when = scheduled.first_run(action, now)
+        if when >= now:
+            self.due[(key, action["ScheduledActionName"])] = when
+
     async def describe_scheduled(self, params: Params) -> dict[str, Any]:
         names = params.get("ScheduledActionNames")
         found = [a for k, named in self.targets.scheduled.items() if _matches(k, params)

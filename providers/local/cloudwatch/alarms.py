@@ -113,6 +113,11 @@ class Alarms:
             self.tags[alarm["AlarmArn"]] = list(params["Tags"])
         self._due[name] = now  # evaluate at once
 
+    def restore(self, alarm: dict[str, Any], now: float) -> None:
+        """An alarm saved by an earlier server, evaluated again from now."""
+        self.alarms[alarm["AlarmName"]] = alarm
+        self._due[alarm["AlarmName"]] = now
+
     def delete(self, names: list[str]) -> None:
         missing = [n for n in names if n not in self.alarms]
         if missing:

@@ -23,6 +23,7 @@ import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from providers.local import arns
 from providers.local.controlplane import ControlPlane
 from providers.local.errors import (
     JSON_11,
@@ -166,19 +167,21 @@ class App:
         self, wire: Wire | None, route: tuple[str, str] | None, scope: Scope, receive: Receive, send: Send
     ) -> None:
         """A request to a service beyond SageMaker (`protocols`)."""
-        length = next((_length(v) for k, v in scope["headers"] if k == b"content-length"), 0)
+        headers = dict(scope["headers"])
+        length = _length(headers.get(b"content-length", b""))
+        region = arns.region_of(headers.get(b"authorization", b"").decode("latin-1"))
         try:
             body = await _read(receive, CONTROL_LIMIT, length)
             if route is None or scope["method"] != "POST":
                 raise ApiError("UnknownOperationException", f"No route for {scope['method']} {scope['path']}.", 404)
-            status, headers, payload = await self.services.answer(wire, route[0], route[1], body)
+            status, answer, payload = await self.services.answer(wire, route[0], route[1], body, region)
         except ClientGone:
             return
         except ApiError as error:
             await _respond(send, error.status, error_headers(error, REST_JSON), rest_json_body(error))
             return
-        headers.append((b"x-amzn-requestid", str(uuid.uuid4()).encode()))
-        await _respond(send, status, headers, payload)
+        answer.append((b"x-amzn-requestid", str(uuid.uuid4()).encode()))
+        await _respond(send, status, answer, payload)
 
     async def lifespan(self, receive: Receive, send: Send) -> None:
         while True:

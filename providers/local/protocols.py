@@ -96,14 +96,16 @@ class Dispatcher:
         prefix, _, operation = (target or "").partition(".")
         return (prefix, operation) if prefix in self.by_prefix else None
 
-    async def answer(self, wire: Wire | None, prefix: str, operation: str, body: bytes) -> tuple[int, Headers, bytes]:
+    async def answer(
+        self, wire: Wire | None, prefix: str, operation: str, body: bytes, region: str
+    ) -> tuple[int, Headers, bytes]:
         """(status, headers, body); `wire` None means the service's JSON."""
         service = self.by_prefix.get(prefix)
         wire = wire or (json_wire(service) if service else Wire.JSON_11)
         try:
             if service is None:
                 raise ApiError("UnknownOperationException", f"The local server does not speak {prefix}.", 404)
-            result = await service.call(operation, decode(wire, body))
+            result = await service.call(operation, decode(wire, body), region)
         except ApiError as error:
             headers, payload = encode_error(wire, service, error)
             return error.status, headers, payload

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from functools import cached_property
 from datetime import datetime, timezone
 from typing import Any
@@ -24,9 +25,13 @@ from botocore.model import OperationModel, ServiceModel, Shape
 from botocore.utils import parse_timestamp
 
 from providers.local.errors import ApiError, internal
+from providers.local.settings import DEFAULT_REGION
 from providers.local.validation import service_model, validate_request
 
 log = logging.getLogger("smstate.local")
+
+#: The region the current request was signed for (it goes into new ARNs).
+current_region: ContextVar[str] = ContextVar("current_region", default=DEFAULT_REGION)
 
 Params = dict[str, Any]
 Handler = Callable[[Params], Awaitable[dict[str, Any]]]
@@ -67,8 +72,9 @@ class Service:
             raise ApiError("UnknownOperationException", f"The local server does not implement {self.name} {name}.")
         return self.model.operation_model(name)
 
-    async def call(self, name: str, params: Params) -> dict[str, Any]:
-        """Validate `params` for operation `name`, run it, return its result."""
+    async def call(self, name: str, params: Params, region: str = DEFAULT_REGION) -> dict[str, Any]:
+        """Validate `params` for operation `name`, run it (for `region`), return its result."""
+        current_region.set(region)
         op = self.operation(name)
         validate_request(op, params)
         params = walk_timestamps(op.input_shape, params, to_epoch)

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import boto3
 import cbor2
 import pytest
 from botocore.exceptions import ClientError
@@ -259,3 +260,12 @@ def test_requests_are_validated_against_botocores_model(server: ServerProcess) -
     assert isinstance(json.loads(body)["Metrics"], list)
     status, _, body = raw(server, "/service/GraniteServiceVersion20100801/operation/PutDashboard", b"", cbor)
     assert status == 400 and cbor2.loads(body)["__type"] == "UnknownOperationException"
+
+
+def test_arns_name_the_region_the_client_signed_for(server: ServerProcess) -> None:
+    cw = boto3.client("cloudwatch", endpoint_url=server.url, region_name="eu-west-1",
+                      aws_access_key_id="testing", aws_secret_access_key="testing")  # fmt: skip
+    cw.put_metric_alarm(AlarmName="regional", Namespace="N", MetricName="M", Statistic="Sum", Period=60,
+                        EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold")  # fmt: skip
+    arn = cw.describe_alarms(AlarmNames=["regional"])["MetricAlarms"][0]["AlarmArn"]
+    assert arn == "arn:aws:cloudwatch:eu-west-1:000000000000:alarm:regional"

@@ -10,7 +10,8 @@ from typing import Any
 
 from providers.local.autoscaling.resources import Scalable
 from providers.local.errors import ApiError, validation
-from providers.local.settings import ACCOUNT_ID, DEFAULT_REGION
+from providers.local.services import current_region
+from providers.local.settings import ACCOUNT_ID
 
 #: (ServiceNamespace, ResourceId, ScalableDimension)
 Key = tuple[str, str, str]
@@ -30,14 +31,18 @@ def describe_key(key: Key) -> str:
 class Targets:
     """Targets, policies, scheduled actions and activities, by target key."""
 
-    def __init__(self, resources: dict[str, Scalable], region: str = DEFAULT_REGION) -> None:
+    def __init__(self, resources: dict[str, Scalable]) -> None:
         self.resources = resources
-        self.region = region
         self.targets: dict[Key, dict[str, Any]] = {}
         self.policies: dict[Key, dict[str, dict[str, Any]]] = {}
         self.scheduled: dict[Key, dict[str, dict[str, Any]]] = {}
         self.activities: dict[Key, list[dict[str, Any]]] = {}
         self.tags: dict[str, dict[str, str]] = {}
+
+    @property
+    def region(self) -> str:
+        """The region of the request being answered (new ARNs name it)."""
+        return current_region.get()
 
     def key(self, params: dict[str, Any]) -> Key:
         namespace, dimension = params["ServiceNamespace"], params["ScalableDimension"]

@@ -9,8 +9,7 @@ from providers.local.cloudwatch import queries, statistics
 from providers.local.cloudwatch.alarms import Alarms
 from providers.local.errors import ApiError
 from providers.local.metrics import SeriesKey, dimensions
-from providers.local.services import Handler, Params, Service
-from providers.local.settings import DEFAULT_REGION
+from providers.local.services import Handler, Params, Service, current_region
 
 #: CloudWatch's limit on the data points one GetMetricStatistics call returns.
 MAX_DATAPOINTS = 1440
@@ -55,7 +54,7 @@ class CloudWatch:
         return Service("cloudwatch", operations)
 
     async def put_metric_alarm(self, params: Params) -> dict[str, Any]:
-        self.alarms.put(params, DEFAULT_REGION)
+        self.alarms.put(params, current_region.get())
         return {}
 
     async def describe_alarms(self, params: Params) -> dict[str, Any]:

@@ -36,6 +36,7 @@ from providers.local.errors import (
     too_large,
 )
 from providers.local.protocols import CBOR_PREFIX, Dispatcher, Wire, cbor_route
+from providers.local.query import is_query
 from providers.local.runtime import Gateway
 
 log = logging.getLogger("smstate.local")
@@ -147,6 +148,10 @@ class App:
             if scope["method"] != "POST":
                 raise ApiError("UnknownOperationException", "The control plane takes POST.", 405)
             body = await _read(receive, CONTROL_LIMIT, length)
+            if target is None and is_query(None, body):  # a form: the query protocol (CloudWatch)
+                status, headers, payload = await self.services.answer_query(body, arns.region_of(authorization))
+                await _respond(send, status, headers + [(b"x-amzn-requestid", request_id)], payload)
+                return
             payload = await self.control.handle(target, body, authorization)
         except ClientGone:
             return

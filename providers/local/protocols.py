@@ -14,12 +14,14 @@ CODE;Sender`, from which botocore takes the older query code.
 from __future__ import annotations
 
 import json
+import uuid
 from enum import Enum
 from typing import Any
 
 import cbor2
 
 from providers.local.controlplane import MAX_DEPTH, _deeper_than, _parse
+from providers.local import query
 from providers.local.errors import ApiError
 from providers.local.services import Service, walk_timestamps
 
@@ -90,6 +92,8 @@ class Dispatcher:
 
     def __init__(self, services: list[Service]) -> None:
         self.by_prefix = {service.target_prefix: service for service in services}
+        #: The service that also speaks the query protocol (a form body at `/`).
+        self.query_service = next((s for s in services if "query" in s.model.metadata.get("protocols", [])), None)
 
     def route(self, target: str | None) -> tuple[str, str] | None:
         """(service prefix, operation) of an `X-Amz-Target` this dispatcher serves."""
@@ -111,3 +115,18 @@ class Dispatcher:
             return error.status, headers, payload
         headers, payload = encode(wire, service, operation, result)
         return 200, headers, payload
+
+    async def answer_query(self, body: bytes, region: str) -> tuple[int, Headers, bytes]:
+        """A query-protocol request: (status, headers, XML body)."""
+        request_id = str(uuid.uuid4())
+        service = self.query_service
+        headers: Headers = [(b"content-type", b"text/xml")]
+        try:
+            operation, fields = query.decode(body)
+            if service is None:
+                raise ApiError("UnknownOperationException", "No service here speaks the query protocol.", 404)
+            params = query.unflatten(service.operation(operation).input_shape, fields)
+            result = await service.call(operation, params or {}, region)
+        except ApiError as error:
+            return error.status, headers, query.encode_error(service, error, request_id)
+        return 200, headers, query.encode(service, operation, result, request_id)

@@ -15,10 +15,12 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import boto3
 import cbor2
 import pytest
+from botocore import parsers, serialize
 from botocore.exceptions import ClientError
 
 from tests.local.server_harness import (
@@ -269,3 +271,33 @@ def test_arns_name_the_region_the_client_signed_for(server: ServerProcess) -> No
                         EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold")  # fmt: skip
     arn = cw.describe_alarms(AlarmNames=["regional"])["MetricAlarms"][0]["AlarmArn"]
     assert arn == "arn:aws:cloudwatch:eu-west-1:000000000000:alarm:regional"
+
+
+def query_call(server: ServerProcess, operation: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """`operation` in the query protocol, serialized and parsed by botocore's own query codec."""
+    model = boto3.session.Session().client("cloudwatch", region_name="us-east-1").meta.service_model
+    op = model.operation_model(operation)
+    request = serialize.create_serializer("query").serialize_to_request(params, op)
+    body = request["body"] if isinstance(request["body"], bytes) else urlencode(request["body"]).encode()
+    status, headers, answer = raw(server, "/", body, {"Content-Type": "application/x-www-form-urlencoded"})
+    parsed = parsers.create_parser("query").parse(
+        {"status_code": status, "headers": headers, "body": answer}, op.output_shape
+    )
+    return status, parsed
+
+
+def test_the_query_protocol(server: ServerProcess, metered: dict[str, Any]) -> None:
+    alarm = {"AlarmName": "by-query", "Namespace": "AWS/SageMaker", "MetricName": "Invocations", "Dimensions": DIMS,
+             "Statistic": "Sum", "Period": 60, "EvaluationPeriods": 1, "Threshold": 1.0,
+             "ComparisonOperator": "GreaterThanOrEqualToThreshold", "TreatMissingData": "notBreaching"}  # fmt: skip
+    assert query_call(server, "PutMetricAlarm", alarm)[0] == 200
+    status, parsed = query_call(server, "DescribeAlarms", {"AlarmNames": ["by-query"]})
+    [described] = parsed["MetricAlarms"]
+    assert status == 200 and described["Dimensions"] == DIMS and described["Threshold"] == 1.0
+    assert isinstance(described["StateUpdatedTimestamp"], datetime)
+    status, parsed = query_call(server, "GetMetricStatistics", {
+        "Namespace": "AWS/SageMaker", "MetricName": "Invocations", "Dimensions": DIMS, "Period": 3600,
+        "Statistics": ["Sum"], **recent()})  # fmt: skip
+    assert status == 200 and [p["Sum"] for p in parsed["Datapoints"]] == [6.0]
+    status, parsed = query_call(server, "DeleteAlarms", {"AlarmNames": ["no-such-alarm"]})
+    assert status == 404 and parsed["Error"]["Code"] == "ResourceNotFound"

@@ -139,11 +139,23 @@ class MetricStore:
                 del self.series[key]
 
 
+#: What each invocation publishes, in this order, with these units.
+INVOCATION_METRICS = (
+    ("Invocations", "None"),
+    ("InvocationsPerInstance", "None"),
+    ("Invocation4XXErrors", "None"),
+    ("Invocation5XXErrors", "None"),
+    ("ModelLatency", "Microseconds"),
+    ("OverheadLatency", "Microseconds"),
+)
+
+
 class Metrics:
     """What the invocation gateway publishes."""
 
     def __init__(self, store: MetricStore) -> None:
         self.store = store
+        self._keys: dict[Dimensions, list[tuple[SeriesKey, str]]] = {}
 
     def invocation(
         self,
@@ -159,16 +171,16 @@ class Metrics:
         dims: list[Dimensions] = [(("EndpointName", endpoint), ("VariantName", variant))]
         if component is not None:
             dims.append((("InferenceComponentName", component),))
-        put, now = self.store.put, time.time()
         client = 1.0 if 400 <= status < 500 else 0.0
         server = 1.0 if status >= 500 or status == 0 else 0.0
+        values = (1.0, 1.0 / max(instances, 1), client, server, model_us, overhead_us)
+        now = time.time()
         for dim in dims:
-            put((NAMESPACE, "Invocations", dim), 1.0, now, "None")
-            put((NAMESPACE, "InvocationsPerInstance", dim), 1.0 / max(instances, 1), now, "None")
-            put((NAMESPACE, "Invocation4XXErrors", dim), client, now, "None")
-            put((NAMESPACE, "Invocation5XXErrors", dim), server, now, "None")
-            put((NAMESPACE, "ModelLatency", dim), model_us, now, "Microseconds")
-            put((NAMESPACE, "OverheadLatency", dim), overhead_us, now, "Microseconds")
+            keys = self._keys.get(dim)
+            if keys is None:
+                keys = self._keys[dim] = [((NAMESPACE, name, dim), unit) for name, unit in INVOCATION_METRICS]
+            for (key, unit), value in zip(keys, values):
+                self.store.put(key, value, now, unit)
 
     def idle(self, endpoint: str, variant: str, seconds: float) -> None:
         """Zero invocations and errors for a variant that had no invocation in the last `seconds`."""

@@ -45,8 +45,7 @@ class Scaler:
     # -- policies --------------------------------------------------------------
 
     def attach_alarms(self, policy: dict[str, Any], key: Key) -> None:
-        """Create a target tracking policy's AlarmHigh/AlarmLow (replacing earlier ones)."""
-        self.detach_alarms(policy)
+        """Create a target tracking policy's AlarmHigh/AlarmLow."""
         config = policy["TargetTrackingScalingPolicyConfiguration"]
         target = float(config["TargetValue"])
         parsed = variant_of(key[1]) or (None, None)

@@ -327,3 +327,32 @@ def test_targets_policies_and_alarms_survive_a_restart(tmp_path: Path) -> None:
             second.close()
     finally:
         first.close()
+
+
+def test_customized_metric_specifications_become_the_policy_alarms(
+    sm: Any, aas: Any, server: ServerProcess, models: Path
+) -> None:
+    deploy(sm, "custom", model_tar(models / "custom", "v1"))
+    aas.register_scalable_target(**target("custom"), MinCapacity=1, MaxCapacity=2)
+    dims = [{"Name": "EndpointName", "Value": "custom"}, {"Name": "VariantName", "Value": "primary"}]
+    plain = aas.put_scaling_policy(
+        PolicyName="latency", **target("custom"), PolicyType="TargetTrackingScaling",
+        TargetTrackingScalingPolicyConfiguration={"TargetValue": 200000.0, "DisableScaleIn": True,
+            "CustomizedMetricSpecification": {"MetricName": "ModelLatency", "Namespace": "AWS/SageMaker",
+                                              "Dimensions": dims, "Statistic": "Average"}},
+    )  # fmt: skip
+    assert [a["AlarmName"].split("-")[-6] for a in plain["Alarms"]] == ["AlarmHigh"]  # scale-in disabled
+    cw = cloudwatch(server.url)
+    [high] = cw.describe_alarms(AlarmNames=[plain["Alarms"][0]["AlarmName"]])["MetricAlarms"]
+    assert (high["MetricName"], high["Statistic"], high["Dimensions"]) == ("ModelLatency", "Average", dims)
+    stat = {"Metric": {"Namespace": "AWS/SageMaker", "MetricName": "Invocation5XXErrors", "Dimensions": dims},
+            "Stat": "Sum"}  # fmt: skip
+    math = aas.put_scaling_policy(
+        PolicyName="errors", **target("custom"), PolicyType="TargetTrackingScaling",
+        TargetTrackingScalingPolicyConfiguration={"TargetValue": 5.0, "CustomizedMetricSpecification": {"Metrics": [
+            {"Id": "e", "MetricStat": stat, "ReturnData": False},
+            {"Id": "doubled", "Expression": "e * 2", "ReturnData": True}]}},
+    )  # fmt: skip
+    [low] = cw.describe_alarms(AlarmNames=[math["Alarms"][1]["AlarmName"]])["MetricAlarms"]
+    assert [m["Id"] for m in low["Metrics"]] == ["e", "doubled"] and low["Threshold"] == 4.5
+    assert low["Metrics"][0]["MetricStat"]["Period"] == 60

@@ -23,6 +23,7 @@ import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from providers.local import arns
 from providers.local.controlplane import ControlPlane
 from providers.local.errors import (
     JSON_11,
@@ -35,6 +36,8 @@ from providers.local.errors import (
     rest_json_body,
     too_large,
 )
+from providers.local.protocols import CBOR_PREFIX, Dispatcher, Wire, cbor_route
+from providers.local.query import is_query
 from providers.local.runtime import Gateway
 
 log = logging.getLogger("smstate.local")
@@ -67,7 +70,9 @@ class App:
         info: dict[str, Any],
         on_startup: Callable[[], Awaitable[None]],
         on_shutdown: Callable[[], Awaitable[None]],
+        services: Dispatcher | None = None,
     ) -> None:
+        self.services = services or Dispatcher([])
         self.control = control
         self.gateway = gateway
         self.ping_body = json.dumps({"status": "Healthy", **info}).encode()
@@ -82,6 +87,8 @@ class App:
                 await self.invocation(path[len(_PREFIX) : -len(_SUFFIX)], scope, receive, send)
             elif path == "/" or path == "":
                 await self.control_plane(scope, receive, send)
+            elif path.startswith(CBOR_PREFIX):
+                await self.service(Wire.CBOR, cbor_route(path), scope, receive, send)
             elif path == "/ping":
                 await _respond(send, 200, [(b"content-type", b"application/json")], self.ping_body)
             else:
@@ -123,10 +130,18 @@ class App:
         target, authorization = asked.get(b"x-amz-target"), asked.get(b"authorization")
         length = _length(asked.get(b"content-length", ""))
         request_id = str(uuid.uuid4()).encode()
+        route = self.services.route(target)
+        if route is not None:
+            await self.service(None, route, scope, receive, send)
+            return
         try:
             if scope["method"] != "POST":
                 raise ApiError("UnknownOperationException", "The control plane takes POST.", 405)
             body = await _read(receive, CONTROL_LIMIT, length, TOO_LARGE)
+            if target is None and is_query(None, body):  # a form: the query protocol (CloudWatch)
+                status, headers, payload = await self.services.answer_query(body, arns.region_of(authorization))
+                await _respond(send, status, headers + [(b"x-amzn-requestid", request_id)], payload)
+                return
             payload = await self.control.handle(target, body, authorization)
         except ClientGone:
             return
@@ -142,6 +157,26 @@ class App:
             return
         headers = [(b"content-type", JSON_11), (b"x-amzn-requestid", request_id)]
         await _respond(send, 200, headers, payload)
+
+    async def service(
+        self, wire: Wire | None, route: tuple[str, str] | None, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        """A request to a service beyond SageMaker (`protocols`)."""
+        headers = dict(scope["headers"])
+        length = _length(headers.get(b"content-length", b""))
+        region = arns.region_of(headers.get(b"authorization", b"").decode("latin-1"))
+        try:
+            body = await _read(receive, CONTROL_LIMIT, length)
+            if route is None or scope["method"] != "POST":
+                raise ApiError("UnknownOperationException", f"No route for {scope['method']} {scope['path']}.", 404)
+            status, answer, payload = await self.services.answer(wire, route[0], route[1], body, region)
+        except ClientGone:
+            return
+        except ApiError as error:
+            await _respond(send, error.status, error_headers(error, REST_JSON), rest_json_body(error))
+            return
+        answer.append((b"x-amzn-requestid", str(uuid.uuid4()).encode()))
+        await _respond(send, status, answer, payload)
 
     async def lifespan(self, receive: Receive, send: Send) -> None:
         while True:

@@ -71,11 +71,6 @@ class Deployment:
     def healthy(self) -> bool:
         return all(fleet.healthy() for fleet in self.fleets.values())
 
-    def counters(self) -> tuple[int, int]:
-        """Requests served and server-side failures, over the deployment's life."""
-        fleets = self.fleets.values()
-        return sum(f.requests for f in fleets), sum(f.failures for f in fleets)
-
     def choose(self) -> Fleet:
         """A fleet picked by weight (the deployment is live)."""
         routes = self._routes

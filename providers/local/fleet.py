@@ -8,8 +8,6 @@ Rules:
 - an instance leaves the rotation first and is stopped only once its in-flight
   requests have finished (draining), so shrinking or retiring a fleet never drops
   a request;
-- the fleet counts requests and server-side failures (5xx from the model, or an
-  instance that could not be reached): the rollout's error-rate check reads them;
 - the fleet supervises its instances (`providers.local.supervision`): one that
   exits, or stops answering `/ping`, leaves the rotation at once and is replaced,
   as SageMaker replaces an unhealthy instance.
@@ -120,8 +118,6 @@ class Fleet:
         self._wanted = 0
         self._turn = 0
         self._serial = itertools.count()
-        self.requests = 0
-        self.failures = 0
         #: Instances that died or stopped answering, over the fleet's life.
         self.lost = 0
         self.startup_timeout = 0.0
@@ -154,18 +150,13 @@ class Fleet:
         """Hand one request to the next live instance in turn."""
         slot = self._next()
         slot.in_flight += 1
-        self.requests += 1
         try:
-            result = await slot.instance.invoke(body, content_type, accept, custom_attributes)
+            return await slot.instance.invoke(body, content_type, accept, custom_attributes)
         except BaseException:
-            self.failures += 1
             self.wake.set()  # an unreachable instance: let the supervisor look now
             raise
         finally:
             slot.in_flight -= 1
-        if result.status >= 500:
-            self.failures += 1
-        return result
 
     def _next(self) -> Slot:
         slots = self._slots

@@ -24,6 +24,7 @@ import contextlib
 import logging
 import shutil
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,12 @@ class Endpoints:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._owned: dict[str, set[Deployment]] = {}
         self.components = Components(self)
+        #: The first of the named CloudWatch alarms that is in ALARM (auto-rollback reads it).
+        self.alarm_check: Callable[[Sequence[str]], str | None] = lambda names: None
+        #: Refuses an update (name, deployed snapshot, new snapshot) with an `ApiError`.
+        self.update_check: Callable[[str, Snapshot, Snapshot], None] = lambda name, old, new: None
+        #: Told the name of an endpoint being deleted.
+        self.on_delete: Callable[[str], None] = lambda name: None
 
     # -- bookkeeping -------------------------------------------------------
 
@@ -151,6 +158,7 @@ class Endpoints:
         """Mark the endpoint Deleting, then stop it in the background."""
         record = self.record(name)
         assert record is not None
+        self.on_delete(record["describe"]["EndpointName"])
         self.save(name, record, EndpointStatus="Deleting")
         await self.cancel(name)
         self.run(name, self._delete(name))

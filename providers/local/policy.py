@@ -63,7 +63,8 @@ class Plan:
 
     strategy: BlueGreen | Rolling
     max_seconds: float | None
-    check_errors: bool
+    #: The CloudWatch alarms of `AutoRollbackConfiguration`: one in ALARM during a bake rolls back.
+    alarms: tuple[str, ...]
 
 
 def plan(config: dict[str, Any] | None, new_instances: int) -> Plan:
@@ -73,11 +74,11 @@ def plan(config: dict[str, Any] | None, new_instances: int) -> Plan:
     rolling = config.get("RollingUpdatePolicy")
     if blue_green and rolling:
         raise validation("Only one of BlueGreenUpdatePolicy and RollingUpdatePolicy can be specified.")
-    alarms = (config.get("AutoRollbackConfiguration") or {}).get("Alarms") or []
+    alarms = tuple(a["AlarmName"] for a in (config.get("AutoRollbackConfiguration") or {}).get("Alarms") or [])
     if rolling:
-        return Plan(_rolling(rolling, new_instances), _max(rolling), bool(alarms))
+        return Plan(_rolling(rolling, new_instances), _max(rolling), alarms)
     blue_green = blue_green or DEFAULT_CONFIG["BlueGreenUpdatePolicy"]
-    return Plan(_blue_green(blue_green, new_instances), _max(blue_green), bool(alarms))
+    return Plan(_blue_green(blue_green, new_instances), _max(blue_green), alarms)
 
 
 def _max(policy: dict[str, Any]) -> float | None:

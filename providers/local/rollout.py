@@ -6,16 +6,13 @@ endpoint on its old deployment, when:
 
 - the new fleet cannot start (a model server fails or never answers `/ping`);
 - a new instance dies while it bakes (the health check);
-- an error-rate check trips: more than `ERROR_RATE_THRESHOLD` of the requests the
-  new fleet served during a bake failed server-side (a 5xx from the model or an
-  unreachable instance);
+- one of the CloudWatch alarms named in `AutoRollbackConfiguration.Alarms` is in
+  ALARM while it bakes (the local CloudWatch evaluates them on the metrics the
+  gateway publishes);
 - it runs past `MaximumExecutionTimeoutInSeconds`.
 
-The health check always runs. SageMaker rolls back on the CloudWatch alarms
-named in `AutoRollbackConfiguration.Alarms`; there is no CloudWatch here, so
-configuring any alarm at all turns on the error-rate check, which stands for the
-5xx-share alarm such configs typically name. The names themselves are kept, and
-shown back by DescribeEndpoint, but not interpreted.
+Nothing else rolls back, as on SageMaker: a healthy new fleet that answers
+errors completes its rollout unless a named alarm fires.
 
 Waits follow the policy's seconds times `SMSTATE_LOCAL_TIME_SCALE`.
 """
@@ -24,20 +21,21 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from providers.local.deployment import Deployment
 from providers.local.policy import BlueGreen, Plan, Rolling
 from providers.local.router import Router
 from providers.local.settings import time_scale
 
-ERROR_RATE_THRESHOLD = 0.10
-
 #: How often a bake looks at the new fleet, in wall-clock seconds.
 CHECK_EVERY = 0.05
 
 #: Reports a stage of the new deployment: (VariantStatus, message).
 Progress = Callable[[str, str], None]
+
+#: The first of the named alarms that is in ALARM, or None.
+AlarmCheck = Callable[[Sequence[str]], "str | None"]
 
 
 class RolloutFailed(Exception):
@@ -53,16 +51,19 @@ async def pause(seconds: float) -> None:
     await asyncio.sleep(seconds * time_scale())
 
 
-async def roll_out(router: Router, new: Deployment, plan: Plan, startup: float, report: Progress) -> None:
+async def roll_out(
+    router: Router, new: Deployment, plan: Plan, startup: float, report: Progress, alarms: AlarmCheck
+) -> None:
     """Move `router` onto `new` following `plan`, or roll back and raise."""
     old = router.active
+    watch = Watch(plan.alarms, alarms)
     limit = plan.max_seconds * time_scale() if plan.max_seconds is not None else None
     try:
         async with asyncio.timeout(limit):
             if isinstance(plan.strategy, Rolling):
-                await _rolling(router, new, plan.strategy, plan.check_errors, startup, report)
+                await _rolling(router, new, plan.strategy, watch, startup, report)
             else:
-                await _blue_green(router, new, plan.strategy, plan.check_errors, startup, report)
+                await _blue_green(router, new, plan.strategy, watch, startup, report)
     except TimeoutError:
         reason = f"The update exceeded MaximumExecutionTimeoutInSeconds ({plan.max_seconds:g} s)."
         await _roll_back(router, old, new, plan, startup, report)
@@ -76,7 +77,7 @@ async def roll_out(router: Router, new: Deployment, plan: Plan, startup: float, 
 
 
 async def _blue_green(
-    router: Router, new: Deployment, policy: BlueGreen, check: bool, startup: float, report: Progress
+    router: Router, new: Deployment, policy: BlueGreen, watch: Watch, startup: float, report: Progress
 ) -> None:
     report("Creating", f"Launching {new.target_size} new instance(s).")
     await new.start(startup)
@@ -85,14 +86,14 @@ async def _blue_green(
         report("ActivatingTraffic", f"Shifting {step.share:.0%} of traffic to the new fleet.")
         router.share = step.share
         report("Baking", f"Baking with {step.share:.0%} of traffic for {step.bake:g} s.")
-        await bake(new, step.bake, check)
+        await bake(new, step.bake, watch)
     report("Deleting", f"Terminating the old fleet in {policy.termination_wait:g} s.")
     await pause(policy.termination_wait)
     await _commit(router, new)
 
 
 async def _rolling(
-    router: Router, new: Deployment, policy: Rolling, check: bool, startup: float, report: Progress
+    router: Router, new: Deployment, policy: Rolling, watch: Watch, startup: float, report: Progress
 ) -> None:
     old = router.active
     total, old_total = new.target_size, old.size
@@ -108,26 +109,31 @@ async def _rolling(
         keep = math.floor(old_total * (1 - started / total))
         await old.resize(_shrink_to(old, keep), startup)
         report("Baking", f"Baking {started} of {total} new instance(s) for {policy.bake:g} s.")
-        await bake(new, policy.bake, check)
+        await bake(new, policy.bake, watch)
     await _commit(router, new)
 
 
-async def bake(new: Deployment, seconds: float, check_errors: bool) -> None:
+class Watch:
+    """The alarms a rollout watches while it bakes."""
+
+    def __init__(self, names: Sequence[str], check: AlarmCheck) -> None:
+        self.names = tuple(names)
+        self.check = check
+
+    def firing(self) -> str | None:
+        return self.check(self.names) if self.names else None
+
+
+async def bake(new: Deployment, seconds: float, watch: Watch) -> None:
     """Watch `new` for `seconds`; raise `RolloutFailed` when it goes bad."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds * time_scale()
-    base_requests, base_failures = new.counters()
     while True:
         if not new.healthy():
             raise RolloutFailed("An instance of the new fleet failed its health check.")
-        if check_errors:
-            requests, failures = new.counters()
-            served, failed = requests - base_requests, failures - base_failures
-            if served and failed / served > ERROR_RATE_THRESHOLD:
-                raise RolloutFailed(
-                    f"Auto-rollback: {failed} of {served} requests to the new fleet failed "
-                    f"(error rate above {ERROR_RATE_THRESHOLD:.0%})."
-                )
+        alarm = watch.firing()
+        if alarm is not None:
+            raise RolloutFailed(f"Auto-rollback: the CloudWatch alarm {alarm} went into ALARM during the bake.")
         remaining = deadline - loop.time()
         if remaining <= 0:
             return

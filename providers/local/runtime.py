@@ -15,9 +15,12 @@ carrying `OriginalStatusCode` and `OriginalMessage`.
 
 from __future__ import annotations
 
+import time
+
 from providers.local.errors import ApiError, runtime_validation
 from providers.local.fleet import Fleet
 from providers.local.lifecycle import Endpoints
+from providers.local.metrics import Metrics
 from providers.local.registry import Kind, key_of
 from providers.local.settings import ACCOUNT_ID
 
@@ -30,9 +33,10 @@ Headers = list[tuple[bytes, bytes]]
 class Gateway:
     """Routes invocations to the endpoints' live fleets."""
 
-    def __init__(self, endpoints: Endpoints) -> None:
+    def __init__(self, endpoints: Endpoints, metrics: Metrics | None = None) -> None:
         self.endpoints = endpoints
         self.routers = endpoints.routers
+        self.metrics = metrics
 
     async def invoke(
         self,
@@ -44,6 +48,7 @@ class Gateway:
         custom_attributes: str | None,
         component: str | None = None,
     ) -> tuple[Headers, bytes]:
+        started = time.perf_counter()
         router = self.routers.get(endpoint) or self.routers.get(key_of(endpoint))
         if router is None:
             raise self._not_serving(endpoint)
@@ -56,11 +61,14 @@ class Gateway:
             if target_variant is not None and not router.knows_variant(target_variant):
                 raise runtime_validation(f"Variant {target_variant} of endpoint {endpoint} not found.")
             raise runtime_validation(f"Endpoint {endpoint} has no instance in service to take the request.")
+        model_started = time.perf_counter()
         try:
             result = await fleet.invoke(body, content_type or DEFAULT_CONTENT_TYPE, accept, custom_attributes)
         except Exception as exc:
+            self._publish(endpoint, fleet, 0, started, model_started)
             raise _model_error(fleet.variant, 500, f"The model server could not be reached: {exc}") from None
         status = result.status
+        self._publish(endpoint, fleet, status, started, model_started)
         if status < 200 or status > 299:
             raise _model_error(fleet.variant, status, result.body.decode("utf-8", "replace"))
         headers = [
@@ -86,6 +94,15 @@ class Gateway:
             status = record["describe"]["InferenceComponentStatus"]
             raise runtime_validation(f"Inference Component {component} has no copy in service (status {status}).")
         return fleet
+
+    def _publish(self, endpoint: str, fleet: Fleet, status: int, started: float, model_started: float) -> None:
+        """The AWS/SageMaker metrics of one answered request (latencies in microseconds, as AWS)."""
+        if self.metrics is None:
+            return
+        now = time.perf_counter()
+        model_us = (now - model_started) * 1e6
+        overhead_us = (model_started - started) * 1e6
+        self.metrics.invocation(endpoint, fleet.variant, fleet.size, status, model_us, overhead_us)
 
     def _not_serving(self, endpoint: str) -> ApiError:
         record = self.endpoints.registry.get(Kind.ENDPOINT, key_of(endpoint))

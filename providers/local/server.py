@@ -39,6 +39,7 @@ import uvicorn
 
 from providers.local import settings
 from providers.local.app import App
+from providers.local.aws_services import AwsServices
 from providers.local.connections import Guard, protocol
 from providers.local.controlplane import ControlPlane
 from providers.local.fleet import Instance
@@ -125,6 +126,7 @@ def build_app(home: Path, runtime: str, python: str | None, url: str) -> App:
     workdir = home / "instances"
     shutil.rmtree(workdir, ignore_errors=True)
     endpoints = Endpoints(registry, starter, workdir)
+    services = AwsServices(endpoints, home)
     info = {"pid": os.getpid(), "url": url, "runtime": runtime, "python": python or sys.executable,
             "home": str(home)}  # fmt: skip
 
@@ -137,16 +139,19 @@ def build_app(home: Path, runtime: str, python: str | None, url: str) -> App:
         gc.freeze()  # and left out of every later collection: it lives as long as the server
         (home / "server.pid").write_text(json.dumps({"pid": os.getpid(), "url": url}) + "\n")
         endpoints.restore()
+        services.start()
         log.info("local SageMaker listening on %s (runtime %s, home %s)", url, runtime, home)
 
     async def shutdown() -> None:
+        await services.stop()
         await endpoints.shutdown()
         await warm.stop_all()
         with contextlib.suppress(FileNotFoundError):
             (home / "server.pid").unlink()
         log.info("local SageMaker stopped")
 
-    return App(ControlPlane(registry, endpoints), Gateway(endpoints), info, startup, shutdown)
+    gateway = Gateway(endpoints, services.metrics)
+    return App(ControlPlane(registry, endpoints), gateway, info, startup, shutdown, services.dispatcher)
 
 
 def front_door() -> Guard:

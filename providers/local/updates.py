@@ -50,6 +50,7 @@ def begin_update(endpoints: Endpoints, name: str, snapshot: Snapshot, params: di
     record = endpoints.record(name)
     assert record is not None
     _require_in_service(record)
+    endpoints.update_check(record["describe"]["EndpointName"], record["deployed"], snapshot)
     props = initial_props(snapshot)
     if params.get("RetainAllVariantProperties"):
         excluded = {p["VariantPropertyType"] for p in params.get("ExcludeRetainedVariantProperties") or []}
@@ -80,7 +81,7 @@ async def _update(endpoints: Endpoints, name: str, plan: policy.Plan) -> None:
         endpoints.stages[key] = (status, message, time.time())
 
     try:
-        await roll_out(router, new, plan, startup_timeout(pending["snapshot"]), report)
+        await roll_out(router, new, plan, startup_timeout(pending["snapshot"]), report, endpoints.alarm_check)
     except RolloutFailed as exc:
         _settle(endpoints, name, record, "InService", str(exc))
     except RollbackFailed as exc:

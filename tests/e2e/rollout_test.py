@@ -24,7 +24,15 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.e2e.helpers import Result, assert_clean_failure, cli_env, read_state, run_cli
-from tests.local.server_harness import BROKEN_CODE, ServerProcess, clients, model_tar, wait_settled
+from tests.local.server_harness import (
+    BROKEN_CODE,
+    ServerProcess,
+    alarm_on_5xx,
+    clients,
+    cloudwatch,
+    model_tar,
+    wait_settled,
+)
 
 #: Policy seconds run 50 times faster: a 100 s bake takes 2 s.
 TIME_SCALE = "0.02"
@@ -68,7 +76,7 @@ endpoints:
 
 CANARY = "{type: CANARY, canary_size: {type: CAPACITY_PERCENT, value: 25}, wait_interval_in_seconds: %d}"
 LINEAR = "{type: LINEAR, linear_step_size: {type: CAPACITY_PERCENT, value: 25}, wait_interval_in_seconds: %d}"
-ALARMS = "      auto_rollback_configuration: {alarms: [{alarm_name: echo-5xx}]}\n"
+ALARMS = "      auto_rollback_configuration: {alarms: [{alarm_name: %s}]}\n"
 CAPACITY = (
     "    retain_all_variant_properties: true\n"
     "    lifecycle:\n"
@@ -317,16 +325,31 @@ def test_model_that_cannot_load_rolls_back(tmp_path: Path, server: ServerProcess
     destroy(project)
 
 
-def test_error_rate_under_alarms_rolls_back(tmp_path: Path, server: ServerProcess) -> None:
-    project = deployed(tmp_path, server, "flaky", CANARY % 300, count=2, extra=ALARMS)
+def test_named_5xx_alarm_rolls_back(tmp_path: Path, server: ServerProcess) -> None:
+    """The alarm is made with boto3: the config names it in auto_rollback_configuration."""
+    alarm = alarm_on_5xx(cloudwatch(server.url), "flaky")
+    project = deployed(tmp_path, server, "flaky", CANARY % 300, count=2, extra=ALARMS % alarm)
     old = {"config": project.physical("endpoint_configs"), "model": project.physical("models")}
     project.write("flaky", HALF_FAILING_CODE)
     with Load(server.url, "flaky") as load:
         result = project.run("apply", "--auto-approve")
     assert_rolled_back(project, result, "Auto-rollback", old)
-    assert re.search(r"\d+ of \d+ requests to the new fleet failed", result.err), result.err
+    assert "the CloudWatch alarm flaky-5xx went into ALARM during the bake" in result.err
     assert set(load.errors) == {"ModelError"}
     assert {s.label for s in load.samples if s.label} <= {"v1", "flaky"}
+    destroy(project)
+
+
+def test_errors_without_a_named_alarm_complete(tmp_path: Path, server: ServerProcess) -> None:
+    """As on SageMaker: a healthy new fleet that answers 5xx completes when no alarm is named."""
+    project = deployed(tmp_path, server, "unwatched", CANARY % 100, count=2)
+    project.write("unwatched", HALF_FAILING_CODE)
+    with Load(server.url, "unwatched") as load:
+        result = project.run("apply", "--auto-approve")
+    assert result.code == 0, str(result)
+    assert "ModelError" in load.errors
+    sm, _ = clients(server.url)
+    assert sm.describe_endpoint(EndpointName="unwatched")["EndpointConfigName"] == project.physical("endpoint_configs")
     destroy(project)
 
 

@@ -143,6 +143,26 @@ def clients(url: str) -> tuple[Any, Any]:
     )
 
 
+def cloudwatch(url: str) -> Any:
+    """A boto3 `cloudwatch` client for the server at `url`."""
+    session = boto3.session.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+    )
+    return session.client("cloudwatch", endpoint_url=url, config=Config(retries={"max_attempts": 1}))
+
+
+def alarm_on_5xx(cw: Any, endpoint: str, variant: str = "primary") -> str:
+    """An alarm `<endpoint>-5xx` on any Invocation5XXErrors of the variant within a minute."""
+    name = f"{endpoint}-5xx"
+    cw.put_metric_alarm(
+        AlarmName=name, Namespace="AWS/SageMaker", MetricName="Invocation5XXErrors",
+        Dimensions=[{"Name": "EndpointName", "Value": endpoint}, {"Name": "VariantName", "Value": variant}],
+        Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=1,
+        ComparisonOperator="GreaterThanOrEqualToThreshold", TreatMissingData="notBreaching",
+    )  # fmt: skip
+    return name
+
+
 def create_model(sm: Any, name: str, tar: Path) -> None:
     sm.create_model(
         ModelName=name,

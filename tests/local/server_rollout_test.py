@@ -17,6 +17,9 @@ from botocore.exceptions import ClientError
 from tests.local.server_harness import (
     BROKEN_CODE,
     FAILING_CODE,
+    ServerProcess,
+    alarm_on_5xx,
+    cloudwatch,
     create_config,
     create_model,
     deploy,
@@ -25,7 +28,10 @@ from tests.local.server_harness import (
     wait_settled,
 )
 
-ALARMS = {"Alarms": [{"AlarmName": "endpoint-5xx"}]}
+
+@pytest.fixture(scope="module")
+def cw(server: ServerProcess) -> Any:
+    return cloudwatch(server.url)
 
 
 def new_config(sm: Any, models: Path, name: str, label: str, code: str | None = None, count: int = 1) -> str:
@@ -166,28 +172,49 @@ def test_linear_steps_through_stages(sm: Any, rt: Any, models: Path) -> None:
     assert mixed["v1"] and mixed["v2"], mixed
 
 
-def test_error_rate_rolls_back_when_alarms_are_configured(sm: Any, rt: Any, models: Path) -> None:
+def test_canary_rolls_back_when_a_named_alarm_fires(sm: Any, rt: Any, cw: Any, models: Path) -> None:
     deploy(sm, "alarmed", model_tar(models / "alarmed", "v1"), count=2)
     target = new_config(sm, models, "alarmed-bad", "bad", FAILING_CODE, count=2)
     config = blue_green("CANARY", 500, size={"Type": "CAPACITY_PERCENT", "Value": 50})
-    config["AutoRollbackConfiguration"] = ALARMS
+    config["AutoRollbackConfiguration"] = {"Alarms": [{"AlarmName": alarm_on_5xx(cw, "alarmed")}]}
     sm.update_endpoint(EndpointName="alarmed", EndpointConfigName=target, DeploymentConfig=config)
     with Traffic(rt, "alarmed") as traffic:
         described = wait_settled(sm, "alarmed")
     assert described["EndpointConfigName"] == "alarmed"
-    assert described["FailureReason"].startswith("Auto-rollback")
+    assert described["FailureReason"] == (
+        "Auto-rollback: the CloudWatch alarm alarmed-5xx went into ALARM during the bake."
+    )
     assert "ModelError" in traffic.errors
     assert {invoke_label(rt, "alarmed") for _ in range(20)} == {"v1"}
+    assert cw.describe_alarms(AlarmNames=["alarmed-5xx"])["MetricAlarms"][0]["StateValue"] == "ALARM"
 
 
-def test_without_alarms_errors_do_not_roll_back(sm: Any, rt: Any, models: Path) -> None:
-    deploy(sm, "unalarmed", model_tar(models / "unalarmed", "v1"))
-    target = new_config(sm, models, "unalarmed-bad", "bad", FAILING_CODE)
-    config = blue_green("ALL_AT_ONCE", 100)
+def test_canary_answering_errors_completes_without_a_named_alarm(sm: Any, rt: Any, models: Path) -> None:
+    """As on SageMaker: errors alone never roll back a healthy new fleet."""
+    deploy(sm, "unalarmed", model_tar(models / "unalarmed", "v1"), count=2)
+    target = new_config(sm, models, "unalarmed-bad", "bad", FAILING_CODE, count=2)
+    config = blue_green("CANARY", 100, size={"Type": "CAPACITY_PERCENT", "Value": 50})
     sm.update_endpoint(EndpointName="unalarmed", EndpointConfigName=target, DeploymentConfig=config)
-    with Traffic(rt, "unalarmed"):
+    with Traffic(rt, "unalarmed") as traffic:
         described = wait_settled(sm, "unalarmed")
+    assert "ModelError" in traffic.errors
     assert described["EndpointConfigName"] == "unalarmed-bad"
+    assert "FailureReason" not in described
+
+
+def test_only_the_named_alarms_roll_back(sm: Any, rt: Any, cw: Any, models: Path) -> None:
+    """An alarm in ALARM that the rollback configuration does not name changes nothing."""
+    deploy(sm, "others", model_tar(models / "others", "v1"), count=2)
+    target = new_config(sm, models, "others-bad", "bad", FAILING_CODE, count=2)
+    alarm_on_5xx(cw, "others")
+    quiet = alarm_on_5xx(cw, "no-such-endpoint")
+    config = blue_green("CANARY", 100, size={"Type": "CAPACITY_PERCENT", "Value": 50})
+    config["AutoRollbackConfiguration"] = {"Alarms": [{"AlarmName": quiet}]}
+    sm.update_endpoint(EndpointName="others", EndpointConfigName=target, DeploymentConfig=config)
+    with Traffic(rt, "others"):
+        described = wait_settled(sm, "others")
+    assert described["EndpointConfigName"] == "others-bad"
+    assert cw.describe_alarms(AlarmNames=["others-5xx"])["MetricAlarms"][0]["StateValue"] == "ALARM"
 
 
 def test_maximum_execution_timeout_rolls_back(sm: Any, rt: Any, models: Path) -> None:
@@ -226,11 +253,11 @@ def test_rolling_update_in_batches(sm: Any, rt: Any, models: Path) -> None:
     assert set(traffic.labels) == {"v1", "v2"}
 
 
-def test_rolling_rollback_restores_the_old_fleet(sm: Any, rt: Any, models: Path) -> None:
+def test_rolling_rollback_restores_the_old_fleet(sm: Any, rt: Any, cw: Any, models: Path) -> None:
     deploy(sm, "rollingback", model_tar(models / "rollingback", "v1"), count=2)
     target = new_config(sm, models, "rollingback-bad", "bad", FAILING_CODE, count=2)
     config = rolling(1, 300, RollbackMaximumBatchSize={"Type": "INSTANCE_COUNT", "Value": 1})
-    config["AutoRollbackConfiguration"] = ALARMS
+    config["AutoRollbackConfiguration"] = {"Alarms": [{"AlarmName": alarm_on_5xx(cw, "rollingback")}]}
     sm.update_endpoint(EndpointName="rollingback", EndpointConfigName=target, DeploymentConfig=config)
     with Traffic(rt, "rollingback"):
         described = wait_settled(sm, "rollingback")

@@ -1,0 +1,1 @@
+"""The local CloudWatch: metric data, metric queries, alarms and their evaluation."""

@@ -6,9 +6,9 @@ without a policy); a batch takes traffic only once every copy in it answers
 request is dropped. Between batches the update waits `WaitIntervalInSeconds`
 (times `SMSTATE_LOCAL_TIME_SCALE`) watching the new copies. It rolls back, in
 batches of `RollbackMaximumBatchSize`, when a new copy cannot start or dies, when
-more than `rollout.ERROR_RATE_THRESHOLD` of the requests the new copies served
-failed while alarms are configured (the same stand-in for the alarms as endpoint
-rollouts), or when it runs past `MaximumExecutionTimeoutInSeconds`. A rolled-back
+one of the CloudWatch alarms named in `AutoRollbackConfiguration.Alarms` goes into
+ALARM (the rule endpoint rollouts follow), or when it runs past
+`MaximumExecutionTimeoutInSeconds`. A rolled-back
 component is `InService` on its old specification with a `FailureReason`, as in
 SageMaker.
 """
@@ -24,7 +24,7 @@ from providers.local.components import Components, Hosted, startup_timeout
 from providers.local.errors import validation
 from providers.local.fleet import Fleet
 from providers.local.placement import need_of
-from providers.local.rollout import CHECK_EVERY, ERROR_RATE_THRESHOLD, RolloutFailed
+from providers.local.rollout import CHECK_EVERY, RolloutFailed, Watch
 from providers.local.settings import time_scale
 
 log = logging.getLogger("smstate.local")
@@ -56,10 +56,12 @@ def begin_update(components: Components, name: str, specification: dict[str, Any
     if deployment:
         fields["LastDeploymentConfig"] = deployment
     components.save(name, record, **fields)
-    components.run(name, _roll(components, name, policy, bool((deployment or {}).get("AutoRollbackConfiguration"))))
+    named = ((deployment or {}).get("AutoRollbackConfiguration") or {}).get("Alarms") or []
+    watch = Watch([a["AlarmName"] for a in named], components.endpoints.alarm_check)
+    components.run(name, _roll(components, name, policy, watch))
 
 
-async def _roll(components: Components, name: str, policy: dict[str, Any], alarms: bool) -> None:
+async def _roll(components: Components, name: str, policy: dict[str, Any], watch: Watch) -> None:
     record = components.record(name)
     hosted = components.hosted.get(name.lower())
     assert record is not None and hosted is not None
@@ -69,7 +71,7 @@ async def _roll(components: Components, name: str, policy: dict[str, Any], alarm
     limit = policy.get("MaximumExecutionTimeoutInSeconds")
     try:
         async with asyncio.timeout(float(limit) * time_scale() if limit else None):
-            await _batches(hosted, new, pending, policy, alarms)
+            await _batches(hosted, new, pending, policy, watch)
     except Exception as exc:
         reason = _reason(exc, limit)
         log.warning("inference component %s: update rolled back: %s", name, reason)
@@ -88,7 +90,7 @@ async def _roll(components: Components, name: str, policy: dict[str, Any], alarm
     log.info("inference component %s updated", name)
 
 
-async def _batches(hosted: Hosted, new: Fleet, pending: dict[str, Any], policy: dict[str, Any], alarms: bool) -> None:
+async def _batches(hosted: Hosted, new: Fleet, pending: dict[str, Any], policy: dict[str, Any], watch: Watch) -> None:
     """Start new copies a batch at a time; after each, let as many old ones go, then watch."""
     total, batch, old = int(pending["copies"]), int(pending["batch"]), hosted.fleet
     old_total = old.size
@@ -100,20 +102,19 @@ async def _batches(hosted: Hosted, new: Fleet, pending: dict[str, Any], policy: 
         await new.grow(count, startup_timeout(pending["specification"]))
         started += count
         await old.shrink(old.size - math.floor(old_total * (1 - started / total)))
-        await _watch(new, wait, alarms)
+        await _watch(new, wait, watch)
 
 
-async def _watch(new: Fleet, seconds: float, alarms: bool) -> None:
+async def _watch(new: Fleet, seconds: float, watch: Watch) -> None:
     """Watch the new copies for `seconds` (scaled); raise `RolloutFailed` when they go bad."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds * time_scale()
-    base_requests, base_failures = new.requests, new.failures
     while True:
         if not new.healthy():
             raise RolloutFailed("A new copy failed its health check.")
-        served, failed = new.requests - base_requests, new.failures - base_failures
-        if alarms and served and failed / served > ERROR_RATE_THRESHOLD:
-            raise RolloutFailed(f"Auto-rollback: {failed} of {served} requests to the new copies failed.")
+        alarm = watch.firing()
+        if alarm is not None:
+            raise RolloutFailed(f"Auto-rollback: the CloudWatch alarm {alarm} went into ALARM.")
         remaining = deadline - loop.time()
         if remaining <= 0:
             return

@@ -53,11 +53,6 @@ class Hosted:
     def fleets(self) -> list[Fleet]:
         return [f for f in (self.fleet, self.incoming) if f is not None and f.serving]
 
-    def counters(self) -> tuple[int, int]:
-        """Requests served and server-side failures over the component's life."""
-        fleets = [f for f in (self.fleet, self.incoming) if f is not None]
-        return sum(f.requests for f in fleets), sum(f.failures for f in fleets)
-
 
 def copy_model(record: Record) -> dict[str, Any]:
     """What each copy runs, DescribeModel-shaped: the named model, or the spec's own container."""
@@ -289,11 +284,6 @@ class Components:
             fewest = {f: min(s.in_flight for s in f.slots) for f in fleets}
             return random.choice([f for f in fleets if fewest[f] == min(fewest.values())])
         return random.choices(fleets, weights=[f.serving for f in fleets])[0]
-
-    def counters(self, name: str) -> tuple[int, int]:
-        """Requests and server-side failures of a component, for its metrics."""
-        hosted = self.hosted.get(key_of(name))
-        return hosted.counters() if hosted else (0, 0)
 
     # -- restart, shutdown -------------------------------------------------
 

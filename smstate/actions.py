@@ -57,7 +57,7 @@ class Actions:
         kind = desired.kind
         name = desired.physical_name if isinstance(desired.physical_name, str) else None
         live = self._adopt(kind, address, name) if name else None
-        if live is None:
+        if live is None or kind.overwrites:  # an object this state may take is put again, as the config has it
             live = self._create_new(kind, address, name, desired)
         if kind.waited:
             assert name is not None
@@ -173,6 +173,8 @@ class Actions:
         prior = self.commit.state.resources[str(address)]
         if kind.rollouts:
             self.endpoints.update(change, desired, prior, report, self.record)
+        elif kind.overwrites:
+            self.provider.update(kind, prior.id, desired.request)
         elif kind.mutable:
             request = _mutable_request(desired, prior)
             if request:

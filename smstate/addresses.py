@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from .errors import SmstateError
 
-RESOURCE_TYPES = ("models", "endpoint_configs", "endpoints", "model_package_groups", "model_packages")
+RESOURCE_TYPES = ("models", "endpoint_configs", "endpoints", "model_package_groups", "model_packages", "alarms", "scaling")
 VALUE_TYPES = ("vpc_configs",)
 NAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_-]*[A-Za-z0-9])?$")
 

@@ -18,7 +18,7 @@ from .errors import ConfigError, Diagnostic
 from .graph import CycleError, Graph
 from .hashing import StateKey, physical_name, sanitize
 from .references import Ref, RefError, dig, find, parse_ref, resolve
-from .resources import KINDS, Kind
+from .resources import KINDS, Identity, Kind
 from .values import Unknown, has_secret, has_unknown, like
 
 Digest = Callable[[str], str | None]
@@ -57,7 +57,7 @@ class Desired:
 
 def identity(kind: Kind, spec: dict[str, Any]) -> dict[str, Any]:
     """The part of a create request that makes the object what it is: all but its mutable fields."""
-    fields = kind.request_fields(kind.create) - kind.mutable - kind.settings
+    fields = kind.request_fields(kind.create) - kind.changeable - kind.settings
     request: dict[str, Any] = shapes.to_request(kind.create_shape, {k: v for k, v in spec.items() if k in fields})
     return request
 
@@ -86,9 +86,23 @@ def dependencies(decl: ResourceDecl) -> set[Address]:
             ref = parse_ref(text)
         except RefError:
             continue
-        if ref.address is not None:
+        if ref.address is not None and not _name_only(decl.address, ref):
             deps.add(ref.address)
     return deps
+
+
+def _name_only(holder: Address, ref: Ref) -> bool:
+    """A reference of a `names_only` kind to a logically named object's name: it orders nothing."""
+    kind, target = KINDS.get(holder.type), KINDS.get(ref.address.type) if ref.address else None
+    return bool(kind and kind.names_only and target and target.identity is Identity.LOGICAL and ref.attr == ("name",))
+
+
+def _logical_name(config: Config, address: Address) -> str | None:
+    """The name of a logically named object, known from the config alone; None for other kinds."""
+    decl, kind = config.resources[address], KINDS[address.type]
+    if kind.identity is not Identity.LOGICAL:
+        return None
+    return decl.name if decl.name is not None else sanitize(address.name)
 
 
 def build_graph(config: Config) -> Graph:
@@ -220,6 +234,8 @@ def _spec_problems(kind: Kind, spec: dict[str, Any], digest: Digest) -> list[tup
         else:
             out += shapes.validate(fields[field_name], value, (field_name,))
     out += [((), f"{field_name}: field required") for field_name in kind.required() if field_name not in spec]
+    if kind.check is not None and not out:
+        out += kind.check(spec)
     return out + artifact_problems(spec, digest)
 
 
@@ -238,7 +254,7 @@ def _named(
         sensitive = has_secret(spec)
         digest_hex = keys.current.spec_digest(request, digest, sensitive)
         previous = keys.previous.spec_digest(request, digest, sensitive) if keys.previous and sensitive else None
-    name = _physical_name(kind, decl, digest_hex, known, previous)
+    name = kind.composite_id(spec) if kind.composite_id else _physical_name(kind, decl, digest_hex, known, previous)
     name_problem = _check_name(kind, name)
     if name_problem:
         problems.append(config.diagnostic(key, ("name",) if decl.name else (), name_problem))
@@ -338,7 +354,8 @@ def _lookup(
             raise RefError(f"${{{ref.text}}}: undeclared resource {address}")
         target = done.get(address)
         if target is None:
-            return Unknown(ref.text)
+            name = _logical_name(config, address) if ref.attr == ("name",) else None
+            return name if name is not None else Unknown(ref.text)
         return dig(_attribute(target, ref.attr[0], known.get(address), ref), ref.attr[1:], ref)
 
     return lookup

@@ -191,7 +191,7 @@ def _change(desired: Desired, prior: ObjectState | None, key: StateKey, forced: 
 def _in_place(desired: Desired, prior: ObjectState, after_spec: dict[str, Any], tags: dict[str, str]) -> list[DiffItem]:
     kind = desired.kind
     items: list[DiffItem] = []
-    for name in sorted(kind.mutable):
+    for name in sorted(kind.changeable):
         if name not in after_spec and name not in prior.spec:
             continue  # never set in the config: what the server filled in (a default approval status) is not a change
         items += _prefixed(name, prior.attributes.get(name), after_spec.get(name))

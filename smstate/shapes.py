@@ -31,12 +31,12 @@ def data_loader() -> Loader:
 
 
 @functools.cache
-def service_model() -> ServiceModel:
+def service_model(service: str = "sagemaker") -> ServiceModel:
     import botocore.session
 
     session = botocore.session.get_session()
     session.register_component("data_loader", data_loader())
-    model = session.get_service_model("sagemaker")
+    model = session.get_service_model(service)
     # The model is some 100,000 objects that live as long as the process. Frozen, they are
     # left out of every later garbage collection, which otherwise walks them all again and
     # again while a large config is parsed and planned (half the CPU time of a plan).
@@ -45,14 +45,14 @@ def service_model() -> ServiceModel:
 
 
 @functools.cache
-def named(name: str) -> Shape:
+def named(name: str, service: str = "sagemaker") -> Shape:
     """A shape by name, built once (botocore builds a new object on every lookup)."""
-    return service_model().shape_for(name)
+    return service_model(service).shape_for(name)
 
 
 @functools.cache
-def input_shape(operation: str) -> StructureShape:
-    shape = service_model().operation_model(operation).input_shape
+def input_shape(operation: str, service: str = "sagemaker") -> StructureShape:
+    shape = service_model(service).operation_model(operation).input_shape
     assert isinstance(shape, StructureShape)
     return shape
 

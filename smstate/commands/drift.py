@@ -16,7 +16,7 @@ from ..pipeline import Inputs, load, provider_for, read_state, refresh_lives, re
 from ..plan import lifecycles, refresh
 from ..provider import Provider
 from ..render import drift_lines
-from ..resources import KINDS
+from ..resources import KINDS, Tagging
 from ..state import State
 from ..workers import Workers
 from .run import err, out
@@ -61,7 +61,12 @@ def _append_summary(found: list[Drift]) -> bool:
 
 def _owned(provider: Provider, lineage: str, parallelism: int) -> list[drift_mod.Found]:
     """Every listed object with its tags; objects whose tags cannot be read are skipped with a warning."""
-    listed = [(kind, object_id, arn) for kind in KINDS for object_id, arn in provider.list_ids(KINDS[kind])]
+    listed = [
+        (kind, object_id, arn)
+        for kind in KINDS
+        if KINDS[kind].tags is not Tagging.NONE  # untagged objects cannot say whose they are
+        for object_id, arn in provider.list_ids(KINDS[kind])
+    ]
 
     def tags(item: tuple[str, str, str]) -> drift_mod.Found | None:
         kind, object_id, arn = item

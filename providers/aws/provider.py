@@ -174,8 +174,11 @@ class AwsProvider:
             self._call(api.add, f"{api.add} {arn}", client, **{api.arn_member: arn, "Tags": tags})
 
     def delete(self, kind: Kind, object_id: str) -> None:
+        """Delete the object, its parts first (a target's policies are gone before the target is)."""
         request = kind.delete_request(object_id) if kind.delete_request else {kind.object_member: object_id}
         try:
+            if kind.parts:
+                put_parts(self._call, self._client(kind), kind, object_id, ({}, self._describe(kind, object_id) or {}))
             getattr(self._client(kind), xform_name(kind.delete))(**request)
         except ClientError as exc:
             if not is_not_found(exc):

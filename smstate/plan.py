@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .addresses import Address
+from .attached import order_attached
 from .changes import Action, Change, Drift, DriftKind, Mode, Plan
 from .config import Config, Lifecycle
 from .diff import DiffItem, diff, without_ignored
@@ -133,6 +134,7 @@ def make_plan(config: Config, evaluation: Evaluation, state: State, drift: list[
             address = Address.parse(address_text)
             if address not in evaluation.desired and obj.status != "gone":
                 changes.append(_delete(address, obj, "not in config"))
+        changes = order_attached(changes, state, evaluation.desired)
     # An endpoint this plan changes (or deletes) leaves its old config first: the delete of a
     # deposed object is ordered after that change, and skipped if the change fails.
     serving = _serving(state, {str(c.address) for c in changes if KINDS[c.address.type].holds_in_use})

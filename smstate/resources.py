@@ -23,7 +23,7 @@ from botocore import xform_name
 from botocore.model import Shape, StructureShape
 
 from . import scalable, shapes
-from .traits import Part, TagApi
+from .traits import Attachment, Part, TagApi
 
 
 class Identity(enum.Enum):
@@ -190,6 +190,8 @@ class Kind:
     parts: tuple[Part, ...] = ()
     check: Callable[[dict[str, Any]], list[tuple[tuple[str | int, ...], str]]] | None = None
     """What a spec gets wrong that its shape cannot say."""
+    attachment: Attachment | None = None
+    """The part of another kind's object it attaches to, which that object's updates must respect."""
     names_only: bool = False
     """Its `${X.name}` references to logically named objects are only names, known at plan time: the objects
     need not exist first (an alarm on an endpoint's metrics, named in that endpoint's rollback), so they
@@ -438,6 +440,10 @@ KINDS: dict[str, Kind] = {
                      "ScheduledActionName", "DeleteScheduledAction"),
             ),
             references=(Reference(("target", "endpoint"), "endpoints"),),
+            attachment=Attachment(
+                "endpoints", ("target", "endpoint"), ("target", "variant"), "endpoint_config_name",
+                "production_variants", "variant_name", frozenset({"instance_type"}), "retain_all_variant_properties",
+            ),
             check=scalable.target_problems,
             view=scalable.view,
         ),

@@ -145,5 +145,6 @@ def target_of(resource_id: str, dimension: str) -> dict[str, Any]:
 def view(description: dict[str, Any]) -> dict[str, Any]:
     """A live target (with its `Policies` and `ScheduledActions` maps) in config form."""
     out: dict[str, Any] = shapes.from_response(form(), description) or {}
-    out["target"] = target_of(str(description.get("ResourceId", "")), str(description.get("ScalableDimension", "")))
+    if "ResourceId" in description:
+        out["target"] = target_of(str(description["ResourceId"]), str(description.get("ScalableDimension", "")))
     return out

@@ -86,6 +86,9 @@ class Provider(Protocol):
 
     def tags_of(self, arn: str) -> dict[str, str]: ...
 
+    def last_activity(self, kind: Kind, object_id: str) -> dict[str, Any] | None:
+        """The newest of the object's activities (`kind.activity`), None when it has none."""
+
     def list_summaries(self, kind: Kind, created_after: str | None) -> dict[str, Summary]:
         """Name -> Summary of every object of an immutable kind created after a time."""
 

@@ -192,6 +192,10 @@ class Kind:
     """What a spec gets wrong that its shape cannot say."""
     attachment: Attachment | None = None
     """The part of another kind's object it attaches to, which that object's updates must respect."""
+    watch: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    """What `rollout status` and `drift` show of its live state (an alarm's state, a target's bounds)."""
+    activity: tuple[str, str] | None = None
+    """The operation that lists its recent activities, newest first, and the answer's list member."""
     names_only: bool = False
     """Its `${X.name}` references to logically named objects are only names, known at plan time: the objects
     need not exist first (an alarm on an endpoint's metrics, named in that endpoint's rollback), so they
@@ -408,6 +412,7 @@ KINDS: dict[str, Kind] = {
             spec_in_place=True,
             overwrites=True,
             names_only=True,
+            watch=lambda d: {"state": d.get("StateValue"), "reason": d.get("StateReason")},
         ),
         Kind(
             "scaling",
@@ -446,6 +451,8 @@ KINDS: dict[str, Kind] = {
             ),
             check=scalable.target_problems,
             view=scalable.view,
+            watch=lambda d: {"min_capacity": d.get("MinCapacity"), "max_capacity": d.get("MaxCapacity")},
+            activity=("DescribeScalingActivities", "ScalingActivities"),
         ),
     )
 }

@@ -54,3 +54,5 @@ class Attachment:
     """Part fields the service will not change while something is attached (the instance type)."""
     retain: str
     """The holder's update setting that keeps the attached counts."""
+    counts: tuple[str, str] = ("current_instance_count", "desired_instance_count")
+    """The part's current and desired size, as the holder's live view has them."""

@@ -260,6 +260,14 @@ class AwsProvider:
     def tags_of(self, arn: str) -> dict[str, str]:
         return self._tags(arn)
 
+    def last_activity(self, kind: Kind, object_id: str) -> dict[str, Any] | None:
+        if kind.activity is None or kind.id_request is None:
+            return None
+        operation, key = kind.activity
+        answer = self._call(operation, f"{operation} {object_id}", self._client(kind), **kind.id_request(object_id), MaxResults=1)
+        found = answer.get(key) or []
+        return dict(found[0]) if found else None
+
     def list_summaries(self, kind: Kind, created_after: str | None) -> dict[str, Summary]:
         op, key, field, arn_field = (
             kind.listing.operation, kind.listing.key, kind.listing.id_member, kind.listing.arn_member

@@ -7,6 +7,7 @@ import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from typing import Any
 
 from .. import drift as drift_mod
 from ..addresses import Address
@@ -16,6 +17,8 @@ from ..pipeline import Inputs, load, provider_for, read_state, refresh_lives, re
 from ..plan import lifecycles, refresh
 from ..provider import Provider
 from ..render import drift_lines
+from ..health import lines as health_lines
+from ..health import reader, watched
 from ..resources import KINDS, Tagging
 from ..state import State
 from ..workers import Workers
@@ -37,7 +40,8 @@ def drift(inputs: Inputs, fmt: str, targets: list[str]) -> int:
     _, found = refresh(scoped, lives, lifecycles(loaded.config))
     if not wanted:
         found += drift_mod.unmanaged(state, _owned(provider, state.lineage, inputs.parallelism))
-    _print(fmt, state, found)
+    entries = watched(scoped, reader(provider, lives), provider)
+    _print(fmt, state, found, entries)
     code = 2 if found else 0
     if fmt == "github" and not _append_summary(found):
         return code or 1
@@ -80,9 +84,9 @@ def _owned(provider: Provider, lineage: str, parallelism: int) -> list[drift_mod
         return [found for found in pool.map(tags, listed) if found is not None]
 
 
-def _print(fmt: str, state: State, found: list[Drift]) -> None:
+def _print(fmt: str, state: State, found: list[Drift], entries: list[dict[str, Any]]) -> None:
     if fmt == "json":
-        sys.stdout.write(json.dumps(drift_mod.report_json(state, found)) + "\n")
+        sys.stdout.write(json.dumps({**drift_mod.report_json(state, found), "watched": entries}, default=str) + "\n")
     elif fmt == "markdown":
         sys.stdout.write(drift_mod.report_markdown(found))
     elif fmt == "github":
@@ -94,3 +98,5 @@ def _print(fmt: str, state: State, found: list[Drift]) -> None:
                   "or `smstate apply --refresh-only` to accept the live values.")
     else:
         out.print("[green]No drift.[/green] Every object matches the state.")
+    if fmt == "text" and entries:
+        out.print("\nAlarms and scaling now:\n" + "\n".join(health_lines(entries)), markup=False)

@@ -188,3 +188,19 @@ def test_destroy_leaves_no_target_policy_or_alarm(stack: Stack, aws: Aws) -> Non
     assert "Destroy complete! Resources: 0 added, 0 changed, 5 destroyed." in result.out
     assert stack.alarm() is None and stack.targets() == [] and stack.policies() == []
     assert aws.endpoint_names() == []
+
+
+def test_drift_and_rollout_status_show_alarm_states_and_scaling_state(stack: Stack) -> None:
+    stack.cloudwatch.set_alarm_state(AlarmName="churn-5xx", StateValue="ALARM", StateReason="5xx seen")
+
+    drift = stack.run("drift", "--format", "json")
+    assert drift.code == 0, str(drift)
+    watched = {w["address"]: w for w in json.loads(drift.out)["watched"]}
+    assert (watched["alarms.churn-5xx"]["state"], watched["alarms.churn-5xx"]["reason"]) == ("ALARM", "5xx seen")
+    scaling = watched["scaling.churn"]
+    assert (scaling["min_capacity"], scaling["max_capacity"], scaling["current_capacity"]) == (1, 4, 1)
+
+    status = stack.run("rollout", "status", "endpoints.churn")
+    assert status.code == 0, str(status)
+    assert "alarms.churn-5xx (churn-5xx): ALARM - 5xx seen" in status.out
+    assert f"scaling.churn ({RESOURCE}|{DIMENSION}): 1 current, 1 desired, min 1, max 4" in status.out

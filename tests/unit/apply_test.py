@@ -383,20 +383,25 @@ def test_destroy_deregisters_the_target_before_deleting_the_endpoint(scaled: Run
     assert scaled.cloud.objects == {}
 
 
-def test_a_failed_update_after_the_deregistration_converges_on_the_next_apply(scaled: Run) -> None:
+@pytest.mark.parametrize("failing", ["DeregisterScalableTarget", "Update e", "RegisterScalableTarget"])
+def test_a_failure_at_any_step_of_the_sequence_converges_on_the_next_apply(scaled: Run, failing: str) -> None:
     scaled.write(SCALED.replace("ml.m5.large", "ml.c5.xlarge"))
-    scaled.cloud.failures["Update e"] = ProviderError("ThrottlingException: slow down")
+    scaled.cloud.failures[failing] = ProviderError("ThrottlingException: slow down")
     outcome, _ = scaled.apply()
 
     assert any("slow down" in e for e in outcome.errors)
-    assert TARGET not in scaled.cloud.objects and "scaling.e" not in scaled.recorded()
+    if failing == "DeregisterScalableTarget":
+        assert not any(c.startswith("Update e") for c in scaled.cloud.calls), "no update while the target is registered"
+    assert (TARGET in scaled.cloud.objects) == ("scaling.e" in scaled.recorded())
     scaled.cloud.failures.clear()
     scaled.cloud.calls.clear()
     outcome, _ = scaled.apply()
 
     assert outcome.errors == []
     calls = scaled.cloud.calls
-    [update] = [c for c in calls if c.startswith("Update e ")]
-    assert calls.index(update) < calls.index(f"RegisterScalableTarget {TARGET}")
+    updates = [c for c in calls if c.startswith("Update e ")]
+    assert updates == [] or calls.index(updates[0]) < calls.index(f"RegisterScalableTarget {TARGET}")
+    assert calls.count(f"RegisterScalableTarget {TARGET}") == 1
+    assert scaled.cloud.objects["e"][1]["EndpointConfigName"] == scaled.recorded()["endpoint_configs.c"]["physical_name"]
     _, again, _ = scaled.plan()
     assert again.changes == []

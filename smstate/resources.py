@@ -23,7 +23,7 @@ from botocore import xform_name
 from botocore.model import Shape, StructureShape
 
 from . import scalable, shapes
-from .traits import Attachment, Part, TagApi
+from .traits import Attachment, Listing, Part, Reference, Statuses, TagApi
 
 
 class Identity(enum.Enum):
@@ -48,75 +48,6 @@ class Tagging(enum.Enum):
     """The API cannot list them: state's record of the tags set is all there is."""
     NONE = "none"
     """It carries no tags: it belongs to this state through the object it hangs off (a scalable target's endpoint)."""
-
-
-@dataclass(frozen=True)
-class Listing:
-    """The List operation that enumerates a kind: the page key, and the id and ARN members of a row."""
-
-    operation: str
-    key: str
-    id_member: str
-    arn_member: str
-    within: str | None = None
-    """The (config) type of the parent kind when objects are listed per parent, such as versions per group."""
-    within_member: str | None = None
-    """The List request member that names the parent."""
-    prefix_member: str | None = "NameContains"
-    """The List request member that narrows the listing to names with a prefix."""
-    page_size: int = 100
-    """The largest page the API gives."""
-    fixed: tuple[tuple[str, str], ...] = ()
-    """Request members every List call of the kind carries."""
-    row_id: Callable[[dict[str, Any]], str] | None = None
-    """The id of a row, when it is not one member of it."""
-
-
-@dataclass(frozen=True)
-class Reference:
-    """A field of the spec that names an object of another kind: the object is in use while referenced.
-
-    `path` walks the spec from a top-level field; a list on the way is walked item by item.
-    """
-
-    path: tuple[str, ...]
-    target: str
-    """The config type of the referenced kind."""
-
-    def values(self, spec: dict[str, Any]) -> list[Any]:
-        found: list[Any] = [spec]
-        for step in self.path:
-            items = [x for v in found for x in (v if isinstance(v, list) else [v])]
-            found = [item[step] for item in items if isinstance(item, dict) and item.get(step) is not None]
-        return found
-
-    def rewrite(self, spec: dict[str, Any], fn: Callable[[Any], Any]) -> None:
-        """Replace every value at `path` with `fn(value)`, in place."""
-        parents: list[Any] = [spec]
-        for step in self.path[:-1]:
-            items = [p.get(step) for p in parents if isinstance(p, dict)]
-            parents = [x for v in items for x in (v if isinstance(v, list) else [v])]
-        last = self.path[-1]
-        for parent in parents:
-            if isinstance(parent, dict) and last in parent:
-                parent[last] = fn(parent[last])
-
-
-@dataclass(frozen=True)
-class Statuses:
-    """How a kind reports progress: the status member of its description and what each value means."""
-
-    member: str
-    in_progress: frozenset[str] = frozenset()
-    done: frozenset[str] = frozenset()
-    failed: frozenset[str] = frozenset()
-    deleting: str | None = None
-    """The status of an object on its way out (its tags can no longer be listed)."""
-
-    @property
-    def settled(self) -> frozenset[str]:
-        """Statuses a wait for "ready" stops at: done or failed."""
-        return self.done | self.failed
 
 
 @dataclass(frozen=True)

@@ -204,3 +204,27 @@ def test_drift_and_rollout_status_show_alarm_states_and_scaling_state(stack: Sta
     assert status.code == 0, str(status)
     assert "alarms.churn-5xx (churn-5xx): ALARM - 5xx seen" in status.out
     assert f"scaling.churn ({RESOURCE}|{DIMENSION}): 1 current, 1 desired, min 1, max 4" in status.out
+
+
+def test_hand_made_alarms_and_targets_are_imported_with_generated_config(tmp_path: Path, aws: Aws) -> None:
+    stack = Stack(tmp_path, aws)
+    (tmp_path / "smstate.yaml").write_text("provider: {type: aws, region: us-east-1}\n")
+    stack.cloudwatch.put_metric_alarm(
+        AlarmName="hand-5xx", Namespace="AWS/SageMaker", MetricName="Invocation5XXErrors", Statistic="Sum", Period=60,
+        EvaluationPeriods=1, Threshold=2.0, ComparisonOperator="GreaterThanOrEqualToThreshold",
+    )  # fmt: skip
+    stack.autoscaling.register_scalable_target(
+        ServiceNamespace="sagemaker", ResourceId="endpoint/hand/variant/primary", ScalableDimension=DIMENSION,
+        MinCapacity=1, MaxCapacity=3,
+    )  # fmt: skip
+
+    result = stack.run("import", "--generate-config", "hand.smstate.yaml", "--type", "alarms", "--type", "scaling")
+
+    assert result.code == 0, str(result)
+    text = (tmp_path / "hand.smstate.yaml").read_text()
+    assert "hand-5xx:" in text and "threshold: 2.0" in text
+    assert "endpoint: hand" in text and "max_capacity: 3" in text
+    shown = stack.run("state", "show", "alarms.hand-5xx")
+    assert shown.code == 0 and json.loads(shown.out)["physical_name"] == "hand-5xx"
+    again = stack.run("plan", "--detailed-exitcode")
+    assert again.code == 0 and "No changes." in again.out, str(again)

@@ -18,7 +18,7 @@ from .errors import ConfigError, Diagnostic
 from .graph import CycleError, Graph
 from .hashing import StateKey, physical_name, sanitize
 from .references import Ref, RefError, dig, find, parse_ref, resolve
-from .resources import KINDS, Identity, Kind
+from .resources import KINDS, Identity, Kind, Tagging
 from .values import Unknown, has_secret, has_unknown, like
 
 Digest = Callable[[str], str | None]
@@ -308,6 +308,9 @@ def _tags(
     raw = decl.body.get("tags") or {}
     if not isinstance(raw, dict):
         problems.append(config.diagnostic(key, ("tags",), "expected a map of strings"))
+        return {}
+    if raw and KINDS[decl.address.type].tags is Tagging.NONE:
+        problems.append(config.diagnostic(key, ("tags",), f"a {KINDS[decl.address.type].state_type.replace('_', ' ')} carries no tags"))
         return {}
     try:
         tags = resolve(raw, _lookup(config, variables, known, done, decl, problems))

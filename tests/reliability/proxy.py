@@ -13,8 +13,9 @@ is there: there are no test hooks in the product. The proxy can
 - hang: accept the calls a predicate picks and never answer them (nothing is forwarded) until
   `release()`, after which they are forwarded as usual.
 
-Only SageMaker control-plane calls (those with an `X-Amz-Target` header) are counted and
-faulted; the local target's `GET /ping` presence check passes through untouched.
+Only control-plane calls (those with an `X-Amz-Target` header: SageMaker, Application Auto
+Scaling) are counted and faulted, and CloudWatch's RPC v2 CBOR calls are counted (a kill can
+follow them) but never faulted; the local target's `GET /ping` presence check passes through.
 """
 
 from __future__ import annotations
@@ -290,9 +291,10 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             if proxy.gone:
                 return self._reset()
             target = self.headers.get("X-Amz-Target", "")
-            if not target:
+            cbor = not target and "/operation/" in self.path  # CloudWatch's RPC v2 CBOR: counted and killed, never faulted
+            if not target and not cbor:
                 return self._send(*self._forward(body))
-            operation = target.rsplit(".", 1)[-1]
+            operation = target.rsplit(".", 1)[-1] if target else self.path.rsplit("/", 1)[-1]
             hang = proxy.hang
             if hang is not None and hang(operation):
                 proxy.hanging.release()
@@ -300,6 +302,7 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                 if proxy.gone or proxy._drop_hung:
                     return self._reset()
             fault, kill, latency = proxy._decide(operation)
+            fault = None if cbor else fault  # its error shape is CBOR, which this proxy does not write
             if proxy.gone:
                 threading.Thread(target=proxy.close, daemon=True).start()
                 return self._reset()

@@ -113,3 +113,8 @@ def test_an_inference_component_target_scales_its_copy_count() -> None:
     result = evaluate(config_mod.load([("smstate.yaml", text)]), {}, {}, lambda url: None)
     [target] = [d for a, d in result.desired.items() if a.type == "scaling"]
     assert target.physical_name == "inference-component/llama|sagemaker:inference-component:DesiredCopyCount"
+
+
+def test_tags_on_a_scaling_target_are_refused_rather_than_dropped() -> None:
+    found = problems(STACK.replace("    min_capacity: 1\n", "    min_capacity: 1\n    tags: {team: risk}\n"))
+    assert found == ["smstate.yaml:21: scaling.churn.tags: a scaling target carries no tags"]

@@ -310,7 +310,8 @@ def _tags(
         problems.append(config.diagnostic(key, ("tags",), "expected a map of strings"))
         return {}
     if raw and KINDS[decl.address.type].tags is Tagging.NONE:
-        problems.append(config.diagnostic(key, ("tags",), f"a {KINDS[decl.address.type].state_type.replace('_', ' ')} carries no tags"))
+        what = KINDS[decl.address.type].state_type.replace("_", " ")
+        problems.append(config.diagnostic(key, ("tags",), f"a {what} carries no tags"))
         return {}
     try:
         tags = resolve(raw, _lookup(config, variables, known, done, decl, problems))

@@ -130,7 +130,7 @@ def test_survives_sigkill_with_state_in_s3(moto_target: Target, tmp_path: Path) 
     assert record.kills == len(TRANSITIONS)
 
 
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(900)
 def test_survives_sigkill_around_alarms_and_scaling_targets(moto_stack_target: Target, tmp_path: Path) -> None:
     """Alarms and scaling targets created, changed in place, and removed (a target deregistered
     with its policies before its endpoint is deleted): a kill anywhere converges on the next run,

@@ -18,7 +18,8 @@ from .errors import ConfigError, Diagnostic
 from .graph import CycleError, Graph
 from .hashing import StateKey, physical_name, sanitize
 from .references import Ref, RefError, dig, find, parse_ref, resolve
-from .resources import KINDS, Identity, Kind, Tagging
+from .names import check_unique_names, logical_name, name_only
+from .resources import KINDS, Kind, Tagging
 from .values import Unknown, has_secret, has_unknown, like
 
 Digest = Callable[[str], str | None]
@@ -86,23 +87,10 @@ def dependencies(decl: ResourceDecl) -> set[Address]:
             ref = parse_ref(text)
         except RefError:
             continue
-        if ref.address is not None and not _name_only(decl.address, ref):
+        if ref.address is not None and not name_only(decl.address, ref):
             deps.add(ref.address)
     return deps
 
-
-def _name_only(holder: Address, ref: Ref) -> bool:
-    """A reference of a `names_only` kind to a logically named object's name: it orders nothing."""
-    kind, target = KINDS.get(holder.type), KINDS.get(ref.address.type) if ref.address else None
-    return bool(kind and kind.names_only and target and target.identity is Identity.LOGICAL and ref.attr == ("name",))
-
-
-def _logical_name(config: Config, address: Address) -> str | None:
-    """The name of a logically named object, known from the config alone; None for other kinds."""
-    decl, kind = config.resources[address], KINDS[address.type]
-    if kind.identity is not Identity.LOGICAL:
-        return None
-    return decl.name if decl.name is not None else sanitize(address.name)
 
 
 def build_graph(config: Config) -> Graph:
@@ -166,7 +154,7 @@ def evaluate(
             result.desired[address] = desired
     if only is None:
         _check_values(config, variables, problems)
-        _check_unique_names(config, result.desired, problems)
+        check_unique_names(config, result.desired, problems)
     if problems:
         raise ConfigError(problems)
     if only is None:
@@ -309,9 +297,8 @@ def _tags(
     if not isinstance(raw, dict):
         problems.append(config.diagnostic(key, ("tags",), "expected a map of strings"))
         return {}
-    if raw and KINDS[decl.address.type].tags is Tagging.NONE:
-        what = KINDS[decl.address.type].state_type.replace("_", " ")
-        problems.append(config.diagnostic(key, ("tags",), f"a {what} carries no tags"))
+    if raw and (kind := KINDS[decl.address.type]).tags is Tagging.NONE:
+        problems.append(config.diagnostic(key, ("tags",), f"a {kind.state_type.replace('_', ' ')} carries no tags"))
         return {}
     try:
         tags = resolve(raw, _lookup(config, variables, known, done, decl, problems))
@@ -358,7 +345,7 @@ def _lookup(
             raise RefError(f"${{{ref.text}}}: undeclared resource {address}")
         target = done.get(address)
         if target is None:
-            name = _logical_name(config, address) if ref.attr == ("name",) else None
+            name = logical_name(config, address) if ref.attr == ("name",) else None
             return name if name is not None else Unknown(ref.text)
         return dig(_attribute(target, ref.attr[0], known.get(address), ref), ref.attr[1:], ref)
 
@@ -404,16 +391,4 @@ def _check_values(config: Config, variables: Mapping[str, Any], problems: list[D
             continue
         for path, message in shapes.validate(shape, value):
             problems.append(config.diagnostic(key, path, message))
-
-
-def _check_unique_names(config: Config, desired: Mapping[Address, Desired], problems: list[Diagnostic]) -> None:
-    seen: dict[tuple[str, str], Address] = {}
-    for address, item in desired.items():
-        if isinstance(item.physical_name, str):
-            key = (address.type, item.physical_name)
-            if key in seen:
-                problems.append(
-                    config.diagnostic(str(address), (), f"physical name {item.physical_name!r} is also used by {seen[key]}")
-                )
-            seen[key] = address
 

@@ -118,3 +118,13 @@ def test_an_inference_component_target_scales_its_copy_count() -> None:
 def test_tags_on_a_scaling_target_are_refused_rather_than_dropped() -> None:
     found = problems(STACK.replace("    min_capacity: 1\n", "    min_capacity: 1\n    tags: {team: risk}\n"))
     assert found == ["smstate.yaml:21: scaling.churn.tags: a scaling target carries no tags"]
+
+
+def test_a_serverless_variant_scales_its_provisioned_concurrency() -> None:
+    dimension = "sagemaker:variant:DesiredProvisionedConcurrency"
+    text = STACK.replace("variant: primary}", f"variant: primary, scalable_dimension: '{dimension}'}}")
+    result = evaluate(config_mod.load([("smstate.yaml", text)]), {}, {}, lambda url: None)
+    [target] = [d for a, d in result.desired.items() if a.type == "scaling"]
+    assert target.physical_name == f"endpoint/churn/variant/primary|{dimension}"
+    found = problems(text.replace(dimension, "sagemaker:variant:Sideways"))
+    assert any(p.startswith("smstate.yaml:19: scaling.churn.target.scalable_dimension: must be one of") for p in found), found

@@ -58,7 +58,7 @@ class Actions:
         kind = desired.kind
         name = desired.physical_name if isinstance(desired.physical_name, str) else None
         live = self._adopt(kind, address, name) if name else None
-        if live is None:
+        if live is None or kind.overwrites:  # an object this state may take is put again, as the config has it
             live = self._create_new(kind, address, name, desired)
         if kind.waited:
             assert name is not None
@@ -178,6 +178,8 @@ class Actions:
         elif kind.rolls_in_place:
             in_place = InPlace(self.provider, self.endpoints.timeout, self.endpoints.default_timeout)
             in_place.update(change, desired, prior, report, self.record)
+        elif kind.overwrites:
+            self.provider.update(kind, prior.id, desired.request)
         elif kind.mutable:
             request = _mutable_request(desired, prior)
             if request:

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from .errors import SmstateError
 
 RESOURCE_TYPES = (
-    "models", "endpoint_configs", "endpoints", "model_package_groups", "model_packages", "inference_components"
+    "models", "endpoint_configs", "endpoints", "model_package_groups", "model_packages", "inference_components",
+    "alarms", "scaling",
 )
 VALUE_TYPES = ("vpc_configs",)
 NAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_-]*[A-Za-z0-9])?$")

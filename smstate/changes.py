@@ -49,6 +49,11 @@ class Change:
     prior: ObjectState | None = None
     deposed: ObjectState | None = None
     delete_first: bool = False
+    precedes: Address | None = None
+    """The address whose apply waits for this change's delete (a scalable target deregistered before its
+    endpoint's update)."""
+    settings: dict[str, Any] = field(default_factory=dict)
+    """Update settings (config form) the plan adds to the request (keeping an endpoint's scaled counts)."""
 
     @property
     def type(self) -> str:

@@ -55,7 +55,7 @@ class Endpoints:
             return live
         old = live.description.get("EndpointConfigName")
         try:
-            self.provider.update(kind, name, {"EndpointConfigName": wanted, **_update_settings(desired)})
+            self.provider.update(kind, name, {"EndpointConfigName": wanted, **_update_settings(desired, change.settings)})
         except ProviderError as error:
             self._update_under_way(kind, name, wanted, error)
         history: list[str] = []
@@ -124,9 +124,9 @@ class Endpoints:
         return self.default_timeout
 
 
-def _update_settings(desired: Desired) -> dict[str, Any]:
-    """The UpdateEndpoint settings (deployment config, ...) the config declares."""
+def _update_settings(desired: Desired, planned: dict[str, Any]) -> dict[str, Any]:
+    """The UpdateEndpoint settings (deployment config, ...) the config declares, and those the plan adds."""
     update_shape = shapes.input_shape("UpdateEndpoint")
-    fields = {k: v for k, v in desired.spec.items() if k in desired.kind.settings}
+    fields = {**planned, **{k: v for k, v in desired.spec.items() if k in desired.kind.settings}}
     converted: dict[str, Any] = shapes.to_request(update_shape, fields)
     return converted

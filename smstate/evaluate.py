@@ -18,7 +18,8 @@ from .errors import ConfigError, Diagnostic
 from .graph import CycleError, Graph
 from .hashing import StateKey, physical_name, sanitize
 from .references import Ref, RefError, dig, find, parse_ref, resolve
-from .resources import KINDS, Kind
+from .names import check_unique_names, logical_name, name_only
+from .resources import KINDS, Kind, Tagging
 from .values import Unknown, has_secret, has_unknown, like
 
 Digest = Callable[[str], str | None]
@@ -53,7 +54,7 @@ class Desired:
 
 def hashed_request(kind: Kind, spec: dict[str, Any]) -> dict[str, Any]:
     """The part of a create request that makes the object what it is: all but its mutable fields."""
-    fields = kind.request_fields(kind.create) - kind.mutable - kind.settings
+    fields = kind.request_fields(kind.create) - kind.changeable - kind.settings
     request: dict[str, Any] = shapes.to_request(kind.create_shape, {k: v for k, v in spec.items() if k in fields})
     return request
 
@@ -82,9 +83,10 @@ def dependencies(decl: ResourceDecl) -> set[Address]:
             ref = parse_ref(text)
         except RefError:
             continue
-        if ref.address is not None:
+        if ref.address is not None and not name_only(decl.address, ref):
             deps.add(ref.address)
     return deps
+
 
 
 def build_graph(config: Config) -> Graph:
@@ -148,7 +150,7 @@ def evaluate(
             result.desired[address] = desired
     if only is None:
         _check_values(config, variables, problems)
-        _check_unique_names(config, result.desired, problems)
+        check_unique_names(config, result.desired, problems)
     if problems:
         raise ConfigError(problems)
     if only is None:
@@ -216,6 +218,8 @@ def spec_problems(kind: Kind, spec: dict[str, Any], digest: Digest) -> list[tupl
         else:
             out += shapes.validate(fields[field_name], value, (field_name,))
     out += [((), f"{field_name}: field required") for field_name in kind.required() if field_name not in spec]
+    if kind.check is not None and not out:
+        out += kind.check(spec)
     return out + artifact_problems(spec, digest)
 
 
@@ -234,7 +238,7 @@ def _named(
         sensitive = has_secret(spec)
         digest_hex = keys.current.spec_digest(request, digest, sensitive)
         previous = keys.previous.spec_digest(request, digest, sensitive) if keys.previous and sensitive else None
-    name = name_for(kind, decl.address, decl.name, digest_hex, known, previous)
+    name = kind.composite_id(spec) if kind.composite_id else name_for(kind, decl.address, decl.name, digest_hex, known, previous)
     name_problem = check_name(kind, name)
     if name_problem:
         problems.append(config.diagnostic(key, ("name",) if decl.name else (), name_problem))
@@ -282,6 +286,9 @@ def _tags(config: Config, decl: ResourceDecl, lookup: Callable[[Ref], Any], prob
     if not isinstance(raw, dict):
         problems.append(config.diagnostic(key, ("tags",), "expected a map of strings"))
         return {}
+    if raw and (kind := KINDS[decl.address.type]).tags is Tagging.NONE:
+        problems.append(config.diagnostic(key, ("tags",), f"a {kind.state_type.replace('_', ' ')} carries no tags"))
+        return {}
     try:
         tags = resolve(raw, lookup)
     except (RefError, KeyError) as exc:
@@ -327,7 +334,8 @@ def _lookup(
             raise RefError(f"${{{ref.text}}}: undeclared resource {address}")
         target = done.get(address)
         if target is None:
-            return Unknown(ref.text)
+            name = logical_name(config, address) if ref.attr == ("name",) else None
+            return name if name is not None else Unknown(ref.text)
         return dig(_attribute(target, ref.attr[0], known.get(address), ref), ref.attr[1:], ref)
 
     return lookup
@@ -372,16 +380,4 @@ def _check_values(config: Config, variables: Mapping[str, Any], problems: list[D
             continue
         for path, message in shapes.validate(shape, value):
             problems.append(config.diagnostic(key, path, message))
-
-
-def _check_unique_names(config: Config, desired: Mapping[Address, Desired], problems: list[Diagnostic]) -> None:
-    seen: dict[tuple[str, str], Address] = {}
-    for address, item in desired.items():
-        if isinstance(item.physical_name, str):
-            key = (address.type, item.physical_name)
-            if key in seen:
-                problems.append(
-                    config.diagnostic(str(address), (), f"physical name {item.physical_name!r} is also used by {seen[key]}")
-                )
-            seen[key] = address
 

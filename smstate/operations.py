@@ -61,6 +61,9 @@ def operations(changes: list[Change]) -> OpGraph:
         if op.change.action is Action.REPLACE and op.change.delete_first:
             deps[op.key].add(Operation(Step.DESTROY, op.change).key)
     for op in destroys:
+        if op.change.precedes is not None and str(op.change.precedes) in applies:
+            deps[applies[str(op.change.precedes)].key].add(op.key)
+    for op in destroys:
         address = str(op.change.address)
         for other in destroys:
             if other is not op and address in _old_dependencies(other.change):

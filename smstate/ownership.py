@@ -15,7 +15,7 @@ from .addresses import Address
 from .changes import Action, Change
 from .errors import OwnershipError
 from .provider import Live, Provider
-from .resources import KINDS, OWNER_ADDRESS_TAG, OWNER_LINEAGE_TAG, Kind
+from .resources import KINDS, OWNER_ADDRESS_TAG, OWNER_LINEAGE_TAG, Kind, Tagging
 from .workers import Workers
 
 LIST_FROM = 20
@@ -24,8 +24,8 @@ LIST_FROM = 20
 
 def refusal(kind: Kind, address: Address, name: str, live: Live | None, lineage: str) -> str | None:
     """Why the object under `name` cannot be taken by `address` of this state; None when it can (or is absent)."""
-    if live is None:
-        return None
+    if live is None or kind.tags is Tagging.NONE:
+        return None  # an untagged kind is this state's through the object it hangs off, which is checked itself
     tags = live.tags or {}
     if tags.get(OWNER_LINEAGE_TAG) == lineage and tags.get(OWNER_ADDRESS_TAG) == str(address):
         return None

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .addresses import Address
+from .attached import order_attached
 from .changes import Action, Change, Drift, DriftKind, Mode, Plan
 from .config import Config, Lifecycle
 from .diff import DiffItem, diff, without_ignored
@@ -135,6 +136,7 @@ def make_plan(config: Config, evaluation: Evaluation, state: State, drift: list[
             address = Address.parse(address_text)
             if address not in evaluation.desired and obj.status != "gone":
                 changes.append(_delete(address, obj, "not in config"))
+        changes = order_attached(changes, state, evaluation.desired)
     # An endpoint this plan changes (or deletes) leaves its old config first: the delete of a
     # deposed object is ordered after that change, and skipped if the change fails.
     serving = _serving(state, {str(c.address) for c in changes if KINDS[c.address.type].holds_in_use})
@@ -193,7 +195,7 @@ def _change(desired: Desired, prior: ObjectState | None, key: StateKey, forced: 
 def _in_place(desired: Desired, prior: ObjectState, after_spec: dict[str, Any], tags: dict[str, str]) -> list[DiffItem]:
     kind = desired.kind
     items: list[DiffItem] = []
-    for name in sorted(kind.mutable):
+    for name in sorted(kind.changeable):
         if name not in after_spec and name not in prior.spec:
             continue  # never set in the config: what the server filled in (a default approval status) is not a change
         items += _prefixed(name, prior.attributes.get(name), after_spec.get(name))

@@ -94,6 +94,9 @@ class Provider(Protocol):
     def tags_in_bulk(self, arns: list[str]) -> dict[str, dict[str, str]]:
         """ARN (lower-cased) -> tags, for those of `arns` a bulk tagging API reports; the rest are left out."""
 
+    def last_activity(self, kind: Kind, object_id: str) -> dict[str, Any] | None:
+        """The newest of the object's activities (`kind.activity`), None when it has none."""
+
     def list_summaries(self, kind: Kind, created_after: str | None) -> dict[str, Summary]:
         """Name -> Summary of every object of a kind created after a time (`Kind.listed_unchanged`)."""
 

@@ -23,8 +23,8 @@ from typing import Any
 from botocore import xform_name
 from botocore.model import Shape, StructureShape
 
-from . import shapes
-from .traits import Copies, SideUpdate
+from . import scalable, shapes
+from .traits import Attachment, Copies, Listing, Part, Reference, SideUpdate, Statuses, TagApi
 from .views import component_view
 
 
@@ -37,6 +37,8 @@ class Identity(enum.Enum):
     """Its name is the logical name (or the one pinned in config): it keeps it for life."""
     VERSION = "version"
     """It has no name: the API gives it an ARN ending in a version number inside a group."""
+    COMPOSITE = "composite"
+    """Its id is made of several request members named by its spec (a scalable target's resource and dimension)."""
 
 
 class Tagging(enum.Enum):
@@ -46,70 +48,8 @@ class Tagging(enum.Enum):
     """ListTags on its ARN."""
     UNREADABLE = "unreadable"
     """The API cannot list them: state's record of the tags set is all there is."""
-
-
-@dataclass(frozen=True)
-class Listing:
-    """The List operation that enumerates a kind: the page key, and the id and ARN members of a row."""
-
-    operation: str
-    key: str
-    id_member: str
-    arn_member: str
-    within: str | None = None
-    """The (config) type of the parent kind when objects are listed per parent, such as versions per group."""
-    within_member: str | None = None
-    """The List request member that names the parent."""
-    modified_member: str | None = None
-    """The row member every change of the object moves (`LastModifiedTime`): a row showing the value
-    state recorded, and a settled status, proves the object unchanged but for its tags."""
-
-
-@dataclass(frozen=True)
-class Reference:
-    """A field of the spec that names an object of another kind: the object is in use while referenced.
-
-    `path` walks the spec from a top-level field; a list on the way is walked item by item.
-    """
-
-    path: tuple[str, ...]
-    target: str
-    """The config type of the referenced kind."""
-
-    def values(self, spec: dict[str, Any]) -> list[Any]:
-        found: list[Any] = [spec]
-        for step in self.path:
-            items = [x for v in found for x in (v if isinstance(v, list) else [v])]
-            found = [item[step] for item in items if isinstance(item, dict) and item.get(step) is not None]
-        return found
-
-    def rewrite(self, spec: dict[str, Any], fn: Callable[[Any], Any]) -> None:
-        """Replace every value at `path` with `fn(value)`, in place."""
-        parents: list[Any] = [spec]
-        for step in self.path[:-1]:
-            items = [p.get(step) for p in parents if isinstance(p, dict)]
-            parents = [x for v in items for x in (v if isinstance(v, list) else [v])]
-        last = self.path[-1]
-        for parent in parents:
-            if isinstance(parent, dict) and last in parent:
-                parent[last] = fn(parent[last])
-
-
-@dataclass(frozen=True)
-class Statuses:
-    """How a kind reports progress: the status member of its description and what each value means."""
-
-    member: str
-    in_progress: frozenset[str] = frozenset()
-    done: frozenset[str] = frozenset()
-    failed: frozenset[str] = frozenset()
-    deleting: str | None = None
-    """The status of an object on its way out (its tags can no longer be listed)."""
-
-    @property
-    def settled(self) -> frozenset[str]:
-        """Statuses a wait for "ready" stops at: done or failed."""
-        return self.done | self.failed
+    NONE = "none"
+    """It carries no tags: it belongs to this state through the object it hangs off (a scalable target's endpoint)."""
 
 
 @dataclass(frozen=True)
@@ -170,6 +110,35 @@ class Kind:
     """Lighter calls that change some mutable fields alone; used when only those fields changed."""
     copies: Copies | None = None
     """It is hosted as copies on an endpoint (what `smstate rollout status` lists with the endpoint)."""
+    describe_request: Callable[[str], dict[str, Any]] | None = None
+    """The describe request for an id, when it is not `{object_member: id}` (DescribeAlarms takes a list)."""
+    delete_request: Callable[[str], dict[str, Any]] | None = None
+    """The delete request for an id, when it is not `{object_member: id}`."""
+    found_at: str | None = None
+    """The list member of the describe answer whose first item is the object; None when the answer is the object."""
+    tag_api: TagApi = TagApi()
+    overwrites: bool = False
+    """Its create call overwrites an object of the same id (PutMetricAlarm, RegisterScalableTarget): every field
+    changes in place through it, and an object of its id that this state may take is put again."""
+    form: Callable[[], StructureShape] | None = None
+    """The config's shape, when it is not the create request's (a scalable target with its policies)."""
+    composite_id: Callable[[dict[str, Any]], Any] | None = None
+    """The id of the object a spec declares, for a kind identified by several members."""
+    id_request: Callable[[str], dict[str, Any]] | None = None
+    """The request members that name a recorded id, sent with every put of the object and its parts."""
+    parts: tuple[Part, ...] = ()
+    check: Callable[[dict[str, Any]], list[tuple[tuple[str | int, ...], str]]] | None = None
+    """What a spec gets wrong that its shape cannot say."""
+    attachment: Attachment | None = None
+    """The part of another kind's object it attaches to, which that object's updates must respect."""
+    watch: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    """What `rollout status` and `drift` show of its live state (an alarm's state, a target's bounds)."""
+    activity: tuple[str, str] | None = None
+    """The operation that lists its recent activities, newest first, and the answer's list member."""
+    names_only: bool = False
+    """Its `${X.name}` references to logically named objects are only names, known at plan time: the objects
+    need not exist first (an alarm on an endpoint's metrics, named in that endpoint's rollback), so they
+    order nothing and make no cycle."""
 
     @property
     def hashed(self) -> bool:
@@ -192,14 +161,22 @@ class Kind:
         return member
 
     @property
+    def changeable(self) -> frozenset[str]:
+        """Fields compared with the live object and changed in place: all of them for a kind whose create overwrites."""
+        return frozenset(self.fields()) if self.overwrites else self.mutable
+
+    @property
     def create_shape(self) -> StructureShape:
-        return shapes.input_shape(self.create)
+        return self.form() if self.form is not None else shapes.input_shape(self.create, self.service)
+
+    def _shape(self, op: str) -> StructureShape:
+        return self.create_shape if op == self.create else shapes.input_shape(op, self.service)
 
     @functools.cached_property
     def _fields(self) -> dict[str, Shape]:
         out: dict[str, Shape] = {}
         for op in (self.create, *self.also):
-            shape = shapes.input_shape(op)
+            shape = self._shape(op)
             for member, member_shape in shape.members.items():
                 snake = xform_name(member)
                 if member in self.excluded or member == "Tags" or member == self.name_member:
@@ -216,7 +193,7 @@ class Kind:
         return [xform_name(m) for m in self.create_shape.required_members if m not in skip]
 
     def request_fields(self, op: str) -> set[str]:
-        return {xform_name(m) for m in shapes.input_shape(op).members}
+        return {xform_name(m) for m in self._shape(op).members}
 
     def uses(self, spec: dict[str, Any]) -> list[tuple[str, Any]]:
         """(target type, physical name) of every object this spec references."""
@@ -239,6 +216,11 @@ def _endpoint_view(description: dict[str, Any]) -> dict[str, Any]:
     if variants:
         out["production_variants"] = sorted(variants, key=lambda v: str(v.get("variant_name")))
     return out
+
+
+def _alarm_names(name: str) -> dict[str, Any]:
+    """DescribeAlarms and DeleteAlarms take a list of names."""
+    return {"AlarmNames": [name]}
 
 
 KINDS: dict[str, Kind] = {
@@ -392,6 +374,68 @@ KINDS: dict[str, Kind] = {
                 SideUpdate("UpdateInferenceComponentRuntimeConfig", {"runtime_config": "DesiredRuntimeConfig"}),
             ),
             copies=Copies("EndpointName", "RuntimeConfig", "DesiredCopyCount", "CurrentCopyCount", "LastDeploymentConfig"),
+        ),
+        Kind(
+            "alarms",
+            "alarm",
+            "PutMetricAlarm",
+            "DescribeAlarms",
+            "DeleteAlarms",
+            "AlarmName",
+            identity=Identity.LOGICAL,
+            arn_member="AlarmArn",
+            listing=Listing("DescribeAlarms", "MetricAlarms", "AlarmName", "AlarmArn", prefix_member="AlarmNamePrefix"),
+            service="cloudwatch",
+            describe_request=_alarm_names,
+            delete_request=_alarm_names,
+            found_at="MetricAlarms",
+            tag_api=TagApi("ListTagsForResource", "ResourceARN", "TagResource", "UntagResource"),
+            update="PutMetricAlarm",
+            update_member="AlarmName",
+            spec_in_place=True,
+            overwrites=True,
+            names_only=True,
+            watch=lambda d: {"state": d.get("StateValue"), "reason": d.get("StateReason")},
+        ),
+        Kind(
+            "scaling",
+            "scaling_target",
+            "RegisterScalableTarget",
+            "DescribeScalableTargets",
+            "DeregisterScalableTarget",
+            None,
+            identity=Identity.COMPOSITE,
+            arn_member="ScalableTargetARN",
+            listing=Listing(
+                "DescribeScalableTargets", "ScalableTargets", "ResourceId", "ScalableTargetARN", prefix_member=None,
+                page_size=50, fixed=(("ServiceNamespace", scalable.NAMESPACE),), row_id=scalable.row_id,
+            ),
+            service=scalable.SERVICE,
+            describe_request=scalable.describe_request,
+            delete_request=scalable.id_request,
+            found_at="ScalableTargets",
+            tags=Tagging.NONE,
+            update="RegisterScalableTarget",
+            spec_in_place=True,
+            overwrites=True,
+            form=scalable.form,
+            composite_id=scalable.object_id,
+            id_request=scalable.id_request,
+            parts=(
+                Part("Policies", "PutScalingPolicy", "DescribeScalingPolicies", "ScalingPolicies", "PolicyName",
+                     "DeleteScalingPolicy"),
+                Part("ScheduledActions", "PutScheduledAction", "DescribeScheduledActions", "ScheduledActions",
+                     "ScheduledActionName", "DeleteScheduledAction"),
+            ),
+            references=(Reference(("target", "endpoint"), "endpoints"),),
+            attachment=Attachment(
+                "endpoints", ("target", "endpoint"), ("target", "variant"), "endpoint_config_name",
+                "production_variants", "variant_name", frozenset({"instance_type"}), "retain_all_variant_properties",
+            ),
+            check=scalable.target_problems,
+            view=scalable.view,
+            watch=lambda d: {"min_capacity": d.get("MinCapacity"), "max_capacity": d.get("MaxCapacity")},
+            activity=("DescribeScalingActivities", "ScalingActivities"),
         ),
     )
 }

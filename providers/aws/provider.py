@@ -24,10 +24,12 @@ from smstate.aws import AwsSettings, Clients
 from smstate.errors import ProviderError
 from smstate.hashing import ARTIFACT_KEYS
 from smstate.provider import Created, Live, Progress, ProgressFn, Summary
-from smstate.resources import KINDS, Kind
+from smstate.resources import KINDS, Kind, Tagging
+from smstate.traits import Part, TagApi
 
 from .bulk_tags import BulkTags
 from .errors import is_not_found, translate
+from .parts import put_parts
 
 class AwsProvider:
     """SageMaker reached through boto3, with botocore's retry modes."""
@@ -67,19 +69,15 @@ class AwsProvider:
 
     def read(self, kind: Kind, object_id: str, with_tags: bool = True) -> Live | None:
         """The object as DescribeX has it (None when it does not exist), with its tags unless told not to."""
-        try:
-            description = getattr(self._client(kind), xform_name(kind.describe))(**{kind.object_member: object_id})
-        except ClientError as exc:
-            if is_not_found(exc):
-                return None
-            raise translate(exc, f"{kind.describe} {object_id}") from None
-        description.pop("ResponseMetadata", None)
+        description = self._describe(kind, object_id)
+        if description is None:
+            return None
         arn = description.get(kind.arn_member)
         tags = self._tags(arn) if with_tags and arn and kind.tags_readable else None
         status = description.get(kind.statuses.member) if kind.statuses else None
         if kind.tags_readable and kind.statuses and status == kind.statuses.deleting:
             tags = tags or {}
-        name = description.get(kind.name_member) if kind.name_member else None
+        name = description.get(kind.name_member) if kind.name_member else (object_id if kind.composite_id else None)
         return Live(
             physical_name=name,
             arn=arn,
@@ -92,10 +90,47 @@ class AwsProvider:
             modified=_timestamp(description.get(modified)) if (modified := kind.listing.modified_member) else None,
         )
 
+    def _describe(self, kind: Kind, object_id: str) -> dict[str, Any] | None:
+        """The object's description (with its parts by name), None when it does not exist."""
+        request = kind.describe_request(object_id) if kind.describe_request else {kind.object_member: object_id}
+        try:
+            description = getattr(self._client(kind), xform_name(kind.describe))(**request)
+            description.pop("ResponseMetadata", None)
+            if kind.found_at is not None:
+                found = description.get(kind.found_at) or []
+                if not found:
+                    return None
+                description = dict(found[0])
+            for part in kind.parts:
+                description[part.member] = self._parts(kind, part, object_id)
+        except ClientError as exc:
+            if is_not_found(exc):
+                return None
+            raise translate(exc, f"{kind.describe} {object_id}") from None
+        return description
+
+    def _parts(self, kind: Kind, part: Part, object_id: str) -> dict[str, dict[str, Any]]:
+        """The object's sub-objects of one part, by name."""
+        assert kind.id_request is not None
+        client = self._client(kind)
+        pages = client.get_paginator(xform_name(part.describe)).paginate(**kind.id_request(object_id))
+        return {row[part.name_member]: row for page in pages for row in page.get(part.key, [])}
+
+    def _tag_client(self, arn: str) -> tuple[Any, TagApi]:
+        """The client and tag calls of the service an ARN belongs to."""
+        service = arn.split(":")[2] if arn.count(":") >= 2 else "sagemaker"
+        kind = next((k for k in KINDS.values() if k.service == service), None)
+        return (self._client(kind), kind.tag_api) if kind is not None else (self.sagemaker, TagApi())
+
     def _tags(self, arn: str) -> dict[str, str]:
         tags: dict[str, str] = {}
+        client, api = self._tag_client(arn)
+        op = xform_name(api.list)
         try:
-            for page in self.sagemaker.get_paginator("list_tags").paginate(ResourceArn=arn):
+            pages = client.get_paginator(op).paginate(**{api.arn_member: arn}) if client.can_paginate(op) else [
+                getattr(client, op)(**{api.arn_member: arn})
+            ]
+            for page in pages:
                 tags.update({t["Key"]: t["Value"] for t in page.get("Tags", [])})
         except ClientError as exc:
             if is_not_found(exc):
@@ -106,30 +141,52 @@ class AwsProvider:
     # -- write ------------------------------------------------------------------------
 
     def create(self, kind: Kind, name: str | None, request: dict[str, Any], tags: dict[str, str]) -> Created:
-        params = self._upload_artifacts(request)
+        params = self._own_members(kind, kind.create, self._upload_artifacts(request))
         if kind.name_member and name:
             params[kind.name_member] = name
-        params["Tags"] = [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
+        if kind.id_request and name:
+            params.update(kind.id_request(name))
+        if kind.tags is not Tagging.NONE:
+            params["Tags"] = [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
         result = self._call(kind.create, f"{kind.create} {name or ''}".strip(), self._client(kind), **params)
+        if kind.parts and name:
+            put_parts(self._call, self._client(kind), kind, name, (request, {}))
         arn = result.get(kind.arn_member, "")
         return Created(physical_name=name, arn=arn)
 
     def update(self, kind: Kind, object_id: str, request: dict[str, Any], operation: str | None = None) -> None:
+        """Change the object in place with `operation` (the kind's update by default), then its parts."""
         operation = operation or kind.update
-        if operation is None or kind.update_member is None:
+        if operation is None or (kind.update_member is None and kind.id_request is None):
             raise NotImplementedError(f"{kind.type} cannot be updated in place")
-        params = {kind.update_member: object_id, **request}
+        ids = kind.id_request(object_id) if kind.id_request else {str(kind.update_member): object_id}
+        params = {**self._own_members(kind, operation, request), **ids}
         self._call(operation, f"{operation} {object_id}", self._client(kind), **params)
+        if kind.parts and operation == kind.update:
+            put_parts(self._call, self._client(kind), kind, object_id, (request, self._describe(kind, object_id) or {}))
+
+    def _own_members(self, kind: Kind, op: str, request: dict[str, Any]) -> dict[str, Any]:
+        """The request members the operation takes (a config's own sugar, such as a scaling target, stays out)."""
+        if kind.form is None:
+            return dict(request)
+        members = self._client(kind).meta.service_model.operation_model(op).input_shape.members
+        return {k: v for k, v in request.items() if k in members}
 
     def set_tags(self, arn: str, add: dict[str, str], remove: list[str]) -> None:
+        client, api = self._tag_client(arn)
         if remove:
-            self._call("DeleteTags", f"DeleteTags {arn}", ResourceArn=arn, TagKeys=remove)
+            self._call(api.remove, f"{api.remove} {arn}", client, **{api.arn_member: arn, "TagKeys": remove})
         if add:
-            self._call("AddTags", f"AddTags {arn}", ResourceArn=arn, Tags=[{"Key": k, "Value": v} for k, v in add.items()])
+            tags = [{"Key": k, "Value": v} for k, v in add.items()]
+            self._call(api.add, f"{api.add} {arn}", client, **{api.arn_member: arn, "Tags": tags})
 
     def delete(self, kind: Kind, object_id: str) -> None:
+        """Delete the object, its parts first (a target's policies are gone before the target is)."""
+        request = kind.delete_request(object_id) if kind.delete_request else {kind.object_member: object_id}
         try:
-            getattr(self._client(kind), xform_name(kind.delete))(**{kind.object_member: object_id})
+            if kind.parts:
+                put_parts(self._call, self._client(kind), kind, object_id, ({}, self._describe(kind, object_id) or {}))
+            getattr(self._client(kind), xform_name(kind.delete))(**request)
         except ClientError as exc:
             if not is_not_found(exc):
                 raise translate(exc, f"{kind.delete} {object_id}") from None
@@ -204,10 +261,13 @@ class AwsProvider:
                     pages = paginator.paginate(**{listing.within_member: parent})
                     found += [(i[field], i[arn_field]) for page in pages for i in page.get(key, [])]
                 return found
-            params: dict[str, Any] = {"NameContains": name_prefix} if name_prefix else {}
-            params["PaginationConfig"] = {"PageSize": 100}  # the API's largest page: a tenth of the calls of its default
+            params: dict[str, Any] = dict(listing.fixed)
+            if name_prefix and listing.prefix_member:
+                params[listing.prefix_member] = name_prefix
+            params["PaginationConfig"] = {"PageSize": listing.page_size}  # the largest page: the fewest calls
             for page in paginator.paginate(**params):
-                found += [(i[field], i[arn_field]) for i in page.get(key, []) if i[field].startswith(name_prefix)]
+                rows = [(listing.row_id(i) if listing.row_id else i[field], i.get(arn_field, "")) for i in page.get(key, [])]
+                found += [row for row in rows if row[0].startswith(name_prefix)]
         except ClientError as exc:
             raise translate(exc, op) from None
         return found
@@ -220,6 +280,14 @@ class AwsProvider:
         if self._bulk_tags is None:
             self._bulk_tags = BulkTags(self.clients.client("resourcegroupstaggingapi"))
         return self._bulk_tags.read(arns)
+
+    def last_activity(self, kind: Kind, object_id: str) -> dict[str, Any] | None:
+        if kind.activity is None or kind.id_request is None:
+            return None
+        operation, key = kind.activity
+        answer = self._call(operation, f"{operation} {object_id}", self._client(kind), **kind.id_request(object_id), MaxResults=1)
+        found = answer.get(key) or []
+        return dict(found[0]) if found else None
 
     def list_summaries(self, kind: Kind, created_after: str | None) -> dict[str, Summary]:
         op, key, field, arn_field = (

@@ -8,6 +8,7 @@ import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from typing import Any
 
 from .. import drift as drift_mod
 from ..addresses import Address
@@ -17,7 +18,9 @@ from ..pipeline import Inputs, load, provider_for, read_state, refresh_lives, re
 from ..plan import lifecycles, refresh
 from ..provider import Provider
 from ..render import drift_lines
-from ..resources import KINDS
+from ..health import lines as health_lines
+from ..health import reader, watched
+from ..resources import KINDS, Tagging
 from ..state import State
 from ..workers import Workers
 from .run import err, out
@@ -38,7 +41,8 @@ def drift(inputs: Inputs, fmt: str, targets: list[str]) -> int:
     _, found = refresh(scoped, lives, lifecycles(loaded.config))
     if not wanted:
         found += drift_mod.unmanaged(state, _owned(provider, state.lineage, inputs.parallelism))
-    _print(fmt, state, found)
+    entries = watched(scoped, reader(provider, lives), provider)
+    _print(fmt, state, found, entries)
     code = 2 if found else 0
     if fmt == "github" and not _append_summary(found):
         return code or 1
@@ -62,7 +66,12 @@ def _append_summary(found: list[Drift]) -> bool:
 
 def _owned(provider: Provider, lineage: str, parallelism: int) -> list[drift_mod.Found]:
     """Every listed object with its tags; objects whose tags cannot be read are skipped with a warning."""
-    listed = [(kind, object_id, arn) for kind in KINDS for object_id, arn in provider.list_ids(KINDS[kind])]
+    listed = [
+        (kind, object_id, arn)
+        for kind in KINDS
+        if KINDS[kind].tags is not Tagging.NONE  # untagged objects cannot say whose they are
+        for object_id, arn in provider.list_ids(KINDS[kind])
+    ]
     bulk: dict[str, dict[str, str]] = {}
     for kind in (k for k in KINDS if KINDS[k].tags_readable):
         with contextlib.suppress(ProviderError):  # ListTags, one by one, still answers
@@ -81,9 +90,9 @@ def _owned(provider: Provider, lineage: str, parallelism: int) -> list[drift_mod
         return [found for found in pool.map(tags, listed) if found is not None]
 
 
-def _print(fmt: str, state: State, found: list[Drift]) -> None:
+def _print(fmt: str, state: State, found: list[Drift], entries: list[dict[str, Any]]) -> None:
     if fmt == "json":
-        sys.stdout.write(json.dumps(drift_mod.report_json(state, found)) + "\n")
+        sys.stdout.write(json.dumps({**drift_mod.report_json(state, found), "watched": entries}, default=str) + "\n")
     elif fmt == "markdown":
         sys.stdout.write(drift_mod.report_markdown(found))
     elif fmt == "github":
@@ -95,3 +104,5 @@ def _print(fmt: str, state: State, found: list[Drift]) -> None:
                   "or `smstate apply --refresh-only` to accept the live values.")
     else:
         out.print("[green]No drift.[/green] Every object matches the state.")
+    if fmt == "text" and entries:
+        out.print("\nAlarms and scaling now:\n" + "\n".join(health_lines(entries)), markup=False)

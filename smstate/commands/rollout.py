@@ -9,8 +9,11 @@ from typing import Any
 from ..addresses import Address
 from ..errors import SmstateError
 from ..pipeline import Inputs, load, provider_for, read_state
+from ..attached import attached
+from ..health import lines as health_lines
+from ..health import reader, watched
 from ..provider import Provider
-from ..resources import KINDS, rollout_kind
+from ..resources import KINDS, Kind, rollout_kind
 from .run import out
 
 
@@ -24,16 +27,37 @@ def status(inputs: Inputs, endpoint: str, as_json: bool) -> int:
         if obj is None:
             raise SmstateError(f"{endpoint} is not in the state")
         name = obj.id
-    live = provider_for(loaded).read(kind, name)
+    provider = provider_for(loaded)
+    live = provider.read(kind, name)
     if live is None:
         raise SmstateError(f"no endpoint named {name!r}")
     report = summarize(live.description)
-    report["components"] = components(provider_for(loaded), name)
+    report["components"] = components(provider, name)
+    report["watched"] = _watched(loaded, provider, kind, name, live.description)
     if as_json:
         sys.stdout.write(json.dumps(report, default=str) + "\n")
     else:
         out.print("\n".join(lines(report)))
     return 0
+
+
+def _watched(loaded: Any, provider: Provider, kind: Kind, name: str, description: dict[str, Any]) -> list[dict[str, Any]]:
+    """The alarms its rollback names and the scaling targets attached to it, as the state knows them."""
+    state = read_state(loaded.workspace.backend(loaded.config))
+    rollback = ((description.get("LastDeploymentConfig") or {}).get("AutoRollbackConfiguration") or {}).get("Alarms") or []
+    named = {a.get("AlarmName") for a in rollback}
+    recorded = next((obj for obj in state.resources.values() if obj.type == kind.state_type and obj.id == name), None)
+    named |= _strings(recorded.spec) if recorded is not None else set()  # the rollback alarms the config names
+    scaled = {obj.id for _, obj, _ in attached(state, Address(kind.type, name), name)}
+    return watched(state, reader(provider), provider, lambda obj: obj.physical_name in named or obj.id in scaled)
+
+
+def _strings(value: Any) -> set[str]:
+    if isinstance(value, dict):
+        return {s for v in value.values() for s in _strings(v)}
+    if isinstance(value, list):
+        return {s for v in value for s in _strings(v)}
+    return {value} if isinstance(value, str) else set()
 
 
 def summarize(description: dict[str, Any]) -> dict[str, Any]:
@@ -109,4 +133,7 @@ def lines(report: dict[str, Any]) -> list[str]:
         out_lines.append(
             f"    {item['name']}: {item['status']}, {item['copies']}/{item['desired_copies']} copies{rolling}{failure}"
         )
+    if report.get("watched"):
+        out_lines.append("  Alarms and scaling:")
+        out_lines += ["  " + line for line in health_lines(report["watched"])]
     return out_lines

@@ -9,7 +9,7 @@ import pytest
 from tests.e2e.conftest import _post, moto_url  # noqa: F401 - the session's moto server
 from tests.local.server_harness import ServerProcess
 
-from .harness import Target, local_config, moto_config
+from .harness import Target, local_config, moto_config, moto_stack_config
 
 
 @pytest.fixture(scope="session")
@@ -28,6 +28,13 @@ def local_target(local_server: ServerProcess) -> Target:
 @pytest.fixture
 def moto_target(moto_url: str) -> Target:  # noqa: F811
     target = Target("moto", moto_url, moto_config, reset=lambda: _post(f"{moto_url}/moto-api/reset"))
+    target.reset()
+    return target
+
+
+@pytest.fixture
+def moto_stack_target(moto_url: str) -> Target:  # noqa: F811
+    target = Target("moto", moto_url, moto_stack_config, reset=lambda: _post(f"{moto_url}/moto-api/reset"), stack=True)
     target.reset()
     return target
 

@@ -130,6 +130,16 @@ def test_survives_sigkill_with_state_in_s3(moto_target: Target, tmp_path: Path) 
     assert record.kills == len(TRANSITIONS)
 
 
+@pytest.mark.timeout(900)
+def test_survives_sigkill_around_alarms_and_scaling_targets(moto_stack_target: Target, tmp_path: Path) -> None:
+    """Alarms and scaling targets created, changed in place, and removed (a target deregistered
+    with its policies before its endpoint is deleted): a kill anywhere converges on the next run,
+    with no alarm, target or policy the state does not know."""
+    record = crash(moto_stack_target, tmp_path, rounds=3)
+    print(f"\nmoto, alarms and scaling: survived {record.kills} kill points: {record.points}")
+    assert record.kills == 3 * len(TRANSITIONS)
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(1800)
 def test_survives_sigkill_long(target: Target, tmp_path: Path) -> None:

@@ -114,6 +114,41 @@ def moto_config(url: str, variant: str, p: str = "") -> str:
     )
 
 
+def moto_stack_config(url: str, variant: str, p: str = "") -> str:
+    """Endpoints with alarms and scaling targets: A has endpoints a and c, each with an alarm and a
+    target with a policy; B changes a's alarm and target in place, drops c with its alarm and
+    target (deregistered before c is deleted) and adds d, whose alarm and target are new."""
+    b = variant == "B"
+    models = {f"{p}a": "a1", **({f"{p}d": "d1"} if b else {f"{p}c": "c1"})}
+    names = list(models)
+    return (
+        f"provider: {{type: aws, region: us-east-1, endpoint_url: \"{url}\", max_attempts: 8}}\n"
+        + _models(_S3, models, f"\n    execution_role_arn: {ROLE}")
+        + _configs(names)
+        + _endpoints(names, {})
+        + _stack(names, 2 if b else 1)
+    )
+
+
+def _stack(names: list[str], size: int) -> str:
+    """An alarm and a scaling target with a target tracking policy per endpoint; `size` sets the threshold and bounds."""
+    alarms, scaling = ["alarms:"], ["scaling:"]
+    for name in names:
+        alarms.append(
+            f"  {name}-5xx: {{namespace: AWS/SageMaker, metric_name: Invocation5XXErrors, statistic: Sum, period: 60, "
+            f"evaluation_periods: 1, threshold: {size}, comparison_operator: GreaterThanOrEqualToThreshold, "
+            f"dimensions: [{{name: EndpointName, value: \"${{endpoints.{name}.name}}\"}}]}}"
+        )
+        scaling.append(
+            f"  {name}:\n    target: {{endpoint: \"${{endpoints.{name}.name}}\", variant: primary}}\n"
+            f"    min_capacity: 1\n    max_capacity: {size + 1}\n    policies:\n      invocations:\n"
+            "        policy_type: TargetTrackingScaling\n        target_tracking_scaling_policy_configuration:\n"
+            f"          target_value: {100 * size}\n"
+            "          predefined_metric_specification: {predefined_metric_type: SageMakerVariantInvocationsPerInstance}"
+        )
+    return "\n".join(alarms) + "\n" + "\n".join(scaling) + "\n"
+
+
 @dataclass
 class Target:
     """One API to point smstate at, and how to read the account behind it."""
@@ -122,6 +157,8 @@ class Target:
     api_url: str
     render: Callable[[str, str, str], str]
     reset: Callable[[], None] = lambda: None
+    stack: bool = False
+    """Its configs hold alarms and scaling targets: the checks read CloudWatch and Application Auto Scaling too."""
 
     def sagemaker(self) -> Any:
         session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
@@ -131,6 +168,11 @@ class Target:
     @property
     def packages(self) -> bool:
         return self.name == "local"
+
+
+    def client(self, service: str) -> Any:
+        session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
+        return session.client(service, endpoint_url=self.api_url, config=Config(retries={"mode": "standard", "max_attempts": 5}))
 
     def command(self, command: str) -> tuple[str, ...]:
         """`apply`/`destroy --auto-approve`. moto answers ListTags on an endpoint deleted a moment
@@ -267,7 +309,22 @@ def account(target: Target) -> list[Found]:
                         for package in pages["ModelPackageSummaryList"]:
                             arn = package["ModelPackageArn"]
                             found.append(("model_packages", arn, _tags(sm, arn)))
+    if target.stack:
+        cloudwatch = target.client("cloudwatch")
+        for alarm in cloudwatch.describe_alarms()["MetricAlarms"]:
+            tags = cloudwatch.list_tags_for_resource(ResourceARN=alarm["AlarmArn"])["Tags"]
+            found.append(("alarms", alarm["AlarmName"], {t["Key"]: t["Value"] for t in tags}))
     return found
+
+
+def scalable_targets(target: Target) -> list[str]:
+    """The ids of every scalable target and every scaling policy's target (untagged: checked against the state)."""
+    if not target.stack:
+        return []
+    autoscaling = target.client("application-autoscaling")
+    rows = autoscaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
+    rows += autoscaling.describe_scaling_policies(ServiceNamespace="sagemaker")["ScalingPolicies"]
+    return sorted({f"{r['ResourceId']}|{r['ScalableDimension']}" for r in rows})
 
 
 def _tags(sm: Any, arn: str) -> dict[str, str]:
@@ -300,6 +357,8 @@ def check_converged(work: Workdir, serial_before: int, destroyed: bool = False) 
     known |= {d.id for o in state.resources.values() for d in o.deposed}
     live = [object_id for _, object_id, _ in mine]
     assert len(live) == len(set(live)), f"duplicates: {live}"
+    targets = {o.id for o in state.resources.values() if o.type == "scaling_target" and o.status != "gone"}
+    assert scalable_targets(work.target) == sorted(targets), "scalable targets or policies the state does not know"
     if destroyed:
         assert not live and not known, f"left after destroy: live {live}, state {sorted(known)}"
 

@@ -18,8 +18,9 @@ is there: there are no test hooks in the product. The proxy can
 - deny operations, answering them itself with `AccessDeniedException`, as AWS answers a caller
   whose policy does not allow them.
 
-Only SageMaker control-plane calls (those with an `X-Amz-Target` header) are counted and
-faulted; the local target's `GET /ping` presence check passes through untouched.
+Only control-plane calls (those with an `X-Amz-Target` header: SageMaker, Application Auto
+Scaling) are counted and faulted, and CloudWatch's RPC v2 CBOR calls are counted (a kill can
+follow them) but never faulted; the local target's `GET /ping` presence check passes through.
 """
 
 from __future__ import annotations
@@ -324,9 +325,10 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             if proxy.gone:
                 return self._reset()
             target = self.headers.get("X-Amz-Target", "")
-            if not target:
+            cbor = not target and "/operation/" in self.path  # CloudWatch's RPC v2 CBOR: counted and killed, never faulted
+            if not target and not cbor:
                 return self._send(*self._forward(body))
-            operation = target.rsplit(".", 1)[-1]
+            operation = target.rsplit(".", 1)[-1] if target else self.path.rsplit("/", 1)[-1]
             hang = proxy.hang
             if hang is not None and hang(operation):
                 proxy.hanging.release()
@@ -334,6 +336,7 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                 if proxy.gone or proxy._drop_hung:
                     return self._reset()
             fault, kill, latency = proxy._decide(operation)
+            fault = None if cbor else fault  # its error shape is CBOR, which this proxy does not write
             if proxy.gone:
                 threading.Thread(target=proxy.close, daemon=True).start()
                 return self._reset()

@@ -14,7 +14,7 @@ import pytest
 
 from smstate.apply import Executor, Operation
 from smstate.completion import completer
-from smstate.changes import Plan
+from smstate.changes import Mode, Plan
 from smstate.errors import ProviderError, UnreachableError
 from smstate.outcome import Outcome
 from smstate.pipeline import Inputs, Loaded, build_plan, load
@@ -48,6 +48,8 @@ class FakeSageMaker:
         self.on_disk_at: dict[str, dict[str, Any]] = {}
         """The statefile's resources at each call: what was durable when the call was made."""
         self.disk = disk
+        self.requests: dict[str, dict[str, Any]] = {}
+        """The request of each endpoint update."""
         self._lock = threading.Lock()
 
     def _call(self, what: str) -> None:
@@ -76,7 +78,13 @@ class FakeSageMaker:
         return Created(name, f"arn:{name}")
 
     def update(self, kind: Kind, object_id: str, request: dict[str, Any]) -> None:
-        self._call(f"Update {object_id} {request.get('EndpointConfigName')}")
+        if not kind.rollouts:
+            self._call(f"{kind.update} {object_id}")
+            self.objects[object_id][1].update(request)
+            return
+        what = f"Update {object_id} {request.get('EndpointConfigName')}"
+        self._call(what)
+        self.requests[what] = request
         self.objects[object_id][1]["EndpointConfigName"] = request["EndpointConfigName"]
 
     def set_tags(self, arn: str, add: dict[str, str], remove: list[str]) -> None:
@@ -270,3 +278,134 @@ def test_an_unreachable_api_starts_no_new_operation(tmp_path: Path) -> None:
     assert len(run.cloud.calls) == 1, run.cloud.calls
     assert any("cannot be reached" in e or "connection refused" in e for e in outcome.errors), outcome.errors
     assert len(hooks.events) == 2, "the second model never started"
+
+
+SCALED = STACK + """alarms:
+  errors:
+    namespace: AWS/SageMaker
+    metric_name: Invocation5XXErrors
+    dimensions: [{name: EndpointName, value: '${endpoints.e.name}'}]
+    statistic: Sum
+    period: 60
+    evaluation_periods: 1
+    threshold: 1
+    comparison_operator: GreaterThanOrEqualToThreshold
+scaling:
+  e:
+    target: {endpoint: '${endpoints.e.name}', variant: a}
+    min_capacity: 1
+    max_capacity: 4
+"""
+TARGET = "endpoint/e/variant/a|sagemaker:variant:DesiredInstanceCount"
+
+
+@pytest.fixture()
+def scaled(tmp_path: Path) -> Run:
+    run = Run(tmp_path)
+    run.write = lambda text: (tmp_path / "smstate.yaml").write_text(text)  # type: ignore[method-assign]
+    run.write(SCALED)
+    outcome, _ = run.apply()
+    assert outcome.errors == [] and outcome.added == 5
+    run.cloud.calls.clear()
+    return run
+
+
+def test_an_alarm_named_in_the_endpoint_rollback_is_created_first_and_the_target_once_the_endpoint_is_up(tmp_path: Path) -> None:
+    run = Run(tmp_path)
+    (tmp_path / "smstate.yaml").write_text(
+        SCALED.replace("endpoints:\n  e: {endpoint_config_name: '${endpoint_configs.c.name}'}",
+                       "endpoints:\n  e:\n    endpoint_config_name: '${endpoint_configs.c.name}'\n"
+                       "    deployment_config: {auto_rollback_configuration: {alarms: [{alarm_name: '${alarms.errors.name}'}]}}")
+    )
+    outcome, _ = run.apply(parallelism=1)
+
+    assert outcome.errors == []
+    calls = [c.split()[0] for c in run.cloud.calls]
+    assert calls.index("PutMetricAlarm") < calls.index("CreateEndpoint") < calls.index("RegisterScalableTarget")
+
+
+def test_an_instance_type_change_deregisters_the_target_updates_and_registers_it_again(scaled: Run) -> None:
+    scaled.write(SCALED.replace("ml.m5.large", "ml.c5.xlarge"))
+    _, plan, _ = scaled.plan()
+    [target] = [c for c in plan.changes if str(c.address) == "scaling.e"]
+    assert "changes the instance_type of variant a (ml.m5.large -> ml.c5.xlarge)" in target.reason
+    outcome, _ = scaled.apply()
+
+    assert outcome.errors == []
+    calls = scaled.cloud.calls
+    [update] = [c for c in calls if c.startswith("Update e ")]
+    assert calls.index(f"DeregisterScalableTarget {TARGET}") < calls.index(update) < calls.index(f"RegisterScalableTarget {TARGET}")
+    assert scaled.recorded()["scaling.e"]["physical_name"] == TARGET
+    _, again, _ = scaled.plan()
+    assert again.changes == []
+
+
+def test_removing_a_scaled_variant_deregisters_the_target_first(scaled: Run) -> None:
+    text = SCALED.replace("variant_name: a,", "variant_name: b,").split("scaling:")[0]
+    scaled.write(text)
+    outcome, _ = scaled.apply()
+
+    assert outcome.errors == []
+    calls = scaled.cloud.calls
+    [update] = [c for c in calls if c.startswith("Update e ")]
+    assert calls.index(f"DeregisterScalableTarget {TARGET}") < calls.index(update)
+    assert "scaling.e" not in scaled.recorded() and TARGET not in scaled.cloud.objects
+
+
+def test_every_other_update_of_a_scaled_endpoint_keeps_the_scaled_counts(scaled: Run) -> None:
+    scaled.write(SCALED.replace("initial_instance_count: 1", "initial_instance_count: 2"))
+    outcome, _ = scaled.apply()
+
+    assert outcome.errors == []
+    [update] = [c for c in scaled.cloud.calls if c.startswith("Update e ")]
+    assert scaled.cloud.requests[update]["RetainAllVariantProperties"] is True
+    assert not any(c.startswith("DeregisterScalableTarget") for c in scaled.cloud.calls)
+
+
+def test_the_config_s_own_retain_setting_wins(scaled: Run) -> None:
+    text = SCALED.replace("initial_instance_count: 1", "initial_instance_count: 2").replace(
+        "e: {endpoint_config_name: '${endpoint_configs.c.name}'}",
+        "e: {endpoint_config_name: '${endpoint_configs.c.name}', retain_all_variant_properties: false}",
+    )
+    scaled.write(text)
+    outcome, _ = scaled.apply()
+
+    assert outcome.errors == []
+    [update] = [c for c in scaled.cloud.calls if c.startswith("Update e ")]
+    assert scaled.cloud.requests[update]["RetainAllVariantProperties"] is False
+
+
+def test_destroy_deregisters_the_target_before_deleting_the_endpoint(scaled: Run) -> None:
+    loaded = scaled.load()
+    state = scaled.backend.read()
+    plan, refreshed = build_plan(loaded, scaled.cloud, state, Options(mode=Mode.DESTROY), 4)
+    outcome = Executor(scaled.cloud, refreshed, scaled.backend.commit, loaded.resolver(), Seen(scaled.disk), 4).run(plan)
+
+    assert outcome.errors == []
+    calls = scaled.cloud.calls
+    assert calls.index(f"DeregisterScalableTarget {TARGET}") < calls.index("DeleteEndpoint e")
+    assert scaled.cloud.objects == {}
+
+
+@pytest.mark.parametrize("failing", ["DeregisterScalableTarget", "Update e", "RegisterScalableTarget"])
+def test_a_failure_at_any_step_of_the_sequence_converges_on_the_next_apply(scaled: Run, failing: str) -> None:
+    scaled.write(SCALED.replace("ml.m5.large", "ml.c5.xlarge"))
+    scaled.cloud.failures[failing] = ProviderError("ThrottlingException: slow down")
+    outcome, _ = scaled.apply()
+
+    assert any("slow down" in e for e in outcome.errors)
+    if failing == "DeregisterScalableTarget":
+        assert not any(c.startswith("Update e") for c in scaled.cloud.calls), "no update while the target is registered"
+    assert (TARGET in scaled.cloud.objects) == ("scaling.e" in scaled.recorded())
+    scaled.cloud.failures.clear()
+    scaled.cloud.calls.clear()
+    outcome, _ = scaled.apply()
+
+    assert outcome.errors == []
+    calls = scaled.cloud.calls
+    updates = [c for c in calls if c.startswith("Update e ")]
+    assert updates == [] or calls.index(updates[0]) < calls.index(f"RegisterScalableTarget {TARGET}")
+    assert calls.count(f"RegisterScalableTarget {TARGET}") == 1
+    assert scaled.cloud.objects["e"][1]["EndpointConfigName"] == scaled.recorded()["endpoint_configs.c"]["physical_name"]
+    _, again, _ = scaled.plan()
+    assert again.changes == []

@@ -379,7 +379,7 @@ def test_destroy_deregisters_the_target_before_deleting_the_endpoint(scaled: Run
     loaded = scaled.load()
     state = scaled.backend.read()
     plan, refreshed = build_plan(loaded, scaled.cloud, state, Options(mode=Mode.DESTROY), 4)
-    outcome = Executor(scaled.cloud, refreshed, scaled.backend.commit, loaded.resolver(), Seen(scaled.disk), 4).run(plan)
+    outcome = Executor(scaled.cloud, refreshed, scaled.backend.commit, completer(plan.desired, loaded.workspace.digest), Seen(scaled.disk), 4).run(plan)
 
     assert outcome.errors == []
     calls = scaled.cloud.calls

@@ -103,6 +103,7 @@ class App:
                 attributes = value.decode("latin-1")
             elif key == b"content-length":
                 length = _length(value)
+        request_id = (b"x-amzn-requestid", str(uuid.uuid4()).encode())
         try:
             if scope["method"] != "POST":
                 raise ApiError("ValidationError", "InvokeEndpoint takes POST.", 405)
@@ -111,13 +112,14 @@ class App:
         except ClientGone:
             return
         except ApiError as error:
-            await _respond(send, error.status, error_headers(error, REST_JSON), rest_json_body(error))
+            await _respond(send, error.status, error_headers(error, REST_JSON) + [request_id], rest_json_body(error))
             return
         except Exception as exc:
             log.exception("invocation of %s failed", name)
             failure = internal(str(exc))
-            await _respond(send, 500, error_headers(failure, REST_JSON), rest_json_body(failure))
+            await _respond(send, 500, error_headers(failure, REST_JSON) + [request_id], rest_json_body(failure))
             return
+        headers.append(request_id)
         headers.append((b"content-length", str(len(payload)).encode()))
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": payload})

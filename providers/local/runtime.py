@@ -10,7 +10,8 @@ before it reaches the model server.
 Errors are those of sagemaker-runtime: an unknown endpoint or variant, or an
 endpoint that is not serving, is a `ValidationError` (400); a model server that
 answers with a non-2xx status, or cannot be reached, is a `ModelError` (424)
-carrying `OriginalStatusCode` and `OriginalMessage`.
+carrying `OriginalStatusCode`, `OriginalMessage` and `LogStreamArn`. Every
+answer carries `x-amzn-RequestId` (set by the app).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 from providers.local.errors import ApiError, runtime_validation
 from providers.local.lifecycle import Endpoints
 from providers.local.registry import Kind, key_of
-from providers.local.settings import ACCOUNT_ID
+from providers.local.settings import ACCOUNT_ID, DEFAULT_REGION
 
 #: The inference toolkit's default when a request names no content type.
 DEFAULT_CONTENT_TYPE = "application/json"
@@ -53,10 +54,10 @@ class Gateway:
         try:
             result = await fleet.invoke(body, content_type or DEFAULT_CONTENT_TYPE, accept, custom_attributes)
         except Exception as exc:
-            raise _model_error(fleet.variant, 500, f"The model server could not be reached: {exc}") from None
+            raise _model_error(endpoint, fleet.variant, 500, f"The model server could not be reached: {exc}") from None
         status = result.status
         if status < 200 or status > 299:
-            raise _model_error(fleet.variant, status, result.body.decode("utf-8", "replace"))
+            raise _model_error(endpoint, fleet.variant, status, result.body.decode("utf-8", "replace"))
         headers = [
             (b"content-type", (result.content_type or accept or DEFAULT_CONTENT_TYPE).encode()),
             (b"x-amzn-invoked-production-variant", fleet.variant_header),
@@ -73,8 +74,11 @@ class Gateway:
         return runtime_validation(f"Endpoint {endpoint} of account {ACCOUNT_ID} is not in service (status {status}).")
 
 
-def _model_error(variant: str, status: int, message: str) -> ApiError:
+def _model_error(endpoint: str, variant: str, status: int, message: str) -> ApiError:
+    """SageMaker's ModelError, with the log group its model servers write to
+    (`LogStreamArn`); here their logs are the local server's."""
     side = "client" if 400 <= status < 500 else "server"
+    log_group = f"arn:aws:logs:{DEFAULT_REGION}:{ACCOUNT_ID}:log-group:/aws/sagemaker/Endpoints/{endpoint}"
     return ApiError(
         "ModelError",
         f'Received {side} error ({status}) from {variant} with message "{message}". '
@@ -83,4 +87,5 @@ def _model_error(variant: str, status: int, message: str) -> ApiError:
         ErrorCode=f"{side.upper()}_ERROR_FROM_MODEL",
         OriginalStatusCode=status,
         OriginalMessage=message,
+        LogStreamArn=log_group,
     )

@@ -84,8 +84,14 @@ async def list_endpoints(ctx: Context, params: Params) -> Response:
     return listing.page(params, summaries, "EndpointName", "Endpoints", checks)
 
 
+#: Statuses in which SageMaker refuses DeleteEndpoint: an update is in progress.
+UPDATING = frozenset({"Updating", "SystemUpdating", "RollingBack"})
+
+
 async def delete_endpoint(ctx: Context, params: Params) -> Response:
     record = _record(ctx, params["EndpointName"])
+    if record["describe"]["EndpointStatus"] in UPDATING:
+        raise validation(f'Cannot update in-progress endpoint "{record["describe"]["EndpointArn"]}".')
     if record["describe"]["EndpointStatus"] != "Deleting":
         await ctx.endpoints.begin_delete(record["describe"]["EndpointName"])
     return {}

@@ -70,7 +70,9 @@ async def list_groups(ctx: Context, params: Params) -> Response:
         {k: r["describe"][k] for k in fields if k in r["describe"]}
         for r in ctx.registry.values(Kind.MODEL_PACKAGE_GROUP)
     )
-    return listing.page(params, summaries, "ModelPackageGroupName", "ModelPackageGroupSummaryList")
+    return listing.page(
+        params, summaries, "ModelPackageGroupName", "ModelPackageGroupSummaryList", default_order="Ascending"
+    )
 
 
 async def delete_group(ctx: Context, params: Params) -> Response:
@@ -153,10 +155,19 @@ async def list_packages(ctx: Context, params: Params) -> Response:
         checks.append(lambda s: str(s.get("ModelPackageGroupName", "")).lower() == group)
     if params.get("ModelApprovalStatus"):
         checks.append(lambda s: s.get("ModelApprovalStatus") == params["ModelApprovalStatus"])
-    kind = params.get("ModelPackageType") or "Both"
-    if kind != "Both":
-        checks.append(lambda s: ("ModelPackageVersion" in s) == (kind == "Versioned"))
-    return listing.page(params, summaries, "ModelPackageName", "ModelPackageSummaryList", checks)
+    checks.append(_of_type(params))
+    return listing.page(
+        params, summaries, "ModelPackageName", "ModelPackageSummaryList", checks, default_order="Ascending"
+    )
+
+
+def _of_type(params: Params) -> Any:
+    """The ModelPackageType filter: unversioned packages by default, as on AWS; a
+    group's versions when a group is named (unversioned packages belong to none)."""
+    kind = params.get("ModelPackageType") or ("Versioned" if params.get("ModelPackageGroupName") else "Unversioned")
+    if kind == "Both":
+        return lambda s: True
+    return lambda s: ("ModelPackageVersion" in s) == (kind == "Versioned")
 
 
 async def delete_package(ctx: Context, params: Params) -> Response:

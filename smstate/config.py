@@ -67,6 +67,9 @@ class ProviderSettings(_Strict):
     retry_mode: Literal["standard", "adaptive"] = "standard"
     max_attempts: int = Field(default=8, ge=1, le=50)
     timeout: Duration = Field(default=3600.0, gt=0, description="Longest wait for one endpoint, in seconds (or 45m, 1h)")
+    s3_endpoint_url: Literal["local"] | Url | None = Field(
+        default=None, description="local target: the S3 its server reads and writes s3:// through; 'local' starts one"
+    )
 
     @field_validator("url")
     @classmethod

@@ -12,11 +12,16 @@ app = typer.Typer(no_args_is_help=True, help="Manage the embedded local SageMake
 
 
 @app.command("start")
-def local_start(chdir: Chdir = ".", url: Annotated[Optional[str], typer.Option("--url")] = None) -> None:
+def local_start(
+    chdir: Chdir = ".",
+    url: Annotated[Optional[str], typer.Option("--url")] = None,
+    local_s3: Annotated[bool, typer.Option("--local-s3", help="start a local S3 (moto) unless one is configured")] = False,
+) -> None:
     """Start the local SageMaker server in the background."""
     from . import local
 
-    raise typer.Exit(local.server(inputs(chdir), "start", url, []))  # type: ignore[arg-type]
+    extra = ["--s3-endpoint-url", "local"] if local_s3 else []
+    raise typer.Exit(local.server(inputs(chdir), "start", url, extra))  # type: ignore[arg-type]
 
 
 @app.command("stop")

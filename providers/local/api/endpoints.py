@@ -11,6 +11,7 @@ deletions of those objects do not touch the endpoint.
 from __future__ import annotations
 
 from providers.local import listing, updates
+from providers.local.api import model_sources
 from providers.local.api.context import Context, Params, Response, tag_list
 from providers.local.api.endpoint_configs import missing as missing_config
 from providers.local.api.models import missing as missing_model
@@ -38,7 +39,7 @@ def _snapshot(ctx: Context, config_name: str) -> Snapshot:
         model = ctx.registry.get(Kind.MODEL, key_of(variant["ModelName"]))
         if model is None:
             raise missing_model(ctx, variant["ModelName"])
-        models[variant["ModelName"]] = model["describe"]
+        models[variant["ModelName"]] = model_sources.hosted(model["describe"], model.get("resolved"))
     return {"config": config["describe"], "models": models}
 
 

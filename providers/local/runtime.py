@@ -8,7 +8,8 @@ the way; a request costs a dict lookup, a random draw and a round-robin step
 before it reaches the model server.
 
 Errors are those of sagemaker-runtime: an unknown endpoint or variant, or an
-endpoint that is not serving, is a `ValidationError` (400); a model server that
+endpoint that is not serving, or an asynchronous endpoint (which takes
+InvokeEndpointAsync only, as on SageMaker), is a `ValidationError` (400); a model server that
 answers with a non-2xx status, or cannot be reached, is a `ModelError` (424)
 carrying `OriginalStatusCode`, `OriginalMessage` and `LogStreamArn`. Every
 answer carries `x-amzn-RequestId` (set by the app).
@@ -16,6 +17,7 @@ answer carries `x-amzn-RequestId` (set by the app).
 
 from __future__ import annotations
 
+from providers.local.async_inference import AsyncInference
 from providers.local.errors import ApiError, runtime_validation
 from providers.local.lifecycle import Endpoints
 from providers.local.registry import Kind, key_of
@@ -33,6 +35,7 @@ class Gateway:
     def __init__(self, endpoints: Endpoints) -> None:
         self.endpoints = endpoints
         self.routers = endpoints.routers
+        self.queue = AsyncInference(endpoints, endpoints.registry.root.parent / "async-notifications.jsonl")
 
     async def invoke(
         self,
@@ -46,6 +49,11 @@ class Gateway:
         router = self.routers.get(endpoint) or self.routers.get(key_of(endpoint))
         if router is None:
             raise self._not_serving(endpoint)
+        if "AsyncInferenceConfig" in router.active.snapshot["config"]:
+            raise runtime_validation(
+                f"Endpoint {endpoint} of account {ACCOUNT_ID} is an asynchronous inference endpoint; "
+                "invoke it with InvokeEndpointAsync."
+            )
         fleet = router.select(target_variant)
         if fleet is None:
             if target_variant is not None and not router.knows_variant(target_variant):

@@ -134,13 +134,16 @@ def build_app(home: Path, runtime: str, python: str | None, url: str) -> App:
         endpoints.restore()
         log.info("local SageMaker listening on %s (runtime %s, home %s)", url, runtime, home)
 
+    gateway = Gateway(endpoints)
+
     async def shutdown() -> None:
+        await gateway.queue.shutdown()
         await endpoints.shutdown()
         with contextlib.suppress(FileNotFoundError):
             (home / "server.pid").unlink()
         log.info("local SageMaker stopped")
 
-    return App(ControlPlane(registry, endpoints), Gateway(endpoints), info, startup, shutdown)
+    return App(ControlPlane(registry, endpoints), gateway, info, startup, shutdown)
 
 
 def front_door() -> Guard:

@@ -128,6 +128,8 @@ class Fleet:
         #: While instances are being replaced: (how many, why, since when).
         self.repair: tuple[int, str, float] | None = None
         self._supervisor: asyncio.Task[None] | None = None
+        #: What requests pass through first (`providers.local.serverless.Gate`), if anything.
+        self.gate: Any = None
 
     @property
     def size(self) -> int:

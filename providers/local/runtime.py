@@ -60,7 +60,11 @@ class Gateway:
                 raise runtime_validation(f"Variant {target_variant} of endpoint {endpoint} not found.")
             raise runtime_validation(f"Endpoint {endpoint} has no instance in service to take the request.")
         try:
-            result = await fleet.invoke(body, content_type or DEFAULT_CONTENT_TYPE, accept, custom_attributes)
+            result = await (fleet.gate or fleet).invoke(
+                body, content_type or DEFAULT_CONTENT_TYPE, accept, custom_attributes
+            )
+        except ApiError:
+            raise
         except Exception as exc:
             raise _model_error(endpoint, fleet.variant, 500, f"The model server could not be reached: {exc}") from None
         status = result.status

@@ -33,11 +33,15 @@ def local_stop(chdir: Chdir = ".", url: Annotated[Optional[str], typer.Option("-
 
 
 @app.command("status")
-def local_status(chdir: Chdir = ".", url: Annotated[Optional[str], typer.Option("--url")] = None) -> None:
-    """Tell whether the server answers, and where it keeps its registry."""
+def local_status(
+    chdir: Chdir = ".",
+    url: Annotated[Optional[str], typer.Option("--url")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the status as JSON (pid, home, s3, ...)")] = False,
+) -> None:
+    """Tell whether the server answers, where it keeps its registry, and which S3 it uses."""
     from . import local
 
-    raise typer.Exit(local.server(inputs(chdir), "status", url, []))  # type: ignore[arg-type]
+    raise typer.Exit(local.server(inputs(chdir), "status", url, ["--json"] if as_json else []))  # type: ignore[arg-type]
 
 
 @app.command("logs")

@@ -217,7 +217,6 @@ def serve(
         lock.close()
 
 
-
 def _use_s3(choice: S3Choice, home: Path) -> subprocess.Popen[bytes] | None:
     """Point this process's boto3 at the chosen S3; the local S3's process if one was started."""
     if choice is None or (choice == LOCAL_S3 and s3.endpoint_url()):

@@ -1,12 +1,12 @@
 """CreateModel, DescribeModel, ListModels, DeleteModel.
 
 Models are immutable, as in SageMaker. What their containers point at (model
-packages, `s3://` artifacts) must exist: see `model_sources`. A container's `ModelDataUrl` may be
-`s3://` or `https://` as on AWS, and, on the local server only, `file://` or an
-absolute path on this machine (a relative path would depend on the server's
-working directory, so it is refused). Deleting a model that an endpoint config or
-a live endpoint uses is allowed, as in SageMaker: a live endpoint keeps its own
-copy of what it deployed.
+packages, `s3://` artifacts) must exist: see `model_sources`. A container's
+`ModelDataUrl` may be `s3://` or `https://` as on AWS, and, on the local server
+only, `file://` or an absolute path on this machine (a relative path would depend
+on the server's working directory, so it is refused). Deleting a model that an
+endpoint config or a live endpoint uses is allowed, as in SageMaker: a live
+endpoint keeps its own copy of what it deployed.
 """
 
 from __future__ import annotations

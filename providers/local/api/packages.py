@@ -15,6 +15,7 @@ from typing import Any
 
 from providers.local import listing
 from providers.local.api.context import Context, Params, Response, tag_list
+from providers.local.api.model_sources import package_record
 from providers.local.api.models import check_model_data_url
 from providers.local.errors import conflict, validation
 from providers.local.registry import Kind, Record, key_of
@@ -38,11 +39,7 @@ def _group(ctx: Context, arn_or_name: str) -> Record:
 
 
 def _package(ctx: Context, arn_or_name: str) -> tuple[str, Record]:
-    key = key_of(_name_of(arn_or_name, PACKAGE))
-    record = ctx.registry.get(Kind.MODEL_PACKAGE, key)
-    if record is None:
-        raise validation(f"ModelPackage {arn_or_name} does not exist.")
-    return key, record
+    return key_of(_name_of(arn_or_name, PACKAGE)), package_record(ctx, arn_or_name)
 
 
 async def create_group(ctx: Context, params: Params) -> Response:

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, WithJsonSchema, field_validator
+from pydantic import ValidationInfo
 
 from .addresses import NAME_RE, RESOURCE_TYPES, VALUE_TYPES, Address
 from .durations import seconds
@@ -75,6 +76,13 @@ class ProviderSettings(_Strict):
     @classmethod
     def _local_url(cls, value: str) -> str:
         return check_local_url(value)
+
+    @field_validator("s3_endpoint_url")
+    @classmethod
+    def _local_only(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and info.data.get("type") == "aws":
+            raise ValueError("is for the local target; with type aws, use endpoints: {s3: URL}")
+        return value
 
     @field_validator("endpoints")
     @classmethod

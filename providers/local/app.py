@@ -137,7 +137,7 @@ class App:
             if scope["method"] != "POST":
                 raise ApiError("ValidationError", "InvokeEndpointAsync takes POST.", 405)
             await _read(receive, CONTROL_LIMIT, _length(fields.get("content-length", "").encode()))
-            answer = self.gateway.queue.submit(from_headers(name, fields))
+            answer = self.gateway.invoke_async(from_headers(name, fields))
         except ClientGone:
             return
         except ApiError as error:

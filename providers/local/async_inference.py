@@ -98,8 +98,8 @@ class AsyncInference:
         config = async_config(self.endpoints, request.endpoint)
         if config is None:
             raise runtime_validation(
-                f"Endpoint {request.endpoint} of account {ACCOUNT_ID} is not an asynchronous inference endpoint "
-                "in service."
+                f"Endpoint {request.endpoint} of account {ACCOUNT_ID} is not an asynchronous inference endpoint; "
+                "invoke it with InvokeEndpoint."
             )
         if not request.input_location.startswith("s3://"):
             raise runtime_validation(f"InputLocation must be an s3:// URI, got {request.input_location!r}.")

@@ -17,7 +17,7 @@ answer carries `x-amzn-RequestId` (set by the app).
 
 from __future__ import annotations
 
-from providers.local.async_inference import AsyncInference
+from providers.local.async_inference import AsyncInference, AsyncRequest
 from providers.local.errors import ApiError, runtime_validation
 from providers.local.lifecycle import Endpoints
 from providers.local.registry import Kind, key_of
@@ -77,6 +77,12 @@ class Gateway:
         if result.custom_attributes:
             headers.append((b"x-amzn-sagemaker-custom-attributes", result.custom_attributes.encode()))
         return headers, result.body
+
+    def invoke_async(self, request: AsyncRequest) -> dict[str, str]:
+        """InvokeEndpointAsync: queue `request` (see `async_inference`); where its result will be."""
+        if self.routers.get(key_of(request.endpoint)) is None:
+            raise self._not_serving(request.endpoint)
+        return self.queue.submit(request)
 
     def _not_serving(self, endpoint: str) -> ApiError:
         record = self.endpoints.registry.get(Kind.ENDPOINT, key_of(endpoint))

@@ -156,6 +156,12 @@ def test_async_invoke_of_a_real_time_endpoint_is_refused(sm: Any, rt: Any, tmp_p
     with pytest.raises(ClientError) as caught:
         rt.invoke_endpoint_async(EndpointName="realtime", InputLocation="s3://async-io/inputs/one.json")
     assert caught.value.response["Error"]["Code"] == "ValidationError"
+    assert "InvokeEndpoint." in caught.value.response["Error"]["Message"]
+    with pytest.raises(ClientError) as caught:
+        rt.invoke_endpoint_async(EndpointName="nowhere", InputLocation="s3://async-io/inputs/one.json")
+    assert caught.value.response["Error"] == {
+        "Code": "ValidationError", "Message": "Endpoint nowhere of account 000000000000 not found."
+    }
 
 
 def test_concurrency_per_instance_is_honoured(sm: Any, rt: Any, s3: Any, tmp_path: Path) -> None:

@@ -156,3 +156,11 @@ def test_serverless_config_with_instance_type_is_refused(sm: Any, tmp_path: Path
     assert "ServerlessConfig" in refused["Message"] and "InstanceType" in refused["Message"]
     with pytest.raises(ClientError):
         sm.describe_endpoint_config(EndpointConfigName="both")
+    # AWS: ProvisionedConcurrency "should be less than or equal to MaxConcurrency"
+    over = error_of(
+        sm.create_endpoint_config,
+        EndpointConfigName="over",
+        ProductionVariants=[{"VariantName": "v", "ModelName": "for-serverless", "ServerlessConfig": {
+            "MemorySizeInMB": 2048, "MaxConcurrency": 2, "ProvisionedConcurrency": 3}}],
+    )  # fmt: skip
+    assert over["Code"] == "ValidationException" and "MaxConcurrency" in over["Message"]

@@ -4,6 +4,10 @@ ModelError's LogStreamArn, request ids on every runtime answer."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -57,7 +61,17 @@ def error_of(call: Any, **kwargs: Any) -> dict[str, Any]:
 SPEC = {"Containers": [{"Image": "local/echo"}], "SupportedContentTypes": [], "SupportedResponseMIMETypes": []}
 
 
-def test_list_model_packages_defaults_are_awss(sm: Any) -> None:
+def aws_cli(server: ServerProcess, *args: str) -> Any:
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "y", "AWS_DEFAULT_REGION": "us-east-1"}
+    aws = Path(sys.executable).with_name("aws")
+    result = subprocess.run(
+        [str(aws), *args, "--endpoint-url", server.url, "--output", "json"],
+        capture_output=True, text=True, env=env, timeout=60, check=True,
+    )  # fmt: skip
+    return json.loads(result.stdout)
+
+
+def test_list_model_packages_defaults_are_awss(sm: Any, server: ServerProcess) -> None:
     """AWS: SortOrder defaults to Ascending; ModelPackageType to UNVERSIONED; a group filter lists its versions."""
     sm.create_model_package_group(ModelPackageGroupName="ordered")
     versions = [
@@ -77,6 +91,9 @@ def test_list_model_packages_defaults_are_awss(sm: Any) -> None:
     assert {p["ModelPackageArn"] for p in both} == {loose, *versions}
     versioned = sm.list_model_packages(ModelPackageType="Versioned")["ModelPackageSummaryList"]
     assert [p["ModelPackageArn"] for p in versioned] == versions
+
+    listed_by_cli = aws_cli(server, "sagemaker", "list-model-packages", "--model-package-group-name", "ordered")
+    assert [p["ModelPackageArn"] for p in listed_by_cli["ModelPackageSummaryList"]] == versions
 
     groups = sm.list_model_package_groups()["ModelPackageGroupSummaryList"]
     assert [g["ModelPackageGroupName"] for g in groups][-1] == "ordered"  # ascending as well

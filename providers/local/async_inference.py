@@ -7,7 +7,9 @@ from `InputLocation` in S3; the model's answer is written to
 failure (the model's error, an unreadable input, an expired request) to
 `<S3FailurePath>/<InferenceId>-error.out` (the output path when there is no failure
 path). At most `MaxConcurrentInvocationsPerInstance` requests per instance run at
-once (`DEFAULT_CONCURRENCY` when the config names none); the others wait their turn.
+once (`DEFAULT_CONCURRENCY` when the config names none); the others wait their turn,
+for at most `RequestTTLSeconds`; a request runs for at most `InvocationTimeoutSeconds`
+(though a model server's single answer is bounded by the hosting layer's own timeout).
 
 The success and error SNS topics are not published to: each notification SageMaker
 would send (its message in SageMaker's format) is appended to
@@ -22,6 +24,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -35,8 +38,9 @@ from providers.local.settings import ACCOUNT_ID, DEFAULT_REGION
 log = logging.getLogger("smstate.local")
 
 DEFAULT_CONCURRENCY = 4
-#: RequestTTLSeconds when the request names none: six hours, SageMaker's default.
+#: RequestTTLSeconds and InvocationTimeoutSeconds when the request names none (SageMaker's defaults).
 DEFAULT_TTL = 6 * 3600
+DEFAULT_TIMEOUT = 900
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,7 @@ class AsyncRequest:
     extension: str | None = None
     filename: str | None = None
     ttl: float = DEFAULT_TTL
+    timeout: float = DEFAULT_TIMEOUT
 
 
 def from_headers(endpoint: str, headers: dict[str, str]) -> AsyncRequest:
@@ -61,7 +66,6 @@ def from_headers(endpoint: str, headers: dict[str, str]) -> AsyncRequest:
     if not location:
         raise runtime_validation("1 validation error detected: Value null at 'inputLocation' failed to satisfy "
                                  "constraint: Member must not be null")  # fmt: skip
-    ttl = headers.get(prefix + "requestttlseconds", "")
     return AsyncRequest(
         endpoint=endpoint,
         input_location=location,
@@ -71,8 +75,37 @@ def from_headers(endpoint: str, headers: dict[str, str]) -> AsyncRequest:
         inference_id=headers.get(prefix + "inference-id"),
         extension=headers.get(prefix + "s3outputpathextension"),
         filename=headers.get(prefix + "filename"),
-        ttl=float(ttl) if ttl.isdigit() else DEFAULT_TTL,
+        ttl=_seconds("RequestTTLSeconds", headers.get(prefix + "requestttlseconds"), DEFAULT_TTL),
+        timeout=_seconds("InvocationTimeoutSeconds", headers.get(prefix + "invocationtimeoutseconds"), DEFAULT_TIMEOUT),
     )
+
+
+def _seconds(member: str, raw: str | None, default: int) -> int:
+    """A whole number of seconds within the range botocore's model gives `member`."""
+    if raw is None:
+        return default
+    shape = _input_shape().members[member]
+    low, high = shape.metadata.get("min", 0), shape.metadata.get("max")
+    path = member[:1].lower() + member[1:]
+    if not raw.strip().isdigit():
+        raise runtime_validation(f"1 validation error detected: Value '{raw}' at '{path}' failed to satisfy "
+                                 "constraint: Member must be a whole number")  # fmt: skip
+    value = int(raw)
+    if value < low:
+        raise runtime_validation(f"1 validation error detected: Value '{raw}' at '{path}' failed to satisfy "
+                                 f"constraint: Member must have value greater than or equal to {low}")  # fmt: skip
+    if high is not None and value > high:
+        raise runtime_validation(f"1 validation error detected: Value '{raw}' at '{path}' failed to satisfy "
+                                 f"constraint: Member must have value less than or equal to {high}")  # fmt: skip
+    return value
+
+
+@lru_cache(maxsize=1)
+def _input_shape() -> Any:
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("sagemaker-runtime")
+    return model.operation_model("InvokeEndpointAsync").input_shape
 
 
 def async_config(endpoints: Endpoints, endpoint: str) -> dict[str, Any] | None:
@@ -156,7 +189,12 @@ class AsyncInference:
         if fleet is None:
             raise ApiError("ValidationError", f"Endpoint {request.endpoint} has no instance in service.")
         content_type = request.content_type or "application/json"
-        result = await fleet.invoke(body, content_type, request.accept, request.custom_attributes)
+        try:
+            result = await asyncio.wait_for(
+                fleet.invoke(body, content_type, request.accept, request.custom_attributes), request.timeout
+            )
+        except TimeoutError:
+            raise ApiError("ModelError", f"The model did not answer within {request.timeout:g} s.") from None
         if not 200 <= result.status < 300:
             raise ApiError("ModelError", result.body.decode("utf-8", "replace"))
         return result.content_type or request.accept or content_type, result.body

@@ -189,3 +189,21 @@ def test_aws_cli_invokes_asynchronously(server: ServerProcess, s3: Any) -> None:
     answer = json.loads(result.stdout)
     assert answer["OutputLocation"] == f"s3://async-io/answers/out/{answer['InferenceId']}.out"
     assert json.loads(read_when_there(s3, answer["OutputLocation"]))["label"] == "answers"
+
+
+def test_invocation_timeout_and_ttl_bounds(sm: Any, rt: Any, s3: Any, tmp_path: Path) -> None:
+    deploy_async(sm, "sleepy", model_tar(tmp_path, "sleepy", TIMED_CODE.replace("0.4", "3")))
+    s3.put_object(Bucket="async-io", Key="inputs/sleepy.json", Body=b"1")
+    late = rt.invoke_endpoint_async(
+        EndpointName="sleepy", InputLocation="s3://async-io/inputs/sleepy.json", InvocationTimeoutSeconds=1
+    )
+    assert b"did not answer within 1 s" in read_when_there(s3, late["FailureLocation"])
+    with pytest.raises(ClientError) as caught:
+        rt.invoke_endpoint_async(
+            EndpointName="sleepy", InputLocation="s3://async-io/inputs/sleepy.json", RequestTTLSeconds=30000
+        )
+    assert caught.value.response["Error"] == {
+        "Code": "ValidationError",
+        "Message": "1 validation error detected: Value '30000' at 'requestTTLSeconds' failed to satisfy "
+        "constraint: Member must have value less than or equal to 21600",
+    }

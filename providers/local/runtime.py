@@ -7,11 +7,11 @@ instance of that fleet, and pass the answer back with
 the way; a request costs a dict lookup, a random draw and a round-robin step
 before it reaches the model server.
 
-Errors are those of sagemaker-runtime: an unknown endpoint or variant, or an
+Errors are those of sagemaker-runtime: an unknown endpoint or variant, an
 endpoint that is not serving, or an asynchronous endpoint (which takes
-InvokeEndpointAsync only, as on SageMaker), is a `ValidationError` (400); a model server that
-answers with a non-2xx status, or cannot be reached, is a `ModelError` (424)
-carrying `OriginalStatusCode`, `OriginalMessage` and `LogStreamArn`. Every
+InvokeEndpointAsync only, as on SageMaker), is a `ValidationError` (400); a model
+server that answers with a non-2xx status, or cannot be reached, is a `ModelError`
+(424) carrying `OriginalStatusCode`, `OriginalMessage` and `LogStreamArn`. Every
 answer carries `x-amzn-RequestId` (set by the app).
 """
 

@@ -20,6 +20,7 @@ out="$(aws sagemaker-runtime invoke-endpoint-async --endpoint-url "$url" --endpo
   --query OutputLocation --output text)"
 echo "the answer will be at $out"
 until aws s3 cp "$out" - 2>/dev/null; do sleep 0.2; done
+echo
 
 smstate destroy --auto-approve
 smstate local stop

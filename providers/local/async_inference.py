@@ -12,13 +12,15 @@ for at most `RequestTTLSeconds`; a request runs for at most `InvocationTimeoutSe
 (though a model server's single answer is bounded by the hosting layer's own timeout).
 
 The success and error SNS topics are not published to: each notification SageMaker
-would send (its message in SageMaker's format) is appended to
-`<home>/async-notifications.jsonl` and logged.
+would send (its message in SageMaker's format, with the response when
+`IncludeInferenceResponseIn` names the topic and it is at most 128 KiB) is appended
+to `<home>/async-notifications.jsonl` and logged.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import logging
 import time
@@ -38,6 +40,8 @@ from providers.local.settings import ACCOUNT_ID, DEFAULT_REGION
 log = logging.getLogger("smstate.local")
 
 DEFAULT_CONCURRENCY = 4
+#: Largest response a notification includes (`IncludeInferenceResponseIn`), as on SageMaker.
+INCLUDED_RESPONSE_LIMIT = 128 * 1024
 #: RequestTTLSeconds and InvocationTimeoutSeconds when the request names none (SageMaker's defaults).
 DEFAULT_TTL = 6 * 3600
 DEFAULT_TIMEOUT = 900
@@ -169,7 +173,7 @@ class AsyncInference:
                     raise ApiError("ValidationError", f"The request expired after {request.ttl:g} s in the queue.")
                 result = await self._invoke(request)
                 await asyncio.to_thread(s3.put_object, output, result[1], result[0])
-                self._notify(config, request, inference_id, received, output, None)
+                self._notify(config, request, inference_id, received, output, None, result[1])
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -179,7 +183,7 @@ class AsyncInference:
                     await asyncio.to_thread(s3.put_object, failure, message.encode(), "text/plain")
                 except s3.S3Error as written:
                     log.error("async inference %s: cannot write the failure: %s", inference_id, written)
-                self._notify(config, request, inference_id, received, None, message)
+                self._notify(config, request, inference_id, received, None, message, message.encode())
 
     async def _invoke(self, request: AsyncRequest) -> tuple[str, bytes]:
         """The model's answer (content type, body), or an ApiError saying why there is none."""
@@ -201,13 +205,16 @@ class AsyncInference:
 
     def _notify(
         self, config: dict[str, Any], request: AsyncRequest, inference_id: str, received: float,
-        output: str | None, error: str | None,
+        output: str | None, error: str | None, body: bytes,
     ) -> None:  # fmt: skip
         topics = (config["OutputConfig"].get("NotificationConfig") or {})
         topic = topics.get("SuccessTopic" if error is None else "ErrorTopic")
         if not topic:
             return
         message = notification(request, inference_id, received, output, error)
+        included = "SUCCESS_NOTIFICATION_TOPIC" if error is None else "ERROR_NOTIFICATION_TOPIC"
+        if included in (topics.get("IncludeInferenceResponseIn") or []) and len(body) <= INCLUDED_RESPONSE_LIMIT:
+            message["responseBody"] = {"content": base64.b64encode(body).decode(), "encoding": "BASE64"}
         log.info("async inference %s: notification to %s", inference_id, topic)
         with self.notifications.open("a") as handle:
             handle.write(json.dumps({"TopicArn": topic, "Message": message}) + "\n")

@@ -6,6 +6,7 @@ the SNS notifications; a synchronous InvokeEndpoint on it is refused."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -76,7 +77,8 @@ def deploy_async(sm: Any, name: str, tar: Path, per_instance: int = 4, count: in
             "OutputConfig": {
                 "S3OutputPath": f"s3://async-io/{name}/out/",
                 "S3FailurePath": f"s3://async-io/{name}/failed",
-                "NotificationConfig": {"SuccessTopic": SUCCESS_TOPIC, "ErrorTopic": ERROR_TOPIC},
+                "NotificationConfig": {"SuccessTopic": SUCCESS_TOPIC, "ErrorTopic": ERROR_TOPIC,
+                                       "IncludeInferenceResponseIn": ["ERROR_NOTIFICATION_TOPIC"]},
             },
             "ClientConfig": {"MaxConcurrentInvocationsPerInstance": per_instance},
         },
@@ -126,6 +128,7 @@ def test_round_trip_through_s3(sm: Any, rt: Any, s3: Any, server: ServerProcess,
     assert message["invocationStatus"] == "Completed"
     assert message["responseParameters"]["outputLocation"] == named["OutputLocation"]
     assert message["requestParameters"]["inputLocation"] == "s3://async-io/inputs/one.json"
+    assert "responseBody" not in message  # not asked for on the success topic
 
     with pytest.raises(ClientError) as caught:
         rt.invoke_endpoint(EndpointName="answers", Body=b"{}", ContentType="application/json")
@@ -142,6 +145,8 @@ def test_failures_go_to_the_failure_path(sm: Any, rt: Any, s3: Any, server: Serv
     assert b"s3://async-io/inputs/absent.json does not exist" in read_when_there(s3, missing["FailureLocation"])
     failed = [n for n in notifications(server) if n["Message"]["inferenceId"] == answer["InferenceId"]]
     assert failed[0]["TopicArn"] == ERROR_TOPIC and failed[0]["Message"]["invocationStatus"] == "Failed"
+    included = base64.b64decode(failed[0]["Message"]["responseBody"]["content"])  # IncludeInferenceResponseIn
+    assert b"this model always fails" in included
 
 
 def test_async_invoke_of_a_real_time_endpoint_is_refused(sm: Any, rt: Any, tmp_path: Path) -> None:

@@ -111,7 +111,9 @@ def _cached_client(url: str | None) -> Any:
         credentials = PLACEHOLDER
     region = session.region_name or "us-east-1"
     style = "path" if url else "auto"  # S3-compatible servers take paths; AWS picks its own
-    config = Config(retries={"mode": "standard", "max_attempts": 3}, s3={"addressing_style": style})
+    config = Config(
+        retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, s3={"addressing_style": style}
+    )  # an unreachable S3 fails in seconds, not minutes
     return session.client("s3", region_name=region, endpoint_url=url, config=config, **credentials)
 
 

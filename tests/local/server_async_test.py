@@ -111,6 +111,7 @@ def test_round_trip_through_s3(sm: Any, rt: Any, s3: Any, server: ServerProcess,
         EndpointName="answers", InputLocation="s3://async-io/inputs/one.json", ContentType="application/json"
     )
     assert answer["ResponseMetadata"]["HTTPStatusCode"] == 202
+    assert answer["ResponseMetadata"]["RequestId"]
     inference_id = answer["InferenceId"]
     assert answer["OutputLocation"] == f"s3://async-io/answers/out/{inference_id}.out"
     assert answer["FailureLocation"] == f"s3://async-io/answers/failed/{inference_id}-error.out"

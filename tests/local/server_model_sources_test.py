@@ -100,3 +100,16 @@ def test_model_from_an_approved_package_version_is_hosted(sm: Any, server: Serve
     sm.create_endpoint(EndpointName="m1-by-name", EndpointConfigName="m1-by-name")
     wait_in_service(sm, "m1-by-name")
     assert invoke_label(clients(server.url)[1], "m1-by-name") == "packaged"
+
+
+def test_unreachable_s3_is_refused_as_inaccessible_model_data(tmp_path: Path) -> None:
+    server = ServerProcess(tmp_path / "home", AWS_ENDPOINT_URL_S3="http://127.0.0.1:9").start()
+    try:
+        sm = clients(server.url)[0]
+        url = "s3://models/packaged/model.tar.gz"
+        refused = error_of(sm.create_model, ModelName="nowhere", PrimaryContainer=container(url), ExecutionRoleArn=ROLE)
+        assert refused["Code"] == "ValidationException"
+        assert refused["Message"].startswith(f"Could not access model data at {url}.")
+        assert "http://127.0.0.1:9" in refused["Message"]
+    finally:
+        server.close()

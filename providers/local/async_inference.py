@@ -92,16 +92,19 @@ def _seconds(member: str, raw: str | None, default: int) -> int:
     low, high = shape.metadata.get("min", 0), shape.metadata.get("max")
     path = member[:1].lower() + member[1:]
     if not raw.strip().isdigit():
-        raise runtime_validation(f"1 validation error detected: Value '{raw}' at '{path}' failed to satisfy "
-                                 "constraint: Member must be a whole number")  # fmt: skip
+        raise _invalid(raw, path, "Member must be a whole number")
     value = int(raw)
     if value < low:
-        raise runtime_validation(f"1 validation error detected: Value '{raw}' at '{path}' failed to satisfy "
-                                 f"constraint: Member must have value greater than or equal to {low}")  # fmt: skip
+        raise _invalid(raw, path, f"Member must have value greater than or equal to {low}")
     if high is not None and value > high:
-        raise runtime_validation(f"1 validation error detected: Value '{raw}' at '{path}' failed to satisfy "
-                                 f"constraint: Member must have value less than or equal to {high}")  # fmt: skip
+        raise _invalid(raw, path, f"Member must have value less than or equal to {high}")
     return value
+
+
+def _invalid(raw: str, path: str, constraint: str) -> ApiError:
+    return runtime_validation(
+        f"1 validation error detected: Value '{raw}' at '{path}' failed to satisfy constraint: {constraint}"
+    )
 
 
 @lru_cache(maxsize=1)

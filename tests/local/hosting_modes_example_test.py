@@ -6,13 +6,13 @@ from __future__ import annotations
 import json
 import shutil
 import time
-import urllib.request
 from pathlib import Path
 
 import boto3
 from botocore.exceptions import ClientError
 
 from tests.e2e.helpers import cli_env, run_cli
+from tests.local.s3_harness import answers
 from tests.local.server_harness import REPO, clients, free_port
 
 BODY = b'{"instances": [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]}'
@@ -30,15 +30,6 @@ def copy_example(name: str, tmp_path: Path, quickstart_model: Path) -> tuple[Pat
     config.write_text(config.read_text().replace("  type: local\n", f'  type: local\n  url: "{url}"\n', 1))
     env = cli_env(None, {"SMSTATE_LOCAL_HOME": str(tmp_path / "home"), "SMSTATE_LOCAL_TIME_SCALE": "0.01"})
     return work, url, env
-
-
-def answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            response.read()
-        return True
-    except OSError:
-        return False
 
 
 def test_async_example_round_trip_through_its_local_s3(tmp_path: Path, quickstart_model: Path) -> None:

@@ -47,3 +47,13 @@ def s3_client(url: str) -> Any:
     return boto3.client(
         "s3", endpoint_url=url, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
     )
+
+
+def answers(url: str) -> bool:
+    """Whether anything answers HTTP at `url` (a stopped local S3 does not)."""
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            response.read()
+        return True
+    except OSError:
+        return False

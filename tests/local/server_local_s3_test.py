@@ -9,8 +9,7 @@ from pathlib import Path
 import boto3
 
 from tests.e2e.helpers import assert_clean_failure, cli_env, run_cli
-from tests.local.hosting_modes_example_test import answers
-from tests.local.s3_harness import moto_s3
+from tests.local.s3_harness import answers, moto_s3
 from tests.local.server_harness import free_port
 
 

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, WithJsonSchema, field_validator
+from pydantic import ValidationInfo
 
 from .addresses import NAME_RE, RESOURCE_TYPES, VALUE_TYPES, Address
 from .durations import seconds
@@ -75,11 +76,21 @@ class ProviderSettings(_Strict):
     retry_mode: Literal["standard", "adaptive"] = "standard"
     max_attempts: int = Field(default=8, ge=1, le=50)
     timeout: Duration = Field(default=3600.0, gt=0, description="Longest wait for one endpoint, in seconds (or 45m, 1h)")
+    s3_endpoint_url: Literal["local"] | Url | None = Field(
+        default=None, description="local target: the S3 its server reads and writes s3:// through; 'local' starts one"
+    )
 
     @field_validator("url")
     @classmethod
     def _local_url(cls, value: str) -> str:
         return check_local_url(value)
+
+    @field_validator("s3_endpoint_url")
+    @classmethod
+    def _local_only(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and info.data.get("type") == "aws":
+            raise ValueError("is for the local target; with type aws, use endpoints: {s3: URL}")
+        return value
 
     @field_validator("endpoints")
     @classmethod

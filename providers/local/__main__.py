@@ -16,6 +16,9 @@ from providers.local import daemon
 from providers.local.settings import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_URL, RUNTIMES, resolve_home, split_url
 
 
+S3_HELP = "the S3 to read and write s3:// through, or 'local' to start one unless AWS_ENDPOINT_URL[_S3] names one"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m providers.local", description="The embedded local SageMaker.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -26,6 +29,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--home", type=Path, default=None)
     serve.add_argument("--runtime", choices=RUNTIMES, default="process")
     serve.add_argument("--python", default=None, help="interpreter for model servers (default: this one)")
+    serve.add_argument("--s3-endpoint-url", default=None, help=S3_HELP)
 
     for name, help_text in (
         ("start", "start a background server unless one answers"),
@@ -40,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
             command.add_argument("--runtime", choices=RUNTIMES, default="process")
             command.add_argument("--python", default=None)
             command.add_argument("--timeout", type=float, default=30.0)
+            command.add_argument("--s3-endpoint-url", default=None, help=S3_HELP)
         if name == "status":
             command.add_argument("--json", action="store_true")
         if name == "logs":
@@ -68,15 +73,17 @@ def _run(args: argparse.Namespace) -> int:
         from providers.local.server import ServerError, serve
 
         try:
-            serve(args.host, args.port, resolve_home(args.home), args.runtime, args.python)
+            serve(args.host, args.port, resolve_home(args.home), args.runtime, args.python, args.s3_endpoint_url)
         except ServerError as exc:
             print(f"Error: {exc}", file=sys.stderr)
             return 1
         return 0
     if args.command == "start":
-        daemon.ensure_running(args.url, args.home, args.runtime, args.python, args.timeout)
+        daemon.ensure_running(args.url, args.home, args.runtime, args.python, args.timeout, args.s3_endpoint_url)
         info = daemon.status(args.url, args.home)
         print(f"local SageMaker running at {args.url} (pid {info.get('pid')}, runtime {info.get('runtime')})")
+        if info.get("s3"):
+            print(f"s3:// goes to {info['s3']} (AWS_ENDPOINT_URL_S3={info['s3']} points boto3 and the AWS CLI there)")
         return 0
     if args.command == "stop":
         stopped = daemon.stop(args.url, args.home)
@@ -88,6 +95,7 @@ def _run(args: argparse.Namespace) -> int:
             print(json.dumps(info))
         elif info["running"]:
             details = f"pid {info.get('pid')}, runtime {info.get('runtime')}, home {info.get('home')}"
+            details += f", s3 {info['s3']}" if info.get("s3") else ""
             print(f"running at {info['url']} ({details})")
         else:
             print(f"not running at {info['url']}")

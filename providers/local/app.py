@@ -3,6 +3,7 @@
 Routes:
 - `POST /` with `X-Amz-Target: SageMaker.<Operation>`: the control plane;
 - `POST /endpoints/{name}/invocations`: the runtime (InvokeEndpoint);
+- `POST /endpoints/{name}/async-invocations`: InvokeEndpointAsync (`async_inference`);
 - `GET /ping`: the server's own health, with what it runs on.
 
 A plain ASGI callable rather than a framework: the invocation path is hot, and
@@ -24,6 +25,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from providers.local import arns
+from providers.local.async_inference import from_headers
 from providers.local.controlplane import ControlPlane
 from providers.local.errors import (
     JSON_11,
@@ -54,6 +56,7 @@ DISCARD_LIMIT = 64 * 1024 * 1024
 
 _PREFIX = "/endpoints/"
 _SUFFIX = "/invocations"
+_ASYNC_SUFFIX = "/async-invocations"
 
 
 class ClientGone(Exception):
@@ -85,6 +88,8 @@ class App:
             path = scope["path"]
             if path.startswith(_PREFIX) and path.endswith(_SUFFIX):
                 await self.invocation(path[len(_PREFIX) : -len(_SUFFIX)], scope, receive, send)
+            elif path.startswith(_PREFIX) and path.endswith(_ASYNC_SUFFIX):
+                await self.async_invocation(path[len(_PREFIX) : -len(_ASYNC_SUFFIX)], scope, receive, send)
             elif path == "/" or path == "":
                 await self.control_plane(scope, receive, send)
             elif path.startswith(CBOR_PREFIX):
@@ -104,6 +109,7 @@ class App:
         attributes = asked.get(b"x-amzn-sagemaker-custom-attributes")
         length = _length(asked.get(b"content-length", ""))
         component = asked.get(b"x-amzn-sagemaker-inference-component")
+        request_id = (b"x-amzn-requestid", str(uuid.uuid4()).encode())
         try:
             if scope["method"] != "POST":
                 raise ApiError("ValidationError", "InvokeEndpoint takes POST.", 405)
@@ -114,16 +120,39 @@ class App:
         except ClientGone:
             return
         except ApiError as error:
-            await _respond(send, error.status, error_headers(error, REST_JSON), rest_json_body(error))
+            await _respond(send, error.status, error_headers(error, REST_JSON) + [request_id], rest_json_body(error))
             return
         except Exception as exc:
             log.exception("invocation of %s failed", name)
             failure = internal(str(exc))
-            await _respond(send, 500, error_headers(failure, REST_JSON), rest_json_body(failure))
+            await _respond(send, 500, error_headers(failure, REST_JSON) + [request_id], rest_json_body(failure))
             return
+        headers.append(request_id)
         headers.append((b"content-length", str(len(payload)).encode()))
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
+
+    async def async_invocation(self, name: str, scope: Scope, receive: Receive, send: Send) -> None:
+        """InvokeEndpointAsync: 202 with where the result will be (`async_inference`)."""
+        fields = {key.decode("latin-1"): value.decode("latin-1") for key, value in scope["headers"]}
+        request_id = (b"x-amzn-requestid", str(uuid.uuid4()).encode())
+        try:
+            if scope["method"] != "POST":
+                raise ApiError("ValidationError", "InvokeEndpointAsync takes POST.", 405)
+            await _read(receive, CONTROL_LIMIT, _length(fields.get("content-length", "").encode()))
+            answer = self.gateway.invoke_async(from_headers(name, fields))
+        except ClientGone:
+            return
+        except ApiError as error:
+            await _respond(send, error.status, error_headers(error, REST_JSON) + [request_id], rest_json_body(error))
+            return
+        headers = [
+            (b"content-type", REST_JSON),
+            request_id,
+            (b"x-amzn-sagemaker-outputlocation", answer["OutputLocation"].encode()),
+            (b"x-amzn-sagemaker-failurelocation", answer["FailureLocation"].encode()),
+        ]
+        await _respond(send, 202, headers, json.dumps({"InferenceId": answer["InferenceId"]}).encode())
 
     async def control_plane(self, scope: Scope, receive: Receive, send: Send) -> None:
         asked = _headers(scope)

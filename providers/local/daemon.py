@@ -74,13 +74,15 @@ def ensure_running(
     runtime: str = "process",
     python: str | None = None,
     timeout: float = 30.0,
+    s3_endpoint_url: str | None = None,
 ) -> None:
-    """Make sure a local server answers at `url`, starting one if none does."""
+    """Make sure a local server answers at `url`, starting one if none does
+    (with `s3_endpoint_url`: an S3 URL, or `local` to start a local S3)."""
     host, port = split_url(url)
     time_scale()  # malformed settings fail here, before anything is started or asked
     info = ping(url)
     if info is not None:
-        _check_compatible(url, info, home, runtime)
+        _check_compatible(url, info, home, runtime, s3_endpoint_url)
         return
     connection_limits()  # malformed settings fail here, not in the server's log
     if not is_loopback(host):
@@ -95,6 +97,8 @@ def ensure_running(
                "--home", str(home), "--runtime", runtime]  # fmt: skip
     if python:
         command += ["--python", python]
+    if s3_endpoint_url:
+        command += ["--s3-endpoint-url", s3_endpoint_url]
     env = server_environment(os.environ)
     package_root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
@@ -108,7 +112,7 @@ def ensure_running(
             raise DaemonError(f"the local SageMaker exited at start: {_start_failure(log_path(home))}")
         info = ping(url, timeout=1.0)
         if info is not None:
-            _check_compatible(url, info, home, runtime)
+            _check_compatible(url, info, home, runtime, s3_endpoint_url)
             return
         time.sleep(0.1)
     raise DaemonError(f"the local SageMaker did not answer at {url} within {timeout:g} s; see {log_path(home)}")
@@ -121,10 +125,15 @@ def _open_log(path: Path) -> IO[bytes]:
     return os.fdopen(fd, "ab")
 
 
-def _check_compatible(url: str, info: dict[str, Any], home: Path | None, runtime: str) -> None:
+def _check_compatible(url: str, info: dict[str, Any], home: Path | None, runtime: str, s3: str | None) -> None:
     if info.get("runtime") != runtime:
         raise DaemonError(
             f"the local SageMaker at {url} runs the {info.get('runtime')} runtime, not {runtime}; "
+            "stop it first (python -m providers.local stop)"
+        )
+    if s3 and (not info.get("s3") or (s3 != "local" and info.get("s3") != s3)):
+        raise DaemonError(
+            f"the local SageMaker at {url} uses S3 at {info.get('s3') or 'AWS'}, not {s3}; "
             "stop it first (python -m providers.local stop)"
         )
     if home is not None and Path(str(info.get("home"))) != resolve_home(home):
@@ -136,7 +145,7 @@ def status(url: str, home: Path | None = None) -> dict[str, Any]:
     info = ping(url)
     result: dict[str, Any] = {"url": url, "running": info is not None, "log": str(log_path(home))}
     if info is not None:
-        result.update({k: info[k] for k in ("pid", "runtime", "home", "python") if k in info})
+        result.update({k: info[k] for k in ("pid", "runtime", "home", "python", "s3") if k in info})
         result["log"] = str(Path(str(info.get("home"))) / "server.log")
     return result
 

@@ -8,7 +8,8 @@ serving what it was given.
 Traffic inside a deployment splits by the variants' current weights, among the
 variants that have at least one instance in service; when every weight is zero,
 the live variants share traffic equally rather than refusing it. Each instance
-gets the memory of its variant's instance type.
+gets the memory of its variant's instance type (or `MemorySizeInMB`); a
+serverless variant is served through its `serverless.Gate`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 
 from providers.local.fleet import Fleet, Starter
 from providers.local.hosting.limits import variant_memory
+from providers.local.serverless import Gate
 
 Snapshot = dict[str, Any]
 
@@ -51,6 +53,8 @@ class Deployment:
                 continue  # its instances host inference components (components.py), not a model
             model = snapshot["models"][variant["ModelName"]]
             self.fleets[name] = Fleet(name, model, workdir, starter, self._reroute, variant_memory(variant))
+            if variant.get("ServerlessConfig"):
+                self.fleets[name].gate = Gate(self.fleets[name], variant["ServerlessConfig"])
         self.counts = {name: count for name, count in counts.items() if name in self.fleets}
         self._routes: list[Fleet] = []
         self._bounds: list[float] = []
@@ -81,7 +85,7 @@ class Deployment:
 
     def variant(self, name: str) -> Fleet | None:
         fleet = self.fleets.get(name)
-        return fleet if fleet is not None and fleet.serving else None
+        return fleet if fleet is not None and _routable(fleet) else None
 
     def set_weight(self, variant: str, weight: float) -> None:
         self.weights[variant] = weight
@@ -110,10 +114,11 @@ class Deployment:
             raise errors[0]
 
     async def stop(self) -> None:
+        await asyncio.gather(*(f.gate.stop() for f in self.fleets.values() if f.gate is not None))
         await asyncio.gather(*(fleet.stop() for fleet in self.fleets.values()))
 
     def _reroute(self) -> None:
-        live = [f for f in self.fleets.values() if f.serving]
+        live = [f for f in self.fleets.values() if _routable(f)]
         weights = [max(self.weights.get(f.variant, 1.0), 0.0) for f in live]
         if live and not any(weights):
             weights = [1.0] * len(live)
@@ -124,3 +129,9 @@ class Deployment:
                 routes.append(fleet)
                 bounds.append(total)
         self._routes, self._bounds, self._total = routes, bounds, total
+
+
+def _routable(fleet: Fleet) -> bool:
+    """Whether requests may go to `fleet`: it serves, or it is a serverless variant
+    scaled to zero (a request starts it)."""
+    return bool(fleet.serving) or (fleet.gate is not None and fleet.size == 0)

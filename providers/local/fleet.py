@@ -127,6 +127,8 @@ class Fleet:
         self._supervisor: asyncio.Task[None] | None = None
         #: Pick a live instance with the fewest requests in flight rather than the next in turn.
         self.least_outstanding = False
+        #: What requests pass through first (`providers.local.serverless.Gate`), if anything.
+        self.gate: Any = None
 
     @property
     def size(self) -> int:

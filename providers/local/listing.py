@@ -1,7 +1,8 @@
 """The List* conventions shared by every kind: filters, sorting, pagination.
 
-SageMaker's list calls default to the newest first (`CreationTime`, `Descending`)
-and 10 results a page; `NextToken` is opaque to clients. Here it encodes the
+Most SageMaker list calls default to the newest first (`CreationTime`,
+`Descending`), the model registry's to the oldest first (`Ascending`), as
+botocore's documentation of each call says; 10 results a page. `NextToken` is opaque to clients. Here it encodes the
 offset of the next page within the filtered, sorted list, so a client paging
 through an unchanged list sees every object exactly once.
 """
@@ -64,6 +65,7 @@ def page(
     list_field: str,
     extra_checks: Iterable[Callable[[Summary], bool]] = (),
     default_page: int = DEFAULT_PAGE,
+    default_order: str = "Descending",
 ) -> dict[str, Any]:
     """One page of `summaries` as a List* response under `list_field`."""
     checks = time_filters(params) + list(extra_checks)
@@ -74,7 +76,7 @@ def page(
     selected = [s for s in summaries if all(check(s) for check in checks)]
     sort_by = params.get("SortBy") or "CreationTime"
     field = SORT_FIELDS.get(sort_by, "CreationTime") or name_field
-    descending = (params.get("SortOrder") or "Descending") == "Descending"
+    descending = (params.get("SortOrder") or default_order) == "Descending"
     selected.sort(key=lambda s: (s.get(field) or "", str(s.get(name_field, ""))), reverse=descending)
     start = _offset(params.get("NextToken"))
     size = params.get("MaxResults") or default_page

@@ -7,22 +7,25 @@ instance of that fleet, and pass the answer back with
 the way; a request costs a dict lookup, a random draw and a round-robin step
 before it reaches the model server.
 
-Errors are those of sagemaker-runtime: an unknown endpoint or variant, or an
-endpoint that is not serving, is a `ValidationError` (400); a model server that
-answers with a non-2xx status, or cannot be reached, is a `ModelError` (424)
-carrying `OriginalStatusCode` and `OriginalMessage`.
+Errors are those of sagemaker-runtime: an unknown endpoint or variant, an
+endpoint that is not serving, or an asynchronous endpoint (which takes
+InvokeEndpointAsync only, as on SageMaker), is a `ValidationError` (400); a model
+server that answers with a non-2xx status, or cannot be reached, is a `ModelError`
+(424) carrying `OriginalStatusCode`, `OriginalMessage` and `LogStreamArn`. Every
+answer carries `x-amzn-RequestId` (set by the app).
 """
 
 from __future__ import annotations
 
 import time
 
+from providers.local.async_inference import AsyncInference, AsyncRequest
 from providers.local.errors import ApiError, runtime_validation
 from providers.local.fleet import Fleet
 from providers.local.lifecycle import Endpoints
 from providers.local.metrics import Metrics
 from providers.local.registry import Kind, key_of
-from providers.local.settings import ACCOUNT_ID
+from providers.local.settings import ACCOUNT_ID, DEFAULT_REGION
 
 #: The inference toolkit's default when a request names no content type.
 DEFAULT_CONTENT_TYPE = "application/json"
@@ -37,6 +40,7 @@ class Gateway:
         self.endpoints = endpoints
         self.routers = endpoints.routers
         self.metrics = metrics
+        self.queue = AsyncInference(endpoints, endpoints.registry.root.parent / "async-notifications.jsonl")
 
     async def invoke(
         self,
@@ -52,6 +56,11 @@ class Gateway:
         router = self.routers.get(endpoint) or self.routers.get(key_of(endpoint))
         if router is None:
             raise self._not_serving(endpoint)
+        if "AsyncInferenceConfig" in router.active.snapshot["config"]:
+            raise runtime_validation(
+                f"Endpoint {endpoint} of account {ACCOUNT_ID} is an asynchronous inference endpoint; "
+                "invoke it with InvokeEndpointAsync."
+            )
         fleet: Fleet | None
         if component is not None or not router.active.fleets:
             fleet = self._component_fleet(endpoint, component)
@@ -63,14 +72,18 @@ class Gateway:
             raise runtime_validation(f"Endpoint {endpoint} has no instance in service to take the request.")
         model_started = time.perf_counter()
         try:
-            result = await fleet.invoke(body, content_type or DEFAULT_CONTENT_TYPE, accept, custom_attributes)
+            result = await (fleet.gate or fleet).invoke(
+                body, content_type or DEFAULT_CONTENT_TYPE, accept, custom_attributes
+            )
+        except ApiError:
+            raise
         except Exception as exc:
             self._publish(endpoint, fleet, 0, started, model_started)
-            raise _model_error(fleet.variant, 500, f"The model server could not be reached: {exc}") from None
+            raise _model_error(endpoint, fleet.variant, 500, f"The model server could not be reached: {exc}") from None
         status = result.status
         self._publish(endpoint, fleet, status, started, model_started)
         if status < 200 or status > 299:
-            raise _model_error(fleet.variant, status, result.body.decode("utf-8", "replace"))
+            raise _model_error(endpoint, fleet.variant, status, result.body.decode("utf-8", "replace"))
         headers = [
             (b"content-type", (result.content_type or accept or DEFAULT_CONTENT_TYPE).encode()),
             (b"x-amzn-invoked-production-variant", fleet.variant_header),
@@ -104,6 +117,12 @@ class Gateway:
         overhead_us = (model_started - started) * 1e6
         self.metrics.invocation(endpoint, fleet.variant, fleet.size, status, model_us, overhead_us)
 
+    def invoke_async(self, request: AsyncRequest) -> dict[str, str]:
+        """InvokeEndpointAsync: queue `request` (see `async_inference`); where its result will be."""
+        if self.routers.get(key_of(request.endpoint)) is None:
+            raise self._not_serving(request.endpoint)
+        return self.queue.submit(request)
+
     def _not_serving(self, endpoint: str) -> ApiError:
         record = self.endpoints.registry.get(Kind.ENDPOINT, key_of(endpoint))
         if record is None:
@@ -112,8 +131,11 @@ class Gateway:
         return runtime_validation(f"Endpoint {endpoint} of account {ACCOUNT_ID} is not in service (status {status}).")
 
 
-def _model_error(variant: str, status: int, message: str) -> ApiError:
+def _model_error(endpoint: str, variant: str, status: int, message: str) -> ApiError:
+    """SageMaker's ModelError, with the log group its model servers write to
+    (`LogStreamArn`); here their logs are the local server's."""
     side = "client" if 400 <= status < 500 else "server"
+    log_group = f"arn:aws:logs:{DEFAULT_REGION}:{ACCOUNT_ID}:log-group:/aws/sagemaker/Endpoints/{endpoint}"
     return ApiError(
         "ModelError",
         f'Received {side} error ({status}) from {variant} with message "{message}". '
@@ -122,4 +144,5 @@ def _model_error(variant: str, status: int, message: str) -> ApiError:
         ErrorCode=f"{side.upper()}_ERROR_FROM_MODEL",
         OriginalStatusCode=status,
         OriginalMessage=message,
+        LogStreamArn=log_group,
     )

@@ -6,7 +6,9 @@ network), and only to the user who started it (`connections`: the peer uid of
 every connection; the server will not start where that cannot be known). One
 server owns a home directory at a time; it holds `<home>/server.lock` for its
 whole life and records its pid and url in `<home>/server.pid` for `stop`;
-`GET /ping` tells its pid, url, runtime and home. On SIGTERM or SIGINT it stops
+`GET /ping` tells its pid, url, runtime, home and S3 endpoint (`s3`: see
+`providers.local.s3`; with `--s3-endpoint-url local` it starts a local S3 when the
+environment names none, and stops it on exit). On SIGTERM or SIGINT it stops
 every model server before exiting, so nothing is left running.
 
 The listening socket is made here, with TCP_NODELAY set (accepted sockets inherit
@@ -30,6 +32,7 @@ import os
 import resource
 import shutil
 import socket
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -37,7 +40,7 @@ from typing import IO, Any
 
 import uvicorn
 
-from providers.local import settings
+from providers.local import s3, s3_server, settings
 from providers.local.app import App
 from providers.local.aws_services import AwsServices
 from providers.local.connections import Guard, protocol
@@ -128,7 +131,7 @@ def build_app(home: Path, runtime: str, python: str | None, url: str) -> App:
     endpoints = Endpoints(registry, starter, workdir)
     services = AwsServices(endpoints, home)
     info = {"pid": os.getpid(), "url": url, "runtime": runtime, "python": python or sys.executable,
-            "home": str(home)}  # fmt: skip
+            "home": str(home), "s3": s3.endpoint_url()}  # fmt: skip
 
     warming: list[asyncio.Task[Any]] = []
 
@@ -144,6 +147,7 @@ def build_app(home: Path, runtime: str, python: str | None, url: str) -> App:
 
     async def shutdown() -> None:
         await services.stop()
+        await gateway.queue.shutdown()
         await endpoints.shutdown()
         await warm.stop_all()
         with contextlib.suppress(FileNotFoundError):
@@ -193,7 +197,15 @@ def server_config(app: App, guard: Guard) -> uvicorn.Config:
     )
 
 
-def serve(host: str, port: int, home: Path, runtime: str = "process", python: str | None = None) -> None:
+#: The S3 the server uses: an endpoint URL, `LOCAL_S3` (start one unless the
+#: environment names one), or None (boto3's own resolution).
+S3Choice = str | None
+LOCAL_S3 = "local"
+
+
+def serve(
+    host: str, port: int, home: Path, runtime: str = "process", python: str | None = None, s3_endpoint: S3Choice = None
+) -> None:
     """Run the server until SIGTERM/SIGINT. Raises `ServerError` if it cannot start."""
     if runtime not in RUNTIMES:
         raise ServerError(f"unknown runtime {runtime!r}; choose one of {', '.join(RUNTIMES)}")
@@ -201,6 +213,7 @@ def serve(host: str, port: int, home: Path, runtime: str = "process", python: st
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
     guard = front_door()
     lock = lock_home(home)
+    local_s3 = _use_s3(s3_endpoint, home)
     block_stop_signals()  # before any thread starts: see providers.local.signals
     sock = bind(host, port)
     shown_host = f"[{host}]" if ":" in host else host
@@ -212,7 +225,25 @@ def serve(host: str, port: int, home: Path, runtime: str = "process", python: st
         server.run(sockets=[sock])
     finally:
         sock.close()
+        if local_s3 is not None:
+            s3_server.stop(local_s3)
         lock.close()
+
+
+def _use_s3(choice: S3Choice, home: Path) -> subprocess.Popen[bytes] | None:
+    """Point this process's boto3 at the chosen S3; the local S3's process if one was started."""
+    if choice is None or (choice == LOCAL_S3 and s3.endpoint_url()):
+        return None
+    if choice != LOCAL_S3:
+        os.environ["AWS_ENDPOINT_URL_S3"] = choice
+        return None
+    try:
+        url, process = s3_server.start(home / "s3.log")
+    except s3_server.LocalS3Error as exc:
+        raise ServerError(str(exc)) from None
+    os.environ["AWS_ENDPOINT_URL_S3"] = url
+    log.info("local S3 (moto) listening on %s", url)
+    return process
 
 
 def _stop(server: uvicorn.Server, home: Path, force: bool) -> None:

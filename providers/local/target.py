@@ -26,7 +26,10 @@ def make_provider(settings: Any, base_dir: str) -> AwsProvider:
 
     home = Path(settings.home).expanduser() if settings.home else None
     try:
-        daemon.ensure_running(settings.url, home, runtime=settings.runtime, python=settings.python)
+        daemon.ensure_running(
+            settings.url, home, runtime=settings.runtime, python=settings.python,
+            s3_endpoint_url=settings.s3_endpoint_url,
+        )  # fmt: skip
     except (daemon.DaemonError, ValueError) as exc:
         raise ProviderError(f"local SageMaker at {settings.url}: {exc}") from None
     aws = AwsSettings(

@@ -11,13 +11,15 @@ It moves the endpoint to `Updating` and rolls out in the background (see
 `RetainAllVariantProperties` keeps the weights and counts of variants the two
 configs share (minus `ExcludeRetainedVariantProperties`);
 `RetainDeploymentConfig` reuses the last `DeploymentConfig` when none is given.
-Weight changes apply at once; capacity changes grow or shrink fleets in place,
+Weight changes apply at once (the endpoint shows `Updating` for a moment, as on
+SageMaker); capacity changes grow or shrink fleets in place,
 and a capacity change that cannot be met goes `RollingBack` to the previous
 counts, then `InService` with a `FailureReason`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import Any
@@ -28,9 +30,14 @@ from providers.local.errors import validation
 from providers.local.lifecycle import Endpoints, startup_timeout
 from providers.local.registry import key_of
 from providers.local.rollout import RollbackFailed, RolloutFailed, roll_out
+from providers.local.settings import time_scale
 from providers.local.views import initial_props, retained_props
 
 log = logging.getLogger("smstate.local")
+
+#: How long a weights-only UpdateEndpointWeightsAndCapacities shows `Updating`
+#: (times `SMSTATE_LOCAL_TIME_SCALE`).
+WEIGHT_CHANGE_SECONDS = 2.0
 
 
 def _require_in_service(record: dict[str, Any]) -> None:
@@ -119,9 +126,16 @@ def begin_scale(endpoints: Endpoints, name: str, desired: list[dict[str, Any]]) 
             router.active.set_weight(change["VariantName"], props["DesiredWeight"])
         if change.get("DesiredInstanceCount") is not None:
             props["DesiredInstanceCount"] = counts[change["VariantName"]] = change["DesiredInstanceCount"]
-    endpoints.save(name, record, EndpointStatus="Updating" if counts else "InService")
-    if counts:
-        endpoints.run(name, _scale(endpoints, name, counts, old))
+    endpoints.save(name, record, EndpointStatus="Updating")
+    endpoints.run(name, _scale(endpoints, name, counts, old) if counts else _reweigh(endpoints, name))
+
+
+async def _reweigh(endpoints: Endpoints, name: str) -> None:
+    """A weights-only change: in force at once, `Updating` for a moment, as on SageMaker."""
+    await asyncio.sleep(WEIGHT_CHANGE_SECONDS * time_scale())
+    record = endpoints.record(name)
+    assert record is not None
+    endpoints.save(name, record, EndpointStatus="InService", FailureReason=None)
 
 
 async def _scale(endpoints: Endpoints, name: str, counts: dict[str, int], old: dict[str, Any]) -> None:

@@ -35,6 +35,8 @@ def server(inputs: Inputs, action: str, url: str | None, extra: list[str]) -> in
         command += ["--home", str(Path(settings.home).expanduser())]
     if action == "start":
         command += ["--runtime", settings.runtime] + (["--python", settings.python] if settings.python else [])
+        if settings.s3_endpoint_url:  # after `extra`: a configured S3 wins over --local-s3
+            extra = extra + ["--s3-endpoint-url", settings.s3_endpoint_url]
     return subprocess.call(command + extra)
 
 

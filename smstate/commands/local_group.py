@@ -12,11 +12,16 @@ app = typer.Typer(no_args_is_help=True, help="Manage the embedded local SageMake
 
 
 @app.command("start")
-def local_start(chdir: Chdir = ".", url: Annotated[Optional[str], typer.Option("--url")] = None) -> None:
+def local_start(
+    chdir: Chdir = ".",
+    url: Annotated[Optional[str], typer.Option("--url")] = None,
+    local_s3: Annotated[bool, typer.Option("--local-s3", help="start a local S3 (moto) unless one is configured")] = False,
+) -> None:
     """Start the local SageMaker server in the background."""
     from . import local
 
-    raise typer.Exit(local.server(inputs(chdir), "start", url, []))  # type: ignore[arg-type]
+    extra = ["--s3-endpoint-url", "local"] if local_s3 else []
+    raise typer.Exit(local.server(inputs(chdir), "start", url, extra))  # type: ignore[arg-type]
 
 
 @app.command("stop")
@@ -28,11 +33,15 @@ def local_stop(chdir: Chdir = ".", url: Annotated[Optional[str], typer.Option("-
 
 
 @app.command("status")
-def local_status(chdir: Chdir = ".", url: Annotated[Optional[str], typer.Option("--url")] = None) -> None:
-    """Tell whether the server answers, and where it keeps its registry."""
+def local_status(
+    chdir: Chdir = ".",
+    url: Annotated[Optional[str], typer.Option("--url")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the status as JSON (pid, home, s3, ...)")] = False,
+) -> None:
+    """Tell whether the server answers, where it keeps its registry, and which S3 it uses."""
     from . import local
 
-    raise typer.Exit(local.server(inputs(chdir), "status", url, []))  # type: ignore[arg-type]
+    raise typer.Exit(local.server(inputs(chdir), "status", url, ["--json"] if as_json else []))  # type: ignore[arg-type]
 
 
 @app.command("logs")

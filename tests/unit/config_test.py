@@ -133,3 +133,12 @@ def test_cli_variable_typed_by_declaration() -> None:
     assert variables.resolve(config, {"n": "2", "s": "2"}, [], {}) == {"n": 2, "s": "2"}
     with pytest.raises(ConfigError):
         variables.resolve(config, {"n": "x", "s": "y"}, [], {})
+
+
+def test_s3_endpoint_url_is_a_url_or_local_and_only_for_the_local_target() -> None:
+    assert config_mod.ProviderSettings(s3_endpoint_url="local").s3_endpoint_url == "local"
+    loaded = config_mod.load([("smstate.yaml", 'provider: {type: local, s3_endpoint_url: "http://127.0.0.1:9000"}\n')])
+    assert loaded.provider.s3_endpoint_url == "http://127.0.0.1:9000"
+    assert any("provider.s3_endpoint_url" in p for p in problems("provider: {type: local, s3_endpoint_url: minio}\n"))
+    refused = problems('provider: {type: aws, s3_endpoint_url: "http://127.0.0.1:9000"}\n')
+    assert any("is for the local target" in p for p in refused)

@@ -34,6 +34,16 @@ def _variant(ctx: Context, variant: dict[str, Any]) -> dict[str, Any]:
     if ctx.registry.get(Kind.MODEL, key_of(model)) is None:
         raise missing_model(ctx, model)
     serverless = variant.get("ServerlessConfig")
+    if serverless and (variant.get("InstanceType") or variant.get("InitialInstanceCount")):
+        raise validation(
+            f"Production variant {name} specifies ServerlessConfig together with InstanceType or "
+            "InitialInstanceCount; a serverless variant takes neither."
+        )
+    if serverless and serverless.get("ProvisionedConcurrency", 0) > serverless["MaxConcurrency"]:
+        raise validation(
+            f"Production variant {name}: ProvisionedConcurrency ({serverless['ProvisionedConcurrency']}) must be "
+            f"less than or equal to MaxConcurrency ({serverless['MaxConcurrency']})."
+        )
     if not serverless and not (variant.get("InstanceType") and variant.get("InitialInstanceCount")):
         raise validation(
             f"Production variant {name} needs InstanceType and InitialInstanceCount, or ServerlessConfig."

@@ -11,6 +11,7 @@ deletions of those objects do not touch the endpoint.
 from __future__ import annotations
 
 from providers.local import listing, updates
+from providers.local.api import model_sources
 from providers.local.api.context import Context, Params, Response, tag_list
 from providers.local.api.endpoint_configs import missing as missing_config
 from providers.local.api.models import missing as missing_model
@@ -40,7 +41,7 @@ def _snapshot(ctx: Context, config_name: str) -> Snapshot:
         model = ctx.registry.get(Kind.MODEL, key_of(variant["ModelName"]))
         if model is None:
             raise missing_model(ctx, variant["ModelName"])
-        models[variant["ModelName"]] = model["describe"]
+        models[variant["ModelName"]] = model_sources.hosted(model["describe"], model.get("resolved"))
     return {"config": config["describe"], "models": models}
 
 
@@ -86,6 +87,10 @@ async def list_endpoints(ctx: Context, params: Params) -> Response:
     return listing.page(params, summaries, "EndpointName", "Endpoints", checks)
 
 
+#: Statuses in which SageMaker refuses DeleteEndpoint: an update is in progress.
+UPDATING = frozenset({"Updating", "SystemUpdating", "RollingBack"})
+
+
 async def delete_endpoint(ctx: Context, params: Params) -> Response:
     record = _record(ctx, params["EndpointName"])
     attached = [r["describe"]["InferenceComponentName"] for r in ctx.endpoints.components.on_endpoint(params["EndpointName"])]
@@ -94,6 +99,8 @@ async def delete_endpoint(ctx: Context, params: Params) -> Response:
             f"Endpoint {record['describe']['EndpointName']} has inference components ({', '.join(sorted(attached))}); "
             "delete them before the endpoint."
         )
+    if record["describe"]["EndpointStatus"] in UPDATING:
+        raise validation(f'Cannot update in-progress endpoint "{record["describe"]["EndpointArn"]}".')
     if record["describe"]["EndpointStatus"] != "Deleting":
         await ctx.endpoints.begin_delete(record["describe"]["EndpointName"])
     return {}

@@ -1,11 +1,12 @@
 """CreateModel, DescribeModel, ListModels, DeleteModel.
 
-Models are immutable, as in SageMaker. A container's `ModelDataUrl` may be
-`s3://` or `https://` as on AWS, and, on the local server only, `file://` or an
-absolute path on this machine (a relative path would depend on the server's
-working directory, so it is refused). Deleting a model that an endpoint config or
-a live endpoint uses is allowed, as in SageMaker: a live endpoint keeps its own
-copy of what it deployed.
+Models are immutable, as in SageMaker. What their containers point at (model
+packages, `s3://` artifacts) must exist: see `model_sources`. A container's
+`ModelDataUrl` may be `s3://` or `https://` as on AWS, and, on the local server
+only, `file://` or an absolute path on this machine (a relative path would depend
+on the server's working directory, so it is refused). Deleting a model that an
+endpoint config or a live endpoint uses is allowed, as in SageMaker: a live
+endpoint keeps its own copy of what it deployed.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from providers.local import listing
+from providers.local.api import model_sources
 from providers.local.api.context import Context, Params, Response, present, readers, stored, tag_list
 from providers.local.errors import validation
 from providers.local.registry import Kind, key_of
@@ -58,13 +61,19 @@ async def create_model(ctx: Context, params: Params) -> Response:
         describe["PrimaryContainer"] = _container(primary, "PrimaryContainer")
     else:
         describe["Containers"] = [_container(c, f"Containers.{i}") for i, c in enumerate(containers or [], 1)]
+    given = [describe["PrimaryContainer"]] if primary is not None else describe["Containers"]
+    resolved = model_sources.resolve(ctx, given)
+    await model_sources.check_artifacts(resolved)
     describe.update(present(params, "InferenceExecutionConfig", "ExecutionRoleArn", "VpcConfig"))
     describe.update(
         CreationTime=ctx.now,
         ModelArn=model_arn,
         EnableNetworkIsolation=bool(params.get("EnableNetworkIsolation", False)),
     )
-    ctx.registry.put(Kind.MODEL, key_of(name), {"describe": describe, "tags": tag_list(params)})
+    record: dict[str, Any] = {"describe": describe, "tags": tag_list(params)}
+    if resolved != given:
+        record["resolved"] = resolved
+    ctx.registry.put(Kind.MODEL, key_of(name), record)
     return {"ModelArn": model_arn}
 
 

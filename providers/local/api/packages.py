@@ -15,6 +15,7 @@ from typing import Any
 
 from providers.local import listing
 from providers.local.api.context import Context, Params, Response, tag_list
+from providers.local.api.model_sources import package_record
 from providers.local.api.models import check_model_data_url
 from providers.local.errors import conflict, validation
 from providers.local.registry import Kind, Record, key_of
@@ -38,11 +39,7 @@ def _group(ctx: Context, arn_or_name: str) -> Record:
 
 
 def _package(ctx: Context, arn_or_name: str) -> tuple[str, Record]:
-    key = key_of(_name_of(arn_or_name, PACKAGE))
-    record = ctx.registry.get(Kind.MODEL_PACKAGE, key)
-    if record is None:
-        raise validation(f"ModelPackage {arn_or_name} does not exist.")
-    return key, record
+    return key_of(_name_of(arn_or_name, PACKAGE)), package_record(ctx, arn_or_name)
 
 
 async def create_group(ctx: Context, params: Params) -> Response:
@@ -70,7 +67,9 @@ async def list_groups(ctx: Context, params: Params) -> Response:
         {k: r["describe"][k] for k in fields if k in r["describe"]}
         for r in ctx.registry.values(Kind.MODEL_PACKAGE_GROUP)
     )
-    return listing.page(params, summaries, "ModelPackageGroupName", "ModelPackageGroupSummaryList")
+    return listing.page(
+        params, summaries, "ModelPackageGroupName", "ModelPackageGroupSummaryList", default_order="Ascending"
+    )
 
 
 async def delete_group(ctx: Context, params: Params) -> Response:
@@ -153,10 +152,19 @@ async def list_packages(ctx: Context, params: Params) -> Response:
         checks.append(lambda s: str(s.get("ModelPackageGroupName", "")).lower() == group)
     if params.get("ModelApprovalStatus"):
         checks.append(lambda s: s.get("ModelApprovalStatus") == params["ModelApprovalStatus"])
-    kind = params.get("ModelPackageType") or "Both"
-    if kind != "Both":
-        checks.append(lambda s: ("ModelPackageVersion" in s) == (kind == "Versioned"))
-    return listing.page(params, summaries, "ModelPackageName", "ModelPackageSummaryList", checks)
+    checks.append(_of_type(params))
+    return listing.page(
+        params, summaries, "ModelPackageName", "ModelPackageSummaryList", checks, default_order="Ascending"
+    )
+
+
+def _of_type(params: Params) -> Any:
+    """The ModelPackageType filter: unversioned packages by default, as on AWS; a
+    group's versions when a group is named (unversioned packages belong to none)."""
+    kind = params.get("ModelPackageType") or ("Versioned" if params.get("ModelPackageGroupName") else "Unversioned")
+    if kind == "Both":
+        return lambda s: True
+    return lambda s: ("ModelPackageVersion" in s) == (kind == "Versioned")
 
 
 async def delete_package(ctx: Context, params: Params) -> Response:

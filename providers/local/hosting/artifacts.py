@@ -1,8 +1,8 @@
 """Model artifacts: from ``ModelDataUrl`` to an extracted model directory.
 
 A ``ModelDataUrl`` may be a filesystem path, a ``file://`` URL or ``s3://bucket/key``
-(downloaded with boto3, so ``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_S3`` point it at
-any S3-compatible server). A ``model.tar.gz`` is extracted once per content: the cache
+(downloaded with boto3 through ``providers.local.s3``, so ``AWS_ENDPOINT_URL`` /
+``AWS_ENDPOINT_URL_S3`` point it at any S3-compatible server). A ``model.tar.gz`` is extracted once per content: the cache
 is keyed by the archive's sha256, because the same artifact is hosted by every
 instance of every variant that uses it and extraction can take seconds. A path to a
 directory (or an ``s3://.../`` prefix, as ``ModelDataSource`` with no compression
@@ -155,14 +155,13 @@ def _download_s3(url: str, downloads: Path) -> Path:
     """Download an object (or, for a URL ending in ``/``, a prefix) once per ETag."""
     import botocore.exceptions
 
-    from smstate.aws import AwsSettings, Clients
-    from smstate.errors import SmstateError
+    from providers.local import s3 as s3_access
 
     bucket, _, key = url[len("s3://"):].partition("/")
     if not bucket:
         raise HostingError(f"malformed S3 URL: {url}")
     try:
-        s3 = Clients(AwsSettings()).client("s3")
+        s3 = s3_access.client()
         if key.endswith("/") or not key:
             return _download_prefix(s3, url, bucket, key, downloads)
         target = _cache_path(downloads, url, s3.head_object(Bucket=bucket, Key=key)["ETag"])
@@ -177,7 +176,7 @@ def _download_s3(url: str, downloads: Path) -> Path:
         if code in ("404", "NoSuchKey", "NoSuchBucket", "NotFound"):
             raise HostingError(f"model artifact not found: {url}") from None
         raise HostingError(f"cannot download {url}: {exc}") from None
-    except (botocore.exceptions.BotoCoreError, SmstateError) as exc:  # SmstateError: unreachable, no credentials, ... (smstate.aws)
+    except botocore.exceptions.BotoCoreError as exc:  # unreachable, no credentials, ...
         raise HostingError(f"cannot download {url}: {exc}") from None
 
 

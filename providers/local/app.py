@@ -90,7 +90,7 @@ class App:
             await self.lifespan(receive, send)
 
     async def invocation(self, name: str, scope: Scope, receive: Receive, send: Send) -> None:
-        content_type = accept = variant = attributes = None
+        content_type = accept = variant = attributes = target_model = inference_id = None
         length = 0
         for key, value in scope["headers"]:
             if key == b"content-type":
@@ -101,13 +101,19 @@ class App:
                 variant = value.decode("latin-1")
             elif key == b"x-amzn-sagemaker-custom-attributes":
                 attributes = value.decode("latin-1")
+            elif key == b"x-amzn-sagemaker-target-model":
+                target_model = value.decode("latin-1")
+            elif key == b"x-amzn-sagemaker-inference-id":
+                inference_id = value.decode("latin-1")
             elif key == b"content-length":
                 length = _length(value)
         try:
             if scope["method"] != "POST":
                 raise ApiError("ValidationError", "InvokeEndpoint takes POST.", 405)
             body = await _read(receive, INVOKE_LIMIT, length)
-            headers, payload = await self.gateway.invoke(name, body, content_type, accept, variant, attributes)
+            headers, payload = await self.gateway.invoke(
+                name, body, content_type, accept, variant, attributes, target_model, inference_id
+            )
         except ClientGone:
             return
         except ApiError as error:

@@ -50,6 +50,14 @@ class Deployment:
             name = variant["VariantName"]
             model = snapshot["models"][variant["ModelName"]]
             self.fleets[name] = Fleet(name, model, workdir, starter, self._reroute, variant_memory(variant))
+        #: Shadow variants: fleets of their own that take copies of the traffic (`traffic`), never routes.
+        self.shadows: dict[str, Fleet] = {}
+        self.shadow_counts: dict[str, int] = {}
+        for variant in snapshot["config"].get("ShadowProductionVariants") or []:
+            name = variant["VariantName"]
+            model = snapshot["models"][variant["ModelName"]]
+            self.shadows[name] = Fleet(name, model, workdir, starter, memory=variant_memory(variant))
+            self.shadow_counts[name] = variant_count(variant)
         self._routes: list[Fleet] = []
         self._bounds: list[float] = []
         self._total = 0.0
@@ -107,13 +115,16 @@ class Deployment:
             for name, count in counts.items()
             if count < self.fleets[name].size
         ]
+        if any(counts.values()):  # shadows start with the deployment's first instances
+            grows += [f.grow(self.shadow_counts[n], timeout) for n, f in self.shadows.items() if not f.size]
         results = await asyncio.gather(*grows, *shrinks, return_exceptions=True)
         errors = [r for r in results if isinstance(r, BaseException)]
         if errors:
             raise errors[0]
 
     async def stop(self) -> None:
-        await asyncio.gather(*(fleet.stop() for fleet in self.fleets.values()))
+        fleets = [*self.fleets.values(), *self.shadows.values()]
+        await asyncio.gather(*(fleet.stop() for fleet in fleets))
 
     def _reroute(self) -> None:
         live = [f for f in self.fleets.values() if f.serving]

@@ -69,7 +69,8 @@ class Instance(Protocol):
     async def exit_reason(self) -> str | None: ...
 
     async def invoke(
-        self, body: bytes, content_type: str, accept: str | None, custom_attributes: str | None
+        self, body: bytes, content_type: str, accept: str | None, custom_attributes: str | None,
+        target_model: str | None = None,
     ) -> InvokeResultLike: ...
 
     async def stop(self) -> None: ...
@@ -146,14 +147,15 @@ class Fleet:
         return not self.lost and len(self._slots) == self._wanted and all(s.instance.alive for s in self._slots)
 
     async def invoke(
-        self, body: bytes, content_type: str, accept: str | None, custom_attributes: str | None
+        self, body: bytes, content_type: str, accept: str | None, custom_attributes: str | None,
+        target_model: str | None = None,
     ) -> InvokeResultLike:
         """Hand one request to the next live instance in turn."""
         slot = self._next()
         slot.in_flight += 1
         self.requests += 1
         try:
-            result = await slot.instance.invoke(body, content_type, accept, custom_attributes)
+            result = await slot.instance.invoke(body, content_type, accept, custom_attributes, target_model)
         except BaseException:
             self.failures += 1
             self.wake.set()  # an unreachable instance: let the supervisor look now

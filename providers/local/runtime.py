@@ -15,10 +15,13 @@ carrying `OriginalStatusCode` and `OriginalMessage`.
 
 from __future__ import annotations
 
+from providers.local.capture import Exchange
 from providers.local.errors import ApiError, runtime_validation
+from providers.local.modes import check_target_model, target_model_error
 from providers.local.lifecycle import Endpoints
 from providers.local.registry import Kind, key_of
 from providers.local.settings import ACCOUNT_ID
+from providers.local.traffic import Traffic
 
 #: The inference toolkit's default when a request names no content type.
 DEFAULT_CONTENT_TYPE = "application/json"
@@ -32,6 +35,7 @@ class Gateway:
     def __init__(self, endpoints: Endpoints) -> None:
         self.endpoints = endpoints
         self.routers = endpoints.routers
+        self.traffic = Traffic()
 
     async def invoke(
         self,
@@ -41,6 +45,8 @@ class Gateway:
         accept: str | None,
         target_variant: str | None,
         custom_attributes: str | None,
+        target_model: str | None = None,
+        inference_id: str | None = None,
     ) -> tuple[Headers, bytes]:
         router = self.routers.get(endpoint) or self.routers.get(key_of(endpoint))
         if router is None:
@@ -50,10 +56,13 @@ class Gateway:
             if target_variant is not None and not router.knows_variant(target_variant):
                 raise runtime_validation(f"Variant {target_variant} of endpoint {endpoint} not found.")
             raise runtime_validation(f"Endpoint {endpoint} has no instance in service to take the request.")
+        content_type = content_type or DEFAULT_CONTENT_TYPE
+        check_target_model(endpoint, fleet.model, target_model)
         try:
-            result = await fleet.invoke(body, content_type or DEFAULT_CONTENT_TYPE, accept, custom_attributes)
+            result = await fleet.invoke(body, content_type, accept, custom_attributes, target_model)
         except Exception as exc:
-            raise _model_error(fleet.variant, 500, f"The model server could not be reached: {exc}") from None
+            unreachable = _model_error(fleet.variant, 500, f"The model server could not be reached: {exc}")
+            raise target_model_error(exc) or unreachable from None
         status = result.status
         if status < 200 or status > 299:
             raise _model_error(fleet.variant, status, result.body.decode("utf-8", "replace"))
@@ -63,6 +72,8 @@ class Gateway:
         ]
         if result.custom_attributes:
             headers.append((b"x-amzn-sagemaker-custom-attributes", result.custom_attributes.encode()))
+        exchange = Exchange(body, content_type, result.body, headers[0][1].decode(), inference_id)
+        self.traffic.after(endpoint, router, fleet, exchange, accept, custom_attributes)
         return headers, result.body
 
     def _not_serving(self, endpoint: str) -> ApiError:

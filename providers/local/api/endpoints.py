@@ -34,7 +34,8 @@ def _snapshot(ctx: Context, config_name: str) -> Snapshot:
     if config is None:
         raise missing_config(ctx, config_name)
     models = {}
-    for variant in config["describe"]["ProductionVariants"]:
+    described = config["describe"]
+    for variant in described["ProductionVariants"] + (described.get("ShadowProductionVariants") or []):
         model = ctx.registry.get(Kind.MODEL, key_of(variant["ModelName"]))
         if model is None:
             raise missing_model(ctx, variant["ModelName"])

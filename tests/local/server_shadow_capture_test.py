@@ -1,0 +1,163 @@
+"""Shadow variants and data capture on the local server, driven with boto3 as on AWS.
+
+A shadow variant gets a copy of the production traffic at its share and its answer
+is discarded; data capture writes SageMaker's JSON Lines events under
+`DestinationS3Uri/<endpoint>/<variant>/yyyy/mm/dd/hh/` (here on a moto server);
+DescribeEndpoint answers the summary shapes."""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import json
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.local.modes_harness import BUCKET, bucket, moto_url, start_server  # noqa: F401
+from tests.local.server_harness import FAILING_CODE, ServerProcess, clients, create_model, model_tar, wait_in_service
+
+ROLE = "arn:aws:iam::000000000000:role/local"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, moto_url: str) -> Iterator[ServerProcess]:  # noqa: F811
+    yield from start_server(tmp_path_factory.mktemp("shadow") / "home", moto_url)
+
+
+@pytest.fixture(scope="module")
+def sm_rt(server: ServerProcess) -> tuple[Any, Any]:
+    return clients(server.url)
+
+
+def deploy_with(sm: Any, name: str, models: dict[str, Path], **config: Any) -> None:
+    for variant, tar in models.items():
+        create_model(sm, f"{name}-{variant}", tar)
+    sm.create_endpoint_config(
+        EndpointConfigName=name,
+        ProductionVariants=[_variant(name, "prod")],
+        **config,
+    )
+    sm.create_endpoint(EndpointName=name, EndpointConfigName=name)
+    wait_in_service(sm, name)
+
+
+def _variant(endpoint: str, variant: str, weight: float = 1.0) -> dict[str, Any]:
+    return {
+        "VariantName": variant, "ModelName": f"{endpoint}-{variant}", "InstanceType": "ml.m5.large",
+        "InitialInstanceCount": 1, "InitialVariantWeight": weight,
+    }
+
+
+def captured(s3: Any, prefix: str, count: int, timeout: float = 20.0) -> list[tuple[str, dict[str, Any]]]:
+    """(key, event) of every captured event under `prefix`, once there are `count`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        listed = s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("Contents", [])
+        events = [
+            (obj["Key"], json.loads(line))
+            for obj in listed
+            for line in s3.get_object(Bucket=BUCKET, Key=obj["Key"])["Body"].read().decode().splitlines()
+        ]
+        if len(events) >= count or time.monotonic() > deadline:
+            return events
+        time.sleep(0.2)
+
+
+def hour_folders() -> set[str]:
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return {f"{t:%Y/%m/%d/%H}" for t in (now - datetime.timedelta(minutes=1), now)}
+
+
+CAPTURE = {
+    "EnableCapture": True,
+    "InitialSamplingPercentage": 100,
+    "DestinationS3Uri": f"s3://{BUCKET}/capture",
+    "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+    "CaptureContentTypeHeader": {"JsonContentTypes": ["application/json"]},
+}
+
+
+def test_shadow_gets_a_copy_of_each_request_and_both_are_captured(
+    sm_rt: tuple[Any, Any], bucket: Any, tmp_path: Path
+) -> None:
+    sm, rt = sm_rt
+    models = {"prod": model_tar(tmp_path, "prod"), "shadow": model_tar(tmp_path, "shadow")}
+    deploy_with(sm, "shadowed", models, ShadowProductionVariants=[_variant("shadowed", "shadow")],
+                DataCaptureConfig=CAPTURE)
+    folders = hour_folders()
+    for n in range(5):
+        response = rt.invoke_endpoint(
+            EndpointName="shadowed", Body=json.dumps([n]), ContentType="application/json", InferenceId=f"req-{n}"
+        )
+        assert response["InvokedProductionVariant"] == "prod"
+        assert json.loads(response["Body"].read()) == {"label": "prod", "input": [n]}
+
+    for variant in ("prod", "shadow"):
+        events = captured(bucket, f"capture/shadowed/{variant}/", 5)
+        assert len(events) == 5
+        for key, event in events:
+            assert re.fullmatch(rf"capture/shadowed/{variant}/(\d{{4}}/\d\d/\d\d/\d\d)/[^/]+\.jsonl", key)
+            assert "/".join(key.split("/")[3:7]) in folders
+            assert event["eventVersion"] == "0"
+            assert set(event["eventMetadata"]) >= {"eventId", "inferenceId", "inferenceTime"}
+            request = event["captureData"]["endpointInput"]
+            assert request["observedContentType"] == "application/json"
+            assert (request["mode"], request["encoding"]) == ("INPUT", "JSON")
+            n = json.loads(request["data"])[0]
+            assert event["eventMetadata"]["inferenceId"] == f"req-{n}"
+            output = event["captureData"]["endpointOutput"]
+            assert (output["mode"], output["encoding"]) == ("OUTPUT", "JSON")
+            assert json.loads(output["data"]) == {"label": variant, "input": [n]}
+        assert len({e["eventMetadata"]["eventId"] for _, e in events}) == 5
+
+
+def test_describe_endpoint_answers_the_summary_shapes(sm_rt: tuple[Any, Any], tmp_path: Path) -> None:
+    sm, _ = sm_rt
+    models = {"prod": model_tar(tmp_path, "prod"), "shadow": model_tar(tmp_path, "shadow")}
+    deploy_with(sm, "summaries", models, ShadowProductionVariants=[_variant("summaries", "shadow", 0.5)],
+                DataCaptureConfig={**CAPTURE, "InitialSamplingPercentage": 40})
+    described = sm.describe_endpoint(EndpointName="summaries")
+    assert described["DataCaptureConfig"] == {
+        "EnableCapture": True,
+        "CaptureStatus": "Started",
+        "CurrentSamplingPercentage": 40,
+        "DestinationS3Uri": f"s3://{BUCKET}/capture",
+    }
+    [shadow] = described["ShadowProductionVariants"]
+    assert shadow["VariantName"] == "shadow"
+    assert (shadow["CurrentInstanceCount"], shadow["DesiredInstanceCount"]) == (1, 1)
+    assert shadow["CurrentWeight"] == shadow["DesiredWeight"] == 0.5
+    assert [v["VariantName"] for v in described["ProductionVariants"]] == ["prod"]
+
+
+def test_a_failing_shadow_never_changes_the_production_answer(
+    sm_rt: tuple[Any, Any], bucket: Any, tmp_path: Path
+) -> None:
+    sm, rt = sm_rt
+    models = {"prod": model_tar(tmp_path, "prod"), "shadow": model_tar(tmp_path, "broken", FAILING_CODE)}
+    deploy_with(sm, "bad-shadow", models, ShadowProductionVariants=[_variant("bad-shadow", "shadow")])
+    for n in range(10):
+        response = rt.invoke_endpoint(EndpointName="bad-shadow", Body=json.dumps([n]), ContentType="application/json")
+        assert json.loads(response["Body"].read()) == {"label": "prod", "input": [n]}
+
+
+def test_capture_of_outputs_only_without_content_type_headers_is_base64(
+    sm_rt: tuple[Any, Any], bucket: Any, tmp_path: Path
+) -> None:
+    sm, rt = sm_rt
+    config = {**CAPTURE, "DestinationS3Uri": f"s3://{BUCKET}/outputs", "CaptureOptions": [{"CaptureMode": "Output"}]}
+    del config["CaptureContentTypeHeader"]
+    deploy_with(sm, "outputs", {"prod": model_tar(tmp_path, "prod")}, DataCaptureConfig=config)
+    answer = rt.invoke_endpoint(EndpointName="outputs", Body=b"[7]", ContentType="application/json")["Body"].read()
+
+    [(_, event)] = captured(bucket, "outputs/outputs/prod/", 1)
+    assert set(event["captureData"]) == {"endpointOutput"}
+    output = event["captureData"]["endpointOutput"]
+    assert output["encoding"] == "BASE64"
+    assert base64.b64decode(output["data"]) == answer
+    assert "inferenceId" not in event["eventMetadata"]

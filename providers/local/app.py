@@ -34,6 +34,7 @@ from providers.local.errors import (
     rest_json_body,
     too_large,
 )
+from providers.local.response_stream import stream_response
 from providers.local.runtime import Gateway
 
 log = logging.getLogger("smstate.local")
@@ -50,6 +51,7 @@ DISCARD_LIMIT = 64 * 1024 * 1024
 
 _PREFIX = "/endpoints/"
 _SUFFIX = "/invocations"
+_STREAM_SUFFIX = "/invocations-response-stream"
 
 
 class ClientGone(Exception):
@@ -79,6 +81,8 @@ class App:
             path = scope["path"]
             if path.startswith(_PREFIX) and path.endswith(_SUFFIX):
                 await self.invocation(path[len(_PREFIX) : -len(_SUFFIX)], scope, receive, send)
+            elif path.startswith(_PREFIX) and path.endswith(_STREAM_SUFFIX):
+                await self.invocation(path[len(_PREFIX) : -len(_STREAM_SUFFIX)], scope, receive, send, stream=True)
             elif path == "/" or path == "":
                 await self.control_plane(scope, receive, send)
             elif path == "/ping":
@@ -89,8 +93,9 @@ class App:
         elif kind == "lifespan":
             await self.lifespan(receive, send)
 
-    async def invocation(self, name: str, scope: Scope, receive: Receive, send: Send) -> None:
-        content_type = accept = variant = attributes = target_model = inference_id = None
+    async def invocation(self, name: str, scope: Scope, receive: Receive, send: Send, stream: bool = False) -> None:
+        """InvokeEndpoint, or InvokeEndpointWithResponseStream when `stream`."""
+        content_type = accept = variant = attributes = target_model = inference_id = stream_accept = None
         length = 0
         for key, value in scope["headers"]:
             if key == b"content-type":
@@ -105,12 +110,19 @@ class App:
                 target_model = value.decode("latin-1")
             elif key == b"x-amzn-sagemaker-inference-id":
                 inference_id = value.decode("latin-1")
+            elif key == b"x-amzn-sagemaker-accept":
+                stream_accept = value.decode("latin-1")
             elif key == b"content-length":
                 length = _length(value)
         try:
             if scope["method"] != "POST":
                 raise ApiError("ValidationError", "InvokeEndpoint takes POST.", 405)
             body = await _read(receive, INVOKE_LIMIT, length)
+            if stream:
+                named = {"content_type": content_type, "accept": stream_accept, "target_variant": variant,
+                         "custom_attributes": attributes, "inference_id": inference_id}  # fmt: skip
+                await stream_response(self.gateway, send, name, body, named)
+                return
             headers, payload = await self.gateway.invoke(
                 name, body, content_type, accept, variant, attributes, target_model, inference_id
             )

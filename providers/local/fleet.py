@@ -30,7 +30,7 @@ import itertools
 import logging
 import shutil
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -165,6 +165,21 @@ class Fleet:
         if result.status >= 500:
             self.failures += 1
         return result
+
+    @contextlib.asynccontextmanager
+    async def lease(self) -> AsyncIterator[Instance]:
+        """The next live instance for a request that outlasts one call (a stream),
+        counted as in flight (and as a failure if it raises) while held."""
+        slot = self._next()
+        slot.in_flight += 1
+        self.requests += 1
+        try:
+            yield slot.instance
+        except BaseException:
+            self.failures += 1
+            raise
+        finally:
+            slot.in_flight -= 1
 
     def _next(self) -> Slot:
         slots = self._slots

@@ -19,7 +19,9 @@ from providers.local.capture import Exchange
 from providers.local.errors import ApiError, runtime_validation
 from providers.local.modes import check_target_model, target_model_error
 from providers.local.lifecycle import Endpoints
+from providers.local.fleet import Fleet
 from providers.local.registry import Kind, key_of
+from providers.local.router import Router
 from providers.local.settings import ACCOUNT_ID
 from providers.local.traffic import Traffic
 
@@ -48,14 +50,7 @@ class Gateway:
         target_model: str | None = None,
         inference_id: str | None = None,
     ) -> tuple[Headers, bytes]:
-        router = self.routers.get(endpoint) or self.routers.get(key_of(endpoint))
-        if router is None:
-            raise self._not_serving(endpoint)
-        fleet = router.select(target_variant)
-        if fleet is None:
-            if target_variant is not None and not router.knows_variant(target_variant):
-                raise runtime_validation(f"Variant {target_variant} of endpoint {endpoint} not found.")
-            raise runtime_validation(f"Endpoint {endpoint} has no instance in service to take the request.")
+        router, fleet = self.route(endpoint, target_variant)
         content_type = content_type or DEFAULT_CONTENT_TYPE
         check_target_model(endpoint, fleet.model, target_model)
         try:
@@ -75,6 +70,18 @@ class Gateway:
         exchange = Exchange(body, content_type, result.body, headers[0][1].decode(), inference_id)
         self.traffic.after(endpoint, router, fleet, exchange, accept, custom_attributes)
         return headers, result.body
+
+    def route(self, endpoint: str, target_variant: str | None) -> tuple[Router, Fleet]:
+        """The endpoint's router and the fleet it picked for one request."""
+        router = self.routers.get(endpoint) or self.routers.get(key_of(endpoint))
+        if router is None:
+            raise self._not_serving(endpoint)
+        fleet = router.select(target_variant)
+        if fleet is None:
+            if target_variant is not None and not router.knows_variant(target_variant):
+                raise runtime_validation(f"Variant {target_variant} of endpoint {endpoint} not found.")
+            raise runtime_validation(f"Endpoint {endpoint} has no instance in service to take the request.")
+        return router, fleet
 
     def _not_serving(self, endpoint: str) -> ApiError:
         record = self.endpoints.registry.get(Kind.ENDPOINT, key_of(endpoint))

@@ -58,9 +58,9 @@ async def stream_response(
         if returned:
             head.append((b"x-amzn-sagemaker-custom-attributes", returned.encode("latin-1")))
         await send({"type": "http.response.start", "status": 200, "headers": head})
-        answer = await _relay(streamed, send)
-    if answer is not None:
-        exchange = Exchange(body, content_type, answer, streamed.content_type, headers["inference_id"])
+        relayed = await _relay(streamed, send)
+    if relayed is not None:
+        exchange = Exchange(body, content_type, relayed, streamed.content_type, headers["inference_id"])
         gateway.traffic.after(endpoint, router, fleet, exchange, headers["accept"], attributes)
 
 

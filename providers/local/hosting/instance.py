@@ -149,7 +149,7 @@ def container_specs(model: dict[str, Any]) -> list[ContainerSpec]:
             hostname=container.get("ContainerHostname"),
         )
         if container.get("Mode", "SingleModel") != "SingleModel":
-            raise HostingError(f"{spec.label}: Mode {container['Mode']} is not supported locally; use SingleModel")
+            raise HostingError(f"{spec.label}: Mode {container['Mode']} is not supported locally in an inference pipeline; use SingleModel")
         specs.append(spec)
     return specs
 

@@ -149,7 +149,8 @@ def container_specs(model: dict[str, Any]) -> list[ContainerSpec]:
             hostname=container.get("ContainerHostname"),
         )
         if container.get("Mode", "SingleModel") != "SingleModel":
-            raise HostingError(f"{spec.label}: Mode {container['Mode']} is not supported locally in an inference pipeline; use SingleModel")
+            mode = container["Mode"]
+            raise HostingError(f"{spec.label}: Mode {mode} is not supported locally in an inference pipeline")
         specs.append(spec)
     return specs
 

@@ -161,3 +161,33 @@ def test_capture_of_outputs_only_without_content_type_headers_is_base64(
     assert output["encoding"] == "BASE64"
     assert base64.b64decode(output["data"]) == answer
     assert "inferenceId" not in event["eventMetadata"]
+
+
+def settled(s3: Any, prefix: str) -> int:
+    """How many events are captured under `prefix` once no more arrive (flushes are ~1 s apart)."""
+    count = -1
+    while True:
+        now = len(captured(s3, prefix, 0))
+        if now == count:
+            return count
+        count = now
+        time.sleep(2.5)
+
+
+def test_capture_samples_its_percentage_and_a_shadow_gets_its_weights_share(
+    sm_rt: tuple[Any, Any], bucket: Any, tmp_path: Path
+) -> None:
+    sm, rt = sm_rt
+    models = {"prod": model_tar(tmp_path, "prod"), "shadow": model_tar(tmp_path, "shadow")}
+    half = {**CAPTURE, "DestinationS3Uri": f"s3://{BUCKET}/sampled", "InitialSamplingPercentage": 50}
+    deploy_with(sm, "half-captured", {"prod": models["prod"]}, DataCaptureConfig=half)
+    every = {**CAPTURE, "DestinationS3Uri": f"s3://{BUCKET}/shares"}
+    deploy_with(sm, "half-shadowed", models, DataCaptureConfig=every,
+                ShadowProductionVariants=[_variant("half-shadowed", "shadow", 0.5)])  # 0.5 / 1: half the requests
+    for endpoint in ("half-captured", "half-shadowed"):
+        for n in range(200):
+            rt.invoke_endpoint(EndpointName=endpoint, Body=json.dumps([n]), ContentType="application/json")
+
+    assert 60 <= settled(bucket, "sampled/half-captured/prod/") <= 140  # 100 expected; 6 deviations either way
+    assert settled(bucket, "shares/half-shadowed/prod/") == 200
+    assert 60 <= settled(bucket, "shares/half-shadowed/shadow/") <= 140

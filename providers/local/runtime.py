@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from providers.local.capture import Exchange
 from providers.local.errors import ApiError, runtime_validation
-from providers.local.modes import check_target_model, target_model_error
+from providers.local.target_models import check_target_model, target_model_error
 from providers.local.lifecycle import Endpoints
 from providers.local.fleet import Fleet
 from providers.local.registry import Kind, key_of

@@ -90,6 +90,18 @@ def test_target_models_load_on_first_use_and_the_least_recently_used_is_unloaded
     assert ask(rt, "mme-local", "c.tar.gz") == {"label": "c", "loads": 2}
 
 
+def test_a_file_url_prefix_is_accepted_as_a_local_extension(sm_rt: tuple[Any, Any], tmp_path: Path) -> None:
+    sm, rt = sm_rt
+    model_tar(tmp_path / "models", "local", COUNTING_CODE)
+    create_mme(sm, "mme-file", (tmp_path / "models").as_uri() + "/", tmp_path / "loads.log")
+    assert ask(rt, "mme-file", "local.tar.gz") == {"label": "local", "loads": 1}
+    with pytest.raises(ClientError) as missing:
+        ask(rt, "mme-file", "absent.tar.gz")
+    assert missing.value.response["Error"]["Message"].startswith(
+        f"Failed to download model data(path: {(tmp_path / 'models').as_uri()}/absent.tar.gz)."
+    )
+
+
 def test_target_models_load_from_an_s3_prefix(sm_rt: tuple[Any, Any], bucket: Any, tmp_path: Path) -> None:
     sm, rt = sm_rt
     for label in ("x", "y"):

@@ -34,6 +34,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+from providers.local.hosting.errors import RequestRefused
+
 log = logging.getLogger("smstate.local")
 
 #: Longest wait for in-flight requests before an instance is stopped anyway.
@@ -156,6 +158,8 @@ class Fleet:
         self.requests += 1
         try:
             result = await slot.instance.invoke(body, content_type, accept, custom_attributes, target_model)
+        except RequestRefused:
+            raise
         except BaseException:
             self.failures += 1
             self.wake.set()  # an unreachable instance: let the supervisor look now

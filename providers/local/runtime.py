@@ -17,12 +17,12 @@ from __future__ import annotations
 
 from providers.local.capture import Exchange
 from providers.local.errors import ApiError, runtime_validation
-from providers.local.target_models import check_target_model, target_model_error
-from providers.local.lifecycle import Endpoints
 from providers.local.fleet import Fleet
+from providers.local.lifecycle import Endpoints
 from providers.local.registry import Kind, key_of
 from providers.local.router import Router
 from providers.local.settings import ACCOUNT_ID
+from providers.local.target_models import check_target_model, target_model_error
 from providers.local.traffic import Traffic
 
 #: The inference toolkit's default when a request names no content type.
@@ -61,13 +61,14 @@ class Gateway:
         status = result.status
         if status < 200 or status > 299:
             raise _model_error(fleet.variant, status, result.body.decode("utf-8", "replace"))
+        response_type = result.content_type or accept or DEFAULT_CONTENT_TYPE
         headers = [
-            (b"content-type", (result.content_type or accept or DEFAULT_CONTENT_TYPE).encode()),
+            (b"content-type", response_type.encode()),
             (b"x-amzn-invoked-production-variant", fleet.variant_header),
         ]
         if result.custom_attributes:
             headers.append((b"x-amzn-sagemaker-custom-attributes", result.custom_attributes.encode()))
-        exchange = Exchange(body, content_type, result.body, headers[0][1].decode(), inference_id)
+        exchange = Exchange(body, content_type, result.body, response_type, inference_id)
         self.traffic.after(endpoint, router, fleet, exchange, accept, custom_attributes)
         return headers, result.body
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from providers.local.hosting.errors import HostingError
+from providers.local.hosting.errors import HostingError, RequestRefused
 
 MAX_LOADED_ENV = "SMSTATE_LOCAL_MAX_LOADED_MODELS"
 DEFAULT_MAX_LOADED = 8
@@ -31,11 +31,11 @@ LOAD_TIMEOUT_SECONDS = 360.0  # how long SageMaker keeps loading a target model
 Loader = Callable[[dict[str, Any], Path], Awaitable[Any]]
 
 
-class TargetModelMissing(HostingError):
+class TargetModelMissing(RequestRefused):
     """The target model's artifact does not exist under the prefix."""
 
 
-class TargetModelRequired(HostingError):
+class TargetModelRequired(RequestRefused):
     """A multi-model instance was invoked without a target model."""
 
 

@@ -191,3 +191,18 @@ def test_capture_samples_its_percentage_and_a_shadow_gets_its_weights_share(
     assert 60 <= settled(bucket, "sampled/half-captured/prod/") <= 140  # 100 expected; 6 deviations either way
     assert settled(bucket, "shares/half-shadowed/prod/") == 200
     assert 60 <= settled(bucket, "shares/half-shadowed/shadow/") <= 140
+
+
+def test_csv_requests_are_captured_as_text(sm_rt: tuple[Any, Any], bucket: Any, tmp_path: Path) -> None:
+    sm, rt = sm_rt
+    config = {**CAPTURE, "DestinationS3Uri": f"s3://{BUCKET}/csv", "CaptureOptions": [{"CaptureMode": "Input"}],
+              "CaptureContentTypeHeader": {"CsvContentTypes": ["text/csv"]}}  # fmt: skip
+    deploy_with(sm, "csv-in", {"prod": model_tar(tmp_path, "prod")}, DataCaptureConfig=config)
+    rt.invoke_endpoint(EndpointName="csv-in", Body=b"1,2\n3,4\n", ContentType="text/csv", Accept="application/json",
+                       InferenceId="csv-1")  # fmt: skip
+
+    [(_, event)] = captured(bucket, "csv/csv-in/prod/", 1)
+    assert event["captureData"] == {
+        "endpointInput": {"observedContentType": "text/csv", "mode": "INPUT", "data": "1,2\n3,4\n", "encoding": "CSV"}
+    }
+    assert event["eventMetadata"]["inferenceId"] == "csv-1"

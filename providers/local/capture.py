@@ -108,6 +108,12 @@ class Capture:
             text = base64.b64encode(body).decode("ascii")
         return {"observedContentType": content_type, "mode": mode, "data": text, "encoding": encoding}
 
+    def flush(self) -> None:
+        """Write what is buffered now (the deployment stops)."""
+        if self._flushing is not None:
+            self._flushing.cancel()
+            self._flush()
+
     def _flush(self) -> None:
         self._flushing = None
         pending, self._pending, self._count = self._pending, {}, 0

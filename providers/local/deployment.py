@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import random
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,8 @@ class Deployment:
             model = snapshot["models"][variant["ModelName"]]
             self.shadows[name] = Fleet(name, model, workdir, starter, memory=variant_memory(variant))
             self.shadow_counts[name] = variant_count(variant)
+        #: Called when the deployment stops (data capture writes what it still buffers).
+        self.on_stop: list[Callable[[], None]] = []
         self._routes: list[Fleet] = []
         self._bounds: list[float] = []
         self._total = 0.0
@@ -125,6 +128,8 @@ class Deployment:
     async def stop(self) -> None:
         fleets = [*self.fleets.values(), *self.shadows.values()]
         await asyncio.gather(*(fleet.stop() for fleet in fleets))
+        for hook in self.on_stop:
+            hook()
 
     def _reroute(self) -> None:
         live = [f for f in self.fleets.values() if f.serving]

@@ -64,6 +64,8 @@ class Traffic:
         if extras is None:
             config = deployment.snapshot["config"].get("DataCaptureConfig")
             capture = Capture(endpoint, config) if config else None
+            if capture is not None:
+                deployment.on_stop.append(capture.flush)
             extras = self._extras[deployment] = Extras(capture, shadow_shares(deployment))
         return extras
 

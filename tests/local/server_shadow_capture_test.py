@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.local.modes_harness import BUCKET, bucket, moto_url, start_server  # noqa: F401
+from tests.local.modes_harness import BUCKET, bucket, moto_url, s3_env, start_server  # noqa: F401
 from tests.local.server_harness import FAILING_CODE, ServerProcess, clients, create_model, model_tar, wait_in_service
 
 ROLE = "arn:aws:iam::000000000000:role/local"
@@ -206,3 +206,18 @@ def test_csv_requests_are_captured_as_text(sm_rt: tuple[Any, Any], bucket: Any, 
         "endpointInput": {"observedContentType": "text/csv", "mode": "INPUT", "data": "1,2\n3,4\n", "encoding": "CSV"}
     }
     assert event["eventMetadata"]["inferenceId"] == "csv-1"
+
+
+def test_events_still_buffered_when_the_server_stops_are_written(
+    moto_url: str, bucket: Any, tmp_path: Path  # noqa: F811
+) -> None:
+    stopping = ServerProcess(tmp_path / "home", **s3_env(moto_url)).start()
+    try:
+        sm, rt = clients(stopping.url)
+        config = {**CAPTURE, "DestinationS3Uri": f"s3://{BUCKET}/at-stop"}
+        deploy_with(sm, "at-stop", {"prod": model_tar(tmp_path, "prod")}, DataCaptureConfig=config)
+        rt.invoke_endpoint(EndpointName="at-stop", Body=b"[1]", ContentType="application/json")
+    finally:
+        assert stopping.terminate() == 0  # at once: well within the capture's flush interval
+    [(_, event)] = captured(bucket, "at-stop/at-stop/prod/", 1, timeout=5)
+    assert json.loads(event["captureData"]["endpointInput"]["data"]) == [1]

@@ -221,3 +221,20 @@ def test_events_still_buffered_when_the_server_stops_are_written(
         assert stopping.terminate() == 0  # at once: well within the capture's flush interval
     [(_, event)] = captured(bucket, "at-stop/at-stop/prod/", 1, timeout=5)
     assert json.loads(event["captureData"]["endpointInput"]["data"]) == [1]
+
+
+def test_capture_turned_off_is_stopped_and_writes_nothing_for_its_endpoint(
+    sm_rt: tuple[Any, Any], bucket: Any, tmp_path: Path
+) -> None:
+    sm, rt = sm_rt
+    off = {**CAPTURE, "EnableCapture": False, "DestinationS3Uri": f"s3://{BUCKET}/off"}
+    on = {**CAPTURE, "DestinationS3Uri": f"s3://{BUCKET}/off"}  # same destination, capturing: the control
+    deploy_with(sm, "capture-off", {"prod": model_tar(tmp_path, "prod")}, DataCaptureConfig=off)
+    deploy_with(sm, "capture-on", {"prod": model_tar(tmp_path / "on", "prod")}, DataCaptureConfig=on)
+    summary = sm.describe_endpoint(EndpointName="capture-off")["DataCaptureConfig"]
+    assert (summary["EnableCapture"], summary["CaptureStatus"]) == (False, "Stopped")
+    for endpoint in ("capture-off", "capture-on"):
+        rt.invoke_endpoint(EndpointName=endpoint, Body=b"[1]", ContentType="application/json")
+
+    assert len(captured(bucket, "off/capture-on/", 1)) == 1  # written by now: the other one would be too
+    assert captured(bucket, "off/capture-off/", 0) == []

@@ -88,11 +88,6 @@ class MultiModelInstance:
     def alive(self) -> bool:
         return not self._stopped and all(i.alive for i in self._loaded.values())
 
-    @property
-    def loaded(self) -> list[str]:
-        """The loaded target models, least recently used first."""
-        return list(self._loaded)
-
     async def wait_ready(self, timeout: float) -> None:
         """Nothing is loaded before the first request: the instance is ready at once."""
 

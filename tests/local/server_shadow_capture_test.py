@@ -238,3 +238,49 @@ def test_capture_turned_off_is_stopped_and_writes_nothing_for_its_endpoint(
 
     assert len(captured(bucket, "off/capture-on/", 1)) == 1  # written by now: the other one would be too
     assert captured(bucket, "off/capture-off/", 0) == []
+
+
+#: Holds every request until the file $GATE exists (30 s at most), then says whether it was let through.
+GATED_SHADOW = '''
+import os, time
+
+def model_fn(model_dir):
+    return None
+
+def predict_fn(data, model):
+    deadline = time.monotonic() + 30
+    while not os.path.exists(os.environ["GATE"]) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return {"label": "shadow", "released": os.path.exists(os.environ["GATE"])}
+'''
+
+
+def test_production_never_waits_for_its_shadow_and_copies_past_the_bound_are_dropped(
+    sm_rt: tuple[Any, Any], bucket: Any, tmp_path: Path
+) -> None:
+    sm, rt = sm_rt
+    gate = tmp_path / "gate"
+    create_model(sm, "held-prod", model_tar(tmp_path, "prod"))
+    sm.create_model(
+        ModelName="held-shadow", ExecutionRoleArn=ROLE,
+        PrimaryContainer={"Image": "local/echo", "ModelDataUrl": str(model_tar(tmp_path, "gated", GATED_SHADOW)),
+                          "Environment": {"SAGEMAKER_PROGRAM": "inference.py", "GATE": str(gate)}},
+    )  # fmt: skip
+    sm.create_endpoint_config(
+        EndpointConfigName="held", ProductionVariants=[_variant("held", "prod")],
+        ShadowProductionVariants=[_variant("held", "shadow")],
+        DataCaptureConfig={**CAPTURE, "DestinationS3Uri": f"s3://{BUCKET}/held",
+                           "CaptureOptions": [{"CaptureMode": "Output"}]},
+    )  # fmt: skip
+    sm.create_endpoint(EndpointName="held", EndpointConfigName="held")
+    wait_in_service(sm, "held")
+
+    for n in range(70):  # every answer arrives while the shadow still holds its first copy
+        response = rt.invoke_endpoint(EndpointName="held", Body=json.dumps([n]), ContentType="application/json")
+        assert json.loads(response["Body"].read()) == {"label": "prod", "input": [n]}
+    gate.touch()
+
+    assert settled(bucket, "held/held/prod/") == 70
+    assert settled(bucket, "held/held/shadow/") == 64  # at most 64 copies outstanding: the other 6 were dropped
+    shadow = captured(bucket, "held/held/shadow/", 64)
+    assert all(json.loads(e["captureData"]["endpointOutput"]["data"])["released"] for _, e in shadow)

@@ -58,13 +58,13 @@ async def stream_response(
         if returned:
             head.append((b"x-amzn-sagemaker-custom-attributes", returned.encode("latin-1")))
         await send({"type": "http.response.start", "status": 200, "headers": head})
-        relayed = await _relay(streamed, send)
+        relayed = await _relay(streamed, send, fleet.variant)
     if relayed is not None:
         exchange = Exchange(body, content_type, relayed, streamed.content_type, headers["inference_id"])
         gateway.traffic.after(endpoint, router, fleet, exchange, headers["accept"], attributes)
 
 
-async def _relay(streamed: Streamed, send: Send) -> bytes | None:
+async def _relay(streamed: Streamed, send: Send, variant: str) -> bytes | None:
     """Send each chunk as a PayloadPart; the whole answer, or None if the stream failed."""
     parts: list[bytes] = []
     failure: bytes | None = None
@@ -79,7 +79,7 @@ async def _relay(streamed: Streamed, send: Send) -> bytes | None:
     except TimeoutError:
         failure = _stream_error(
             "ModelInvocationTimeExceeded",
-            f"The model did not finish its response within {INVOCATION_TIMEOUT_SECONDS:g} seconds.",
+            f"Your model {variant} did not complete sending the inference response in the allotted time.",
         )
     except OSError:  # the client went away: nobody to tell
         streamed.close()

@@ -19,7 +19,15 @@ from typing import Any
 import pytest
 
 from tests.local.modes_harness import BUCKET, bucket, moto_url, s3_env, start_server  # noqa: F401
-from tests.local.server_harness import FAILING_CODE, ServerProcess, clients, create_model, model_tar, wait_in_service
+from tests.local.server_harness import (
+    FAILING_CODE,
+    ServerProcess,
+    clients,
+    create_model,
+    model_tar,
+    wait_in_service,
+    wait_settled,
+)
 
 ROLE = "arn:aws:iam::000000000000:role/local"
 
@@ -284,3 +292,25 @@ def test_production_never_waits_for_its_shadow_and_copies_past_the_bound_are_dro
     assert settled(bucket, "held/held/shadow/") == 64  # at most 64 copies outstanding: the other 6 were dropped
     shadow = captured(bucket, "held/held/shadow/", 64)
     assert all(json.loads(e["captureData"]["endpointOutput"]["data"])["released"] for _, e in shadow)
+
+
+def test_an_update_brings_the_new_configs_shadow_and_capture(
+    sm_rt: tuple[Any, Any], bucket: Any, tmp_path: Path
+) -> None:
+    sm, rt = sm_rt
+    models = {"prod": model_tar(tmp_path, "prod"), "shadow": model_tar(tmp_path, "shadow")}
+    deploy_with(sm, "updated", models, DataCaptureConfig={**CAPTURE, "DestinationS3Uri": f"s3://{BUCKET}/before"})
+    sm.create_endpoint_config(
+        EndpointConfigName="updated-2", ProductionVariants=[_variant("updated", "prod")],
+        ShadowProductionVariants=[_variant("updated", "shadow")],
+        DataCaptureConfig={**CAPTURE, "DestinationS3Uri": f"s3://{BUCKET}/after"},
+    )  # fmt: skip
+    sm.update_endpoint(EndpointName="updated", EndpointConfigName="updated-2")
+    described = wait_settled(sm, "updated")
+    assert described["EndpointStatus"] == "InService"
+    assert described["DataCaptureConfig"]["DestinationS3Uri"] == f"s3://{BUCKET}/after"
+    assert [v["VariantName"] for v in described["ShadowProductionVariants"]] == ["shadow"]
+
+    rt.invoke_endpoint(EndpointName="updated", Body=b"[5]", ContentType="application/json")
+    [(_, event)] = captured(bucket, "after/updated/shadow/", 1)
+    assert json.loads(event["captureData"]["endpointOutput"]["data"]) == {"label": "shadow", "input": [5]}

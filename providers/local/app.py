@@ -3,6 +3,8 @@
 Routes:
 - `POST /` with `X-Amz-Target: SageMaker.<Operation>`: the control plane;
 - `POST /endpoints/{name}/invocations`: the runtime (InvokeEndpoint);
+- `POST /endpoints/{name}/invocations-response-stream`: InvokeEndpointWithResponseStream
+  (`response_stream`);
 - `GET /ping`: the server's own health, with what it runs on.
 
 A plain ASGI callable rather than a framework: the invocation path is hot, and

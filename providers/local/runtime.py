@@ -7,6 +7,10 @@ instance of that fleet, and pass the answer back with
 the way; a request costs a dict lookup, a random draw and a round-robin step
 before it reaches the model server.
 
+A `TargetModel` goes to a multi-model instance (`target_models` words the
+refusals); once the answer is in hand, `traffic` captures it and sends the shadow
+copies, never holding up the caller.
+
 Errors are those of sagemaker-runtime: an unknown endpoint or variant, or an
 endpoint that is not serving, is a `ValidationError` (400); a model server that
 answers with a non-2xx status, or cannot be reached, is a `ModelError` (424)

@@ -236,6 +236,7 @@ def invoke(
     content_type: Annotated[str, typer.Option("--content-type")] = "application/json",
     accept: Annotated[Optional[str], typer.Option("--accept")] = None,
     target_variant: Annotated[Optional[str], typer.Option("--target-variant")] = None,
+    target_model: Annotated[Optional[str], typer.Option("--target-model", help="A multi-model endpoint's model.")] = None,
     var: Vars = None,
     var_file: VarFiles = None,
 ) -> None:
@@ -243,7 +244,8 @@ def invoke(
     from .commands import local
 
     inputs = _inputs(chdir, var, var_file)
-    raise typer.Exit(local.invoke(inputs, endpoint, body, content_type, accept, target_variant))  # type: ignore[arg-type]
+    code = local.invoke(inputs, endpoint, body, content_type, accept, target_variant, target_model)  # type: ignore[arg-type]
+    raise typer.Exit(code)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -161,7 +161,8 @@ class AwsProvider:
     # -- runtime ----------------------------------------------------------------------
 
     def invoke(
-        self, endpoint: str, body: bytes, content_type: str, accept: str | None, target_variant: str | None
+        self, endpoint: str, body: bytes, content_type: str, accept: str | None, target_variant: str | None,
+        target_model: str | None = None,
     ) -> tuple[bytes, str, str | None]:
         """InvokeEndpoint: the response body, its content type and the variant that answered."""
         runtime = self.clients.client("sagemaker-runtime")
@@ -170,6 +171,8 @@ class AwsProvider:
             params["Accept"] = accept
         if target_variant:
             params["TargetVariant"] = target_variant
+        if target_model:
+            params["TargetModel"] = target_model
         try:
             result = runtime.invoke_endpoint(**params)
         except ClientError as exc:

@@ -38,14 +38,18 @@ def server(inputs: Inputs, action: str, url: str | None, extra: list[str]) -> in
     return subprocess.call(command + extra)
 
 
-def invoke(inputs: Inputs, endpoint: str, body: str, content_type: str, accept: str | None, variant: str | None) -> int:
+def invoke(
+    inputs: Inputs, endpoint: str, body: str, content_type: str, accept: str | None, variant: str | None,
+    target_model: str | None = None,
+) -> int:
     payload = _body(body)
     loaded = load(inputs)
     provider = provider_for(loaded)
     invoker = getattr(provider, "invoke", None)
     if invoker is None:
         raise SmstateError(f"the {loaded.config.provider.type} provider cannot invoke endpoints")
-    data, returned_type, answered = invoker(endpoint, payload, content_type, accept, variant)
+    extra = {"target_model": target_model} if target_model else {}
+    data, returned_type, answered = invoker(endpoint, payload, content_type, accept, variant, **extra)
     if answered:
         sys.stderr.write(f"(answered by variant {answered}, {returned_type})\n")
     sys.stdout.buffer.write(data if data.endswith(b"\n") else data + b"\n")

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.e2e.helpers import cli_env, run_cli
 from tests.local.modes_harness import BUCKET, bucket, moto_url, start_server  # noqa: F401
 from tests.local.server_harness import ServerProcess, clients, deploy, model_tar, wait_in_service
 
@@ -141,3 +142,20 @@ def test_a_single_model_endpoint_refuses_a_target_model(sm_rt: tuple[Any, Any], 
     assert refused.value.response["Error"]["Message"] == (
         "Endpoint single is not a multi-model endpoint and does not support target model header."
     )
+
+
+def test_smstate_invoke_names_the_target_model(
+    server: ServerProcess, sm_rt: tuple[Any, Any], tmp_path: Path
+) -> None:
+    sm, _ = sm_rt
+    model_tar(tmp_path / "models", "cli", COUNTING_CODE)
+    create_mme(sm, "mme-cli", str(tmp_path / "models"), tmp_path / "loads.log")
+    (tmp_path / "smstate.yaml").write_text(f'provider: {{type: local, url: "{server.url}"}}\n')
+    env = cli_env(None)
+    result = run_cli(["invoke", "mme-cli", "--target-model", "cli.tar.gz", "--body", "[1]"], tmp_path, env)
+    assert result.code == 0, str(result)
+    assert json.loads(result.out) == {"label": "cli", "loads": 1}
+    refused = run_cli(["invoke", "mme-cli", "--target-model", "absent.tar.gz", "--body", "[1]"], tmp_path, env)
+    assert refused.code == 1
+    assert refused.err.startswith("Error: ") and "Failed to download model data" in refused.err
+    assert len(refused.err.strip().splitlines()) == 1

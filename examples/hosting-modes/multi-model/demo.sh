@@ -1,11 +1,10 @@
 #!/usr/bin/env bash
 # Multi-model hosting on the local target, end to end: build and upload the models to a
-# local S3, apply, invoke several target models with the AWS CLI, destroy, stop.
+# local S3, apply, invoke several target models, destroy, stop.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 cd "$here"
 export SMSTATE_LOCAL_HOME="${SMSTATE_LOCAL_HOME:-$here/build/local}"
-url="${SMSTATE_URL:-http://127.0.0.1:8765}"
 
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
@@ -18,12 +17,9 @@ python build.py --upload "s3://$DEMO_BUCKET/greetings/"
 step "smstate apply"
 smstate apply --auto-approve --var "models_prefix=s3://$DEMO_BUCKET/greetings/"
 
-answer="$(mktemp)"
 for model in en.tar.gz fr.tar.gz de.tar.gz en.tar.gz; do
-  step "invoke with TargetModel $model (loaded on its first request)"
-  aws sagemaker-runtime invoke-endpoint --endpoint-url "$url" --endpoint-name greetings \
-    --content-type application/json --body '{"name": "world"}' --target-model "$model" "$answer" >/dev/null
-  cat "$answer"; echo
+  step "smstate invoke greetings --target-model $model"  # the first request for a model loads it
+  smstate invoke greetings --target-model "$model" --content-type application/json --body '{"name": "world"}'
 done
 
 step "smstate destroy"

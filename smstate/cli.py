@@ -241,6 +241,7 @@ def invoke(
     inference_component: Annotated[
         Optional[str], typer.Option("--inference-component", help="The inference component to call on the endpoint.")
     ] = None,
+    target_model: Annotated[Optional[str], typer.Option("--target-model", help="A multi-model endpoint's model.")] = None,
     var: Vars = None,
     var_file: VarFiles = None,
 ) -> None:
@@ -248,7 +249,7 @@ def invoke(
     from .commands import local
 
     inputs = _inputs(chdir, var, var_file)
-    code = local.invoke(inputs, endpoint, body, content_type, accept, target_variant, inference_component)  # type: ignore[arg-type]
+    code = local.invoke(inputs, endpoint, body, content_type, accept, target_variant, inference_component, target_model)  # type: ignore[arg-type]
     raise typer.Exit(code)
 
 

@@ -231,6 +231,7 @@ class AwsProvider:
         accept: str | None,
         target_variant: str | None,
         inference_component: str | None = None,
+        target_model: str | None = None,
     ) -> tuple[bytes, str, str | None]:
         """InvokeEndpoint: the response body, its content type and the variant that answered."""
         runtime = self.clients.client("sagemaker-runtime")
@@ -241,6 +242,8 @@ class AwsProvider:
             params["TargetVariant"] = target_variant
         if inference_component:
             params["InferenceComponentName"] = inference_component
+        if target_model:
+            params["TargetModel"] = target_model
         try:
             result = runtime.invoke_endpoint(**params)
         except ClientError as exc:

@@ -4,6 +4,8 @@ Routes:
 - `POST /` with `X-Amz-Target: SageMaker.<Operation>`: the control plane;
 - `POST /endpoints/{name}/invocations`: the runtime (InvokeEndpoint);
 - `POST /endpoints/{name}/async-invocations`: InvokeEndpointAsync (`async_inference`);
+- `POST /endpoints/{name}/invocations-response-stream`: InvokeEndpointWithResponseStream
+  (`response_stream`);
 - `GET /ping`: the server's own health, with what it runs on.
 
 A plain ASGI callable rather than a framework: the invocation path is hot, and
@@ -40,6 +42,7 @@ from providers.local.errors import (
 )
 from providers.local.protocols import CBOR_PREFIX, Dispatcher, Wire, cbor_route
 from providers.local.query import is_query
+from providers.local.response_stream import stream_response
 from providers.local.runtime import Gateway
 
 log = logging.getLogger("smstate.local")
@@ -57,6 +60,7 @@ DISCARD_LIMIT = 64 * 1024 * 1024
 _PREFIX = "/endpoints/"
 _SUFFIX = "/invocations"
 _ASYNC_SUFFIX = "/async-invocations"
+_STREAM_SUFFIX = "/invocations-response-stream"
 
 
 class ClientGone(Exception):
@@ -90,6 +94,8 @@ class App:
                 await self.invocation(path[len(_PREFIX) : -len(_SUFFIX)], scope, receive, send)
             elif path.startswith(_PREFIX) and path.endswith(_ASYNC_SUFFIX):
                 await self.async_invocation(path[len(_PREFIX) : -len(_ASYNC_SUFFIX)], scope, receive, send)
+            elif path.startswith(_PREFIX) and path.endswith(_STREAM_SUFFIX):
+                await self.invocation(path[len(_PREFIX) : -len(_STREAM_SUFFIX)], scope, receive, send, stream=True)
             elif path == "/" or path == "":
                 await self.control_plane(scope, receive, send)
             elif path.startswith(CBOR_PREFIX):
@@ -102,20 +108,29 @@ class App:
         elif kind == "lifespan":
             await self.lifespan(receive, send)
 
-    async def invocation(self, name: str, scope: Scope, receive: Receive, send: Send) -> None:
+    async def invocation(self, name: str, scope: Scope, receive: Receive, send: Send, stream: bool = False) -> None:
+        """InvokeEndpoint, or InvokeEndpointWithResponseStream when `stream`."""
         asked = _headers(scope)
         content_type, accept = asked.get(b"content-type"), asked.get(b"accept")
         variant = asked.get(b"x-amzn-sagemaker-target-variant")
         attributes = asked.get(b"x-amzn-sagemaker-custom-attributes")
         length = _length(asked.get(b"content-length", ""))
         component = asked.get(b"x-amzn-sagemaker-inference-component")
+        target_model = asked.get(b"x-amzn-sagemaker-target-model")
+        inference_id = asked.get(b"x-amzn-sagemaker-inference-id")
+        stream_accept = asked.get(b"x-amzn-sagemaker-accept")
         request_id = (b"x-amzn-requestid", str(uuid.uuid4()).encode())
         try:
             if scope["method"] != "POST":
                 raise ApiError("ValidationError", "InvokeEndpoint takes POST.", 405)
             body = await _read(receive, INVOKE_LIMIT, length)
+            if stream:
+                named = {"content_type": content_type, "accept": stream_accept, "target_variant": variant,
+                         "custom_attributes": attributes, "inference_id": inference_id}  # fmt: skip
+                await stream_response(self.gateway, send, name, body, named)
+                return
             headers, payload = await self.gateway.invoke(
-                name, body, content_type, accept, variant, attributes, component
+                name, body, content_type, accept, variant, attributes, component, target_model, inference_id
             )
         except ClientGone:
             return

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import random
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,16 @@ class Deployment:
             if variant.get("ServerlessConfig"):
                 self.fleets[name].gate = Gate(self.fleets[name], variant["ServerlessConfig"])
         self.counts = {name: count for name, count in counts.items() if name in self.fleets}
+        #: Shadow variants: fleets of their own that take copies of the traffic (`traffic`), never routes.
+        self.shadows: dict[str, Fleet] = {}
+        self.shadow_counts: dict[str, int] = {}
+        for variant in snapshot["config"].get("ShadowProductionVariants") or []:
+            name = variant["VariantName"]
+            model = snapshot["models"][variant["ModelName"]]
+            self.shadows[name] = Fleet(name, model, workdir, starter, memory=variant_memory(variant))
+            self.shadow_counts[name] = variant_count(variant)
+        #: Called when the deployment stops (data capture writes what it still buffers).
+        self.on_stop: list[Callable[[], None]] = []
         self._routes: list[Fleet] = []
         self._bounds: list[float] = []
         self._total = 0.0
@@ -108,14 +119,19 @@ class Deployment:
             for name, count in counts.items()
             if count < self.fleets[name].size
         ]
+        if any(counts.values()):  # shadows start with the deployment's first instances
+            grows += [f.grow(self.shadow_counts[n], timeout) for n, f in self.shadows.items() if not f.size]
         results = await asyncio.gather(*grows, *shrinks, return_exceptions=True)
         errors = [r for r in results if isinstance(r, BaseException)]
         if errors:
             raise errors[0]
 
     async def stop(self) -> None:
-        await asyncio.gather(*(f.gate.stop() for f in self.fleets.values() if f.gate is not None))
-        await asyncio.gather(*(fleet.stop() for fleet in self.fleets.values()))
+        fleets = [*self.fleets.values(), *self.shadows.values()]
+        await asyncio.gather(*(f.gate.stop() for f in fleets if f.gate is not None))
+        await asyncio.gather(*(fleet.stop() for fleet in fleets))
+        for hook in self.on_stop:
+            hook()
 
     def _reroute(self) -> None:
         live = [f for f in self.fleets.values() if _routable(f)]

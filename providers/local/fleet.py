@@ -29,9 +29,11 @@ import logging
 import random
 import shutil
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
+
+from providers.local.hosting.errors import RequestRefused
 
 log = logging.getLogger("smstate.local")
 
@@ -68,7 +70,8 @@ class Instance(Protocol):
     async def exit_reason(self) -> str | None: ...
 
     async def invoke(
-        self, body: bytes, content_type: str, accept: str | None, custom_attributes: str | None
+        self, body: bytes, content_type: str, accept: str | None, custom_attributes: str | None,
+        target_model: str | None = None,
     ) -> InvokeResultLike: ...
 
     async def stop(self) -> None: ...
@@ -147,16 +150,29 @@ class Fleet:
         return not self.lost and len(self._slots) == self._wanted and all(s.instance.alive for s in self._slots)
 
     async def invoke(
-        self, body: bytes, content_type: str, accept: str | None, custom_attributes: str | None
+        self, body: bytes, content_type: str, accept: str | None, custom_attributes: str | None,
+        target_model: str | None = None,
     ) -> InvokeResultLike:
         """Hand one request to the next live instance in turn."""
         slot = self._next()
         slot.in_flight += 1
         try:
-            return await slot.instance.invoke(body, content_type, accept, custom_attributes)
+            return await slot.instance.invoke(body, content_type, accept, custom_attributes, target_model)
+        except RequestRefused:
+            raise
         except BaseException:
             self.wake.set()  # an unreachable instance: let the supervisor look now
             raise
+        finally:
+            slot.in_flight -= 1
+
+    @contextlib.asynccontextmanager
+    async def lease(self) -> AsyncIterator[Instance]:
+        """The next live instance for a request that outlasts one call (a stream), counted as in flight while held."""
+        slot = self._next()
+        slot.in_flight += 1
+        try:
+            yield slot.instance
         finally:
             slot.in_flight -= 1
 

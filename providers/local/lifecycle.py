@@ -31,6 +31,7 @@ from typing import Any
 from providers.local.components import Components
 from providers.local.deployment import Deployment, Snapshot
 from providers.local.fleet import Starter
+from providers.local.mode_views import mode_fields
 from providers.local.registry import Kind, Record, Registry, key_of
 from providers.local.router import Router
 from providers.local.views import VariantProps, pending_summary, variant_summaries
@@ -124,6 +125,12 @@ class Endpoints:
             described["ProductionVariants"] = variant_summaries(
                 record["deployed"], record["variants"], live, created
             )
+        live_modes = mode_fields(record["deployed"], router.active if router else None, described["CreationTime"])
+        for field, value in live_modes.items():
+            if value is None or (field == "ShadowProductionVariants" and "ProductionVariants" not in described):
+                described.pop(field, None)
+            else:
+                described[field] = value
         pending = record.get("pending")
         if pending is not None and key in self.stages:
             incoming = router.incoming if router else None

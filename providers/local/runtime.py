@@ -13,6 +13,10 @@ InvokeEndpointAsync only, as on SageMaker), is a `ValidationError` (400); a mode
 server that answers with a non-2xx status, or cannot be reached, is a `ModelError`
 (424) carrying `OriginalStatusCode`, `OriginalMessage` and `LogStreamArn`. Every
 answer carries `x-amzn-RequestId` (set by the app).
+
+A `TargetModel` goes to a multi-model instance (`target_models` words the
+refusals); once the answer is in hand, `traffic` captures it and sends the shadow
+copies, never holding up the caller.
 """
 
 from __future__ import annotations
@@ -20,12 +24,16 @@ from __future__ import annotations
 import time
 
 from providers.local.async_inference import AsyncInference, AsyncRequest
+from providers.local.capture import Exchange
 from providers.local.errors import ApiError, runtime_validation
 from providers.local.fleet import Fleet
 from providers.local.lifecycle import Endpoints
 from providers.local.metrics import Metrics
 from providers.local.registry import Kind, key_of
+from providers.local.router import Router
 from providers.local.settings import ACCOUNT_ID, DEFAULT_REGION
+from providers.local.target_models import check_target_model, target_model_error
+from providers.local.traffic import Traffic
 
 #: The inference toolkit's default when a request names no content type.
 DEFAULT_CONTENT_TYPE = "application/json"
@@ -41,6 +49,7 @@ class Gateway:
         self.routers = endpoints.routers
         self.metrics = metrics
         self.queue = AsyncInference(endpoints, endpoints.registry.root.parent / "async-notifications.jsonl")
+        self.traffic = Traffic()
 
     async def invoke(
         self,
@@ -51,8 +60,39 @@ class Gateway:
         target_variant: str | None,
         custom_attributes: str | None,
         component: str | None = None,
+        target_model: str | None = None,
+        inference_id: str | None = None,
     ) -> tuple[Headers, bytes]:
         started = time.perf_counter()
+        router, fleet = self.route(endpoint, target_variant, component)
+        content_type = content_type or DEFAULT_CONTENT_TYPE
+        check_target_model(endpoint, fleet.model, target_model)
+        model_started = time.perf_counter()
+        try:
+            result = await (fleet.gate or fleet).invoke(body, content_type, accept, custom_attributes, target_model)
+        except ApiError:
+            raise
+        except Exception as exc:
+            self._publish(endpoint, fleet, 0, started, model_started)
+            unreachable = _model_error(endpoint, fleet.variant, 500, f"The model server could not be reached: {exc}")
+            raise target_model_error(exc) or unreachable from None
+        status = result.status
+        self._publish(endpoint, fleet, status, started, model_started)
+        if status < 200 or status > 299:
+            raise _model_error(endpoint, fleet.variant, status, result.body.decode("utf-8", "replace"))
+        response_type = result.content_type or accept or DEFAULT_CONTENT_TYPE
+        headers = [
+            (b"content-type", response_type.encode()),
+            (b"x-amzn-invoked-production-variant", fleet.variant_header),
+        ]
+        if result.custom_attributes:
+            headers.append((b"x-amzn-sagemaker-custom-attributes", result.custom_attributes.encode()))
+        exchange = Exchange(body, content_type, result.body, response_type, inference_id)
+        self.traffic.after(endpoint, router, fleet, exchange, accept, custom_attributes)
+        return headers, result.body
+
+    def route(self, endpoint: str, target_variant: str | None, component: str | None = None) -> tuple[Router, Fleet]:
+        """The endpoint's router and the fleet it picked for one request."""
         router = self.routers.get(endpoint) or self.routers.get(key_of(endpoint))
         if router is None:
             raise self._not_serving(endpoint)
@@ -70,27 +110,7 @@ class Gateway:
             if target_variant is not None and not router.knows_variant(target_variant):
                 raise runtime_validation(f"Variant {target_variant} of endpoint {endpoint} not found.")
             raise runtime_validation(f"Endpoint {endpoint} has no instance in service to take the request.")
-        model_started = time.perf_counter()
-        try:
-            result = await (fleet.gate or fleet).invoke(
-                body, content_type or DEFAULT_CONTENT_TYPE, accept, custom_attributes
-            )
-        except ApiError:
-            raise
-        except Exception as exc:
-            self._publish(endpoint, fleet, 0, started, model_started)
-            raise _model_error(endpoint, fleet.variant, 500, f"The model server could not be reached: {exc}") from None
-        status = result.status
-        self._publish(endpoint, fleet, status, started, model_started)
-        if status < 200 or status > 299:
-            raise _model_error(endpoint, fleet.variant, status, result.body.decode("utf-8", "replace"))
-        headers = [
-            (b"content-type", (result.content_type or accept or DEFAULT_CONTENT_TYPE).encode()),
-            (b"x-amzn-invoked-production-variant", fleet.variant_header),
-        ]
-        if result.custom_attributes:
-            headers.append((b"x-amzn-sagemaker-custom-attributes", result.custom_attributes.encode()))
-        return headers, result.body
+        return router, fleet
 
     def _component_fleet(self, endpoint: str, component: str | None) -> Fleet:
         """The copies a request naming an inference component goes to (see `components`)."""

@@ -57,7 +57,8 @@ class Gate:
             self._idle = asyncio.get_running_loop().create_task(self._scale_to_zero_when_idle())
 
     async def invoke(
-        self, body: bytes, content_type: str, accept: str | None, custom_attributes: str | None
+        self, body: bytes, content_type: str, accept: str | None, custom_attributes: str | None,
+        target_model: str | None = None,
     ) -> InvokeResultLike:
         if self.in_flight >= self.max_concurrency:
             raise throttled(self.fleet.variant, self.max_concurrency)
@@ -65,7 +66,7 @@ class Gate:
         try:
             if not self.fleet.serving:
                 await self._cold_start()
-            return await self.fleet.invoke(body, content_type, accept, custom_attributes)
+            return await self.fleet.invoke(body, content_type, accept, custom_attributes, target_model)
         finally:
             self.in_flight -= 1
             self.last_used = time.monotonic()

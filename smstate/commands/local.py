@@ -48,6 +48,7 @@ def invoke(
     accept: str | None,
     variant: str | None,
     component: str | None = None,
+    target_model: str | None = None,
 ) -> int:
     payload = _body(body)
     loaded = load(inputs)
@@ -55,7 +56,8 @@ def invoke(
     invoker = getattr(provider, "invoke", None)
     if invoker is None:
         raise SmstateError(f"the {loaded.config.provider.type} provider cannot invoke endpoints")
-    data, returned_type, answered = invoker(endpoint, payload, content_type, accept, variant, component)
+    extra = {k: v for k, v in (("inference_component", component), ("target_model", target_model)) if v}
+    data, returned_type, answered = invoker(endpoint, payload, content_type, accept, variant, **extra)
     if answered:
         sys.stderr.write(f"(answered by variant {answered}, {returned_type})\n")
     sys.stdout.buffer.write(data if data.endswith(b"\n") else data + b"\n")

@@ -177,10 +177,10 @@ async def test_a_dead_container_makes_the_instance_unhealthy(quickstart_model: P
         (model("/nonexistent/model.tar.gz"), "process", "model artifact not found: /nonexistent/model.tar.gz"),
         (model("http://example.com/model.tar.gz"), "process", "unsupported model artifact URL"),
         ({"ModelName": "m"}, "process", "has neither PrimaryContainer nor Containers"),
-        ({"PrimaryContainer": {"Image": "x", "Mode": "MultiModel"}}, "process", "Mode MultiModel is not supported"),
+        ({"Containers": [{"Image": "x", "Mode": "MultiModel"}]}, "process", "Mode MultiModel is not supported"),
         (model(None), "kubernetes", "unknown hosting runtime 'kubernetes'"),
     ],
-    ids=["missing-artifact", "http-url", "no-container", "multi-model", "unknown-runtime"],
+    ids=["missing-artifact", "http-url", "no-container", "multi-model-pipeline", "unknown-runtime"],
 )
 async def test_models_that_cannot_be_hosted_are_refused(
     spec: dict[str, Any], runtime: str, expected: str, tmp_path: Path

@@ -35,7 +35,8 @@ def _snapshot(ctx: Context, config_name: str) -> Snapshot:
     if config is None:
         raise missing_config(ctx, config_name)
     models = {}
-    for variant in config["describe"]["ProductionVariants"]:
+    described = config["describe"]
+    for variant in described["ProductionVariants"] + (described.get("ShadowProductionVariants") or []):
         if not variant.get("ModelName"):
             continue  # a variant for inference components
         model = ctx.registry.get(Kind.MODEL, key_of(variant["ModelName"]))

@@ -51,6 +51,10 @@ class ContainerClient:
     def where(self) -> str:
         return str(self.unix.path) if self.unix is not None else f"{self.host}:{self.port}"
 
+    async def open_connection(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """A new connection of the caller's own, outside the pool (a streamed answer)."""
+        return await self._connect()
+
     async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         if self.unix is not None:
             return await asyncio.open_unix_connection(self.unix.address, limit=_READ_LIMIT)

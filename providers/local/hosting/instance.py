@@ -16,6 +16,7 @@ from typing import Any, Sequence
 
 from providers.local.hosting.artifacts import default_cache_dir, prepare_model_dir
 from providers.local.hosting.errors import HostingError
+from providers.local.hosting.multi_model import MultiModelInstance, is_multi_model, max_loaded
 from providers.local.hosting.runtime import Container, ContainerSpec, ProcessContainer
 
 RUNTIMES = ("process", "docker")
@@ -80,9 +81,12 @@ class ModelInstance:
         return all(results)
 
     async def invoke(
-        self, body: bytes, content_type: str, accept: str | None, custom_attributes: str | None
+        self, body: bytes, content_type: str, accept: str | None, custom_attributes: str | None,
+        target_model: str | None = None,
     ) -> InvokeResult:
-        """Send a request through the containers; raises HostingError if one is unreachable."""
+        """Send a request through the containers; raises HostingError if one is unreachable.
+
+        A single-model instance has no target models (the gateway refuses one)."""
         result = InvokeResult(200, content_type, body)
         last = len(self.containers) - 1
         for index, container in enumerate(self.containers):
@@ -145,7 +149,8 @@ def container_specs(model: dict[str, Any]) -> list[ContainerSpec]:
             hostname=container.get("ContainerHostname"),
         )
         if container.get("Mode", "SingleModel") != "SingleModel":
-            raise HostingError(f"{spec.label}: Mode {container['Mode']} is not supported locally; use SingleModel")
+            mode = container["Mode"]
+            raise HostingError(f"{spec.label}: Mode {mode} is not supported locally in an inference pipeline")
         specs.append(spec)
     return specs
 
@@ -153,7 +158,7 @@ def container_specs(model: dict[str, Any]) -> list[ContainerSpec]:
 async def start_instance(
     model: dict[str, Any], workdir: Path, runtime: str = "process", python: str | None = None,
     *, cache_dir: Path | None = None, memory: int | None = None,
-) -> ModelInstance:
+) -> ModelInstance | MultiModelInstance:
     """Prepare the artifacts and start every container of ``model``; no waiting for /ping.
 
     ``workdir`` is the instance's scratch directory (logs go there); extracted
@@ -165,8 +170,15 @@ async def start_instance(
     """
     if runtime not in RUNTIMES:
         raise HostingError(f"unknown hosting runtime {runtime!r}: use {' or '.join(RUNTIMES)}")
-    specs = container_specs(model)
     cache = cache_dir or default_cache_dir()
+    if is_multi_model(model):
+
+        async def load(single: dict[str, Any], where: Path) -> ModelInstance | MultiModelInstance:
+            return await start_instance(single, where, runtime, python, cache_dir=cache, memory=memory)
+
+        workdir.mkdir(parents=True, exist_ok=True)
+        return MultiModelInstance(model, workdir, load, max_loaded())
+    specs = container_specs(model)
     workdir.mkdir(parents=True, exist_ok=True)
     started: list[Container] = []
     try:

@@ -38,7 +38,7 @@ import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, NoReturn
+from typing import Any, Callable, Iterator, NoReturn
 
 JSON, CSV, NPY = "application/json", "text/csv", "application/x-npy"
 # Without numpy (a bare Python) JSON and CSV decode to lists and NPY is refused.
@@ -56,6 +56,7 @@ class Reply:
     content_type: str
     body: bytes
     custom_attributes: str | None = None
+    chunks: Iterator[bytes] | None = None  # a handler's generator: sent chunk by chunk, as produced
 
 
 class Context:
@@ -177,8 +178,11 @@ class Handlers:
             else:
                 data = self.input_fn(context, body, content_type)
                 prediction = self.predict_fn(context, data, self.model)
-                result = self.output_fn(context, prediction, accept)
+                streams = isinstance(prediction, Iterator) and self.output_fn.fn is default_output_fn
+                result = prediction if streams else self.output_fn(context, prediction, accept)
             payload, media = result if isinstance(result, tuple) else (result, accept)
+            if isinstance(payload, Iterator):
+                return Reply(200, media, b"", context.response_headers.get(ATTRIBUTES_HEADER), _streamed(payload))
             if isinstance(payload, str):
                 payload = payload.encode()
             if not isinstance(payload, (bytes, bytearray)):
@@ -232,14 +236,24 @@ def asgi_app(handlers: Handlers) -> Callable[..., Any]:
             reply = handlers.invoke(b"".join(chunks), headers)
         else:
             reply = _METHOD if path == "/invocations" else _NOT_FOUND
-        raw = [(b"content-type", reply.content_type.encode("latin-1")),
-               (b"content-length", str(len(reply.body)).encode())]
+        length = [] if reply.chunks is not None else [(b"content-length", str(len(reply.body)).encode())]
+        raw = [(b"content-type", reply.content_type.encode("latin-1")), *length]
         if reply.custom_attributes is not None:
             raw.append((ATTRIBUTES_HEADER.encode(), reply.custom_attributes.encode("latin-1")))
         await send({"type": "http.response.start", "status": reply.status, "headers": raw})
+        for chunk in reply.chunks or ():  # an error ends the response unfinished
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": reply.body})
 
     return app
+
+
+def _streamed(chunks: Iterator[Any]) -> Iterator[bytes]:  # a handler's error ends the response unfinished
+    try:
+        yield from (chunk.encode() if isinstance(chunk, str) else bytes(chunk) for chunk in chunks if chunk)
+    except Exception:
+        traceback.print_exc()
+        raise
 
 
 _NOT_FOUND = Reply(404, "text/plain", b"not found")
@@ -280,11 +294,15 @@ def serve_stdlib(handlers: Handlers, sock: socket.socket) -> None:
         def _reply(self, reply: Reply) -> None:
             self.send_response(reply.status)
             self.send_header("Content-Type", reply.content_type)
-            self.send_header("Content-Length", str(len(reply.body)))
+            length = ("Content-Length", str(len(reply.body))) if reply.chunks is None else None
+            self.send_header(*(length or ("Transfer-Encoding", "chunked")))
             if reply.custom_attributes is not None:
                 self.send_header("X-Amzn-SageMaker-Custom-Attributes", reply.custom_attributes)
             self.end_headers()
-            self.wfile.write(reply.body)
+            for chunk in reply.chunks or ():  # an error ends the response unfinished
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                self.wfile.flush()
+            self.wfile.write(reply.body if reply.chunks is None else b"0\r\n\r\n")
 
         def log_message(self, format: str, *args: Any) -> None:
             pass

@@ -264,12 +264,12 @@ def _physical_name(
     if decl.name is not None:
         return decl.name
     if not kind.hashed:
-        return sanitize(decl.address.name)
+        return sanitize(decl.address.label)
     if isinstance(digest_hex, Unknown):
         return Unknown(f"{decl.address}.name")
     if known is not None and known.physical_name and known.spec_hash and known.spec_hash in (digest_hex, previous):
         return known.physical_name
-    return physical_name(decl.address.name, digest_hex)
+    return physical_name(decl.address.label, digest_hex)
 
 
 def _check_name(kind: Kind, name: str | Unknown | None) -> str | None:
@@ -332,6 +332,10 @@ def _lookup(
             if ref.name not in values:
                 raise RefError(f"${{{ref.text}}}: undeclared {ref.head} {ref.name!r}")
             return dig(resolve(values[ref.name], lookup), ref.attr, ref)
+        if ref.kind == "data":
+            return Unknown(ref.text)  # read at plan time; until then known only then (datasources.py)
+        if ref.kind in ("each", "module"):
+            raise RefError(f"${{{ref.text}}}: " + ("each is only known inside a block with for_each" if ref.kind == "each" else f"undeclared module {ref.head!r}"))
         address = ref.address
         assert address is not None
         if address not in config.resources:

@@ -26,7 +26,11 @@ from .backends import Backend
 from .changes import Drift, Plan
 from .config import Config
 from .errors import SmstateError
+from .datasources import reader
 from .evaluate import Desired, Evaluation, Keys, Known, evaluate
+from .expand import expand, needs_expansion
+from .modsource import module_reader
+from .moved import apply_moves
 from .files import read_regular_text
 from .graph import Graph
 from .hashing import StateKey
@@ -60,6 +64,15 @@ class Loaded:
     files: list[tuple[str, str]]
     graph: Graph | None = None
     """The dependency graph, built by the first evaluation and kept for the later ones."""
+    root: Config | None = None
+    """The config as written, before its for_each blocks and modules were expanded."""
+
+    def read_data(self, provider: Provider) -> None:
+        """Expand again with the data sources read: their results are now known values."""
+        if self.root is None or not needs_expansion(self.root):
+            return
+        self.config = expand(self.root, self.variables, module_reader(self.workspace.dir), reader({None: provider}))
+        self.graph = None
 
     def evaluate(self, state: State | None) -> Evaluation:
         evaluation = evaluate(self.config, self.variables, known_values(state), self.workspace.digest,
@@ -146,7 +159,8 @@ def load(inputs: Inputs, files: list[tuple[str, str]] | None = None, cli_vars: d
     cli_vars = cli_vars if cli_vars is not None else parse_cli_vars(inputs.vars, config.variables)
     var_files = var_files if var_files is not None else read_var_files(inputs.var_files, workspace.dir)
     values = variables_mod.resolve(config, cli_vars, list(var_files), os.environ)
-    loaded = Loaded(workspace, config, values, files)
+    expanded = expand(config, values, module_reader(workspace.dir))
+    loaded = Loaded(workspace, expanded, values, files, root=config)
     loaded.evaluate(None)
     workspace.check_backend(config)
     return loaded
@@ -213,6 +227,9 @@ def rekeyed(loaded: Loaded, state: State) -> State:
 def build_plan(loaded: Loaded, provider: Provider | None, state: State, options: Options, parallelism: int) -> tuple[Plan, State]:
     """Refresh through the provider, then plan against the refreshed state."""
     drift: list[Drift] = []
+    if provider is not None:
+        loaded.read_data(provider)
+    state, moves = apply_moves(state, loaded.config.blocks.moved)
     refreshed = state = rekeyed(loaded, state)
     if provider is not None:
         lives = refresh_lives(provider, state, parallelism)
@@ -223,6 +240,7 @@ def build_plan(loaded: Loaded, provider: Provider | None, state: State, options:
     evaluation = loaded.evaluate(adopting)
     refreshed = rekey(adopting, evaluation.desired)
     plan = make_plan(loaded.config, evaluation, refreshed, drift, options)
+    plan.warnings += [f"moved {move}" for move in moves]
     if provider is not None:
         check_creates(provider, plan.changes, state.lineage, parallelism)
     if provider is not None and loaded.config.provider.type == "aws":

@@ -86,6 +86,9 @@ class Provider(Protocol):
 
     def tags_of(self, arn: str) -> dict[str, str]: ...
 
+    def first_listed(self, kind: Kind, params: dict[str, Any]) -> str | None:
+        """The ARN of the first row the kind's data lookup List call returns with `params` (None: no row)."""
+
     def list_summaries(self, kind: Kind, created_after: str | None) -> dict[str, Summary]:
         """Name -> Summary of every object of an immutable kind created after a time."""
 

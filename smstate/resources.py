@@ -90,6 +90,19 @@ class Reference:
 
 
 @dataclass(frozen=True)
+class DataLookup:
+    """How a data source finds the object of a kind it reads, other than by name: the newest
+    row of a List call given the source's arguments (snake_case of the List request's members)."""
+
+    operation: str
+    key: str
+    arn_member: str
+    fixed: tuple[tuple[str, str], ...] = ()
+    """Request members always sent: the sort that puts the newest first, and filters."""
+    required: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Statuses:
     """How a kind reports progress: the status member of its description and what each value means."""
 
@@ -158,6 +171,8 @@ class Kind:
     """Apply waits for it to settle after a create or update and to be gone after a delete."""
     view: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     """Its live description in config form, when that is not the create request's shape."""
+    lookup: DataLookup | None = None
+    """How a data source of this kind finds its object; None: by `name` (its describe request's id)."""
 
     @property
     def hashed(self) -> bool:
@@ -328,6 +343,13 @@ KINDS: dict[str, Kind] = {
             excluded=frozenset({"ModelPackageName", "ClientToken"}),
             token_member="ClientToken",
             tags=Tagging.UNREADABLE,
+            lookup=DataLookup(
+                "ListModelPackages",
+                "ModelPackageSummaryList",
+                "ModelPackageArn",
+                fixed=(("ModelPackageType", "Versioned"), ("SortBy", "CreationTime"), ("SortOrder", "Descending")),
+                required=("model_package_group_name",),
+            ),
             references=(Reference(("model_package_group_name",), "model_package_groups"),),
             statuses=Statuses(
                 "ModelPackageStatus",

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from . import __version__
-from .addresses import NAME_RE, RESOURCE_TYPES
+from .addresses import Address
 from .errors import StateError
 from .hashing import StateKey
 from .resources import BY_STATE_TYPE, KINDS
@@ -192,10 +192,10 @@ class _Statefile(BaseModel):
     @model_validator(mode="after")
     def _addresses(self) -> _Statefile:
         for address, obj in self.resources.items():
-            kind, _, name = address.partition(".")
-            if kind not in RESOURCE_TYPES or not NAME_RE.match(name):
+            parsed, rest = Address.parse_prefix(address)
+            if parsed is None or rest:
                 raise ValueError(f"{address!r} is not an address (TYPE.NAME)")
-            if any(o.type != KINDS[kind].state_type for o in (obj, *obj.deposed)):
+            if any(o.type != KINDS[parsed.type].state_type for o in (obj, *obj.deposed)):
                 raise ValueError(f"{address} records an object of another type")
         return self
 

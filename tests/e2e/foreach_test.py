@@ -1,0 +1,80 @@
+"""for_each, modules and moved blocks end to end on a moto server, through the real CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .conftest import ROLE, Aws, Project
+
+MODELS = """
+provider: {type: aws, region: us-east-1}
+variables:
+  models: {type: map}
+models:
+  m:
+    for_each: ${var.models}
+    execution_role_arn: %s
+    primary_container: {image: "${each.value.image}", model_data_url: "s3://b/${each.key}.tar.gz"}
+outputs:
+  churn_model: ${models.m["churn"].name}
+""" % ROLE
+
+THREE = {"churn": {"image": "img:1"}, "fraud": {"image": "img:2"}, "upsell": {"image": "img:3"}}
+
+
+def _project(tmp_path: Path, aws: Aws, text: str, variables: dict[str, object]) -> Project:
+    directory = tmp_path / "project"
+    directory.mkdir()
+    (directory / "smstate.yaml").write_text(text)
+    var_file = tmp_path / "vars.json"
+    var_file.write_text(json.dumps(variables))
+    return Project(directory, var_file, aws.env)
+
+
+def test_for_each_over_three_keys_applies_replans_clean_and_removing_a_key_destroys_only_it(tmp_path: Path, aws: Aws) -> None:
+    project = _project(tmp_path, aws, MODELS, {"models": THREE})
+    first = project.apply()
+    assert first.code == 0, str(first)
+    names = aws.model_names()
+    assert [n.rsplit("-", 1)[0] for n in names] == ["m-churn", "m-fraud", "m-upsell"]
+    state = project.state()
+    assert sorted(state["resources"]) == ['models.m["churn"]', 'models.m["fraud"]', 'models.m["upsell"]']
+    assert state["outputs"]["churn_model"] == names[0]
+    again = project.plan("--detailed-exitcode")
+    assert again.code == 0, str(again)
+    assert "No changes." in again.out
+
+    project.var_file.write_text(json.dumps({"models": {k: v for k, v in THREE.items() if k != "fraud"}}))
+    plan = project.plan("--json")
+    changes = json.loads(plan.out)["changes"]
+    assert [(c["address"], c["action"]) for c in changes] == [('models.m["fraud"]', "delete")]
+    assert project.apply().code == 0
+    assert aws.model_names() == [names[0], names[2]]
+
+
+def test_a_moved_entry_re_addresses_the_object_without_replacing_it(tmp_path: Path, aws: Aws) -> None:
+    single = MODELS.replace("    for_each: ${var.models}\n", "").replace("${each.value.image}", "img:1")
+    single = single.replace("${each.key}", "churn").replace('${models.m["churn"].name}', "${models.m.name}")
+    project = _project(tmp_path, aws, single, {"models": {}})
+    assert project.apply().code == 0, "apply"
+    before = aws.model_names()
+    project.config.write_text(MODELS + "moved:\n  - {from: models.m, to: 'models.m[\"churn\"]'}\n")
+    project.var_file.write_text(json.dumps({"models": {"churn": {"image": "img:1"}}}))
+    plan = project.plan("--detailed-exitcode")
+    assert plan.code == 0, str(plan)
+    assert 'models.m -> models.m["churn"]' in plan.err + plan.out
+    applied = project.apply()
+    assert applied.code == 0, str(applied)
+    assert list(project.state()["resources"]) == ['models.m["churn"]']
+    assert aws.model_names() == before
+
+
+def test_without_a_moved_entry_a_renamed_key_is_a_replacement(tmp_path: Path, aws: Aws) -> None:
+    project = _project(tmp_path, aws, MODELS.split("outputs:")[0], {"models": {"churn": {"image": "img:1"}}})
+    assert project.apply().code == 0
+    project.var_file.write_text(json.dumps({"models": {"churn2": {"image": "img:1"}}}))
+    plan = json.loads(project.plan("--json").out)
+    assert sorted((c["address"], c["action"]) for c in plan["changes"]) == [
+        ('models.m["churn"]', "delete"), ('models.m["churn2"]', "create"),
+    ]

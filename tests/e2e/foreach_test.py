@@ -78,3 +78,67 @@ def test_without_a_moved_entry_a_renamed_key_is_a_replacement(tmp_path: Path, aw
     assert sorted((c["address"], c["action"]) for c in plan["changes"]) == [
         ('models.m["churn"]', "delete"), ('models.m["churn2"]', "create"),
     ]
+
+
+ENDPOINT_MODULE = """
+variables:
+  image: {}
+  instance_type: {default: ml.m5.large}
+models:
+  main:
+    execution_role_arn: %s
+    primary_container: {image: "${var.image}", model_data_url: "s3://b/model.tar.gz"}
+endpoint_configs:
+  main:
+    production_variants:
+      - {variant_name: a, model_name: "${models.main.name}", instance_type: "${var.instance_type}", initial_instance_count: 1}
+endpoints:
+  main:
+    endpoint_config_name: ${endpoint_configs.main.name}
+outputs:
+  endpoint: ${endpoints.main.name}
+""" % ROLE
+
+TWICE = """
+provider: {type: aws, region: us-east-1}
+modules:
+  checkout:
+    source: ./modules/realtime
+    inputs: {image: "img:1"}
+  search:
+    source: ./modules/realtime
+    inputs: {image: "img:2", instance_type: ml.c5.large}
+outputs:
+  checkout: ${module.checkout.endpoint}
+  search: ${module.search.endpoint}
+"""
+
+
+def test_a_module_used_twice_with_different_inputs(tmp_path: Path, aws: Aws) -> None:
+    project = _project(tmp_path, aws, TWICE, {})
+    module = project.dir / "modules" / "realtime"
+    module.mkdir(parents=True)
+    (module / "smstate.yaml").write_text(ENDPOINT_MODULE)
+    applied = project.apply()
+    assert applied.code == 0, str(applied)
+    assert aws.endpoint_names() == ["checkout-main", "search-main"]
+    assert project.state()["outputs"] == {"checkout": "checkout-main", "search": "search-main"}
+    config = aws.sagemaker.describe_endpoint_config(EndpointConfigName=aws.sagemaker.describe_endpoint(EndpointName="search-main")["EndpointConfigName"])
+    assert config["ProductionVariants"][0]["InstanceType"] == "ml.c5.large"
+    model = aws.sagemaker.describe_model(ModelName=config["ProductionVariants"][0]["ModelName"])
+    assert model["PrimaryContainer"]["Image"] == "img:2"
+    assert sorted(project.state()["resources"])[:3] == [
+        "module.checkout.endpoint_configs.main", "module.checkout.endpoints.main", "module.checkout.models.main",
+    ]
+    assert project.plan("--detailed-exitcode").code == 0
+
+
+def test_an_error_inside_a_module_names_its_file_line_and_key(tmp_path: Path, aws: Aws) -> None:
+    project = _project(tmp_path, aws, TWICE, {})
+    module = project.dir / "modules" / "realtime"
+    module.mkdir(parents=True)
+    (module / "smstate.yaml").write_text(ENDPOINT_MODULE.replace("instance_type: \"${var.instance_type}\"", "instance_typo: x"))
+    result = project.plan()
+    assert result.code == 1
+    assert "Error: modules/realtime/smstate.yaml:12: module.checkout.endpoint_configs.main.production_variants[0].instance_typo: unknown field" in result.err, str(result)
+    assert "Traceback" not in result.err

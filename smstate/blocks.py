@@ -57,6 +57,10 @@ class Blocks:
     data: dict[str, DataDecl] = field(default_factory=dict)
     """By `TYPE.NAME`."""
     moved: list[tuple[Address, Address]] = field(default_factory=list)
+    read: dict[str, Any] = field(default_factory=dict)
+    """Once expanded: `data.TYPE.NAME` (with its module path) -> the ARN (or name) the data source read."""
+    uses: dict[Address, frozenset[str]] = field(default_factory=dict)
+    """Once expanded: the data sources whose results each resource's spec holds."""
 
 
 def merge_block(blocks: Blocks, source: Source, section: str, key: str, value: Any, problems: list[Diagnostic]) -> None:

@@ -89,6 +89,8 @@ class Plan:
     outputs: dict[str, Any] = field(default_factory=dict)
     prior_outputs: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+    """The data sources read whose results change what will be done: address -> what was read."""
 
     def summary(self) -> dict[str, int]:
         add = sum(1 for c in self.changes if c.action in (Action.CREATE, Action.REPLACE))

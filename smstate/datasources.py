@@ -34,7 +34,7 @@ def reader(providers: Mapping[str | None, Provider]) -> DataRead:
         live = target.read(kind, object_id)
         if live is None:
             raise SmstateError(f"{where}: {object_id!r} does not exist")
-        found = {xform_name(k): v for k, v in live.description.items() if isinstance(k, str)}
+        found = shapes.from_response(kind.create_shape, live.description) or {}
         return {**found, "name": live.physical_name, "arn": live.arn, "version": live.version}
 
     return read

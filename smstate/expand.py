@@ -50,7 +50,7 @@ def expand(config: Config, variables: Mapping[str, Any], files: ModuleFiles | No
     if not needs_expansion(config):
         return config
     out = Config(config.provider, config.backend, config.variables, config.values, {}, {},
-                 dict(config.sources), dict(config.locations), config.blocks)
+                 dict(config.sources), dict(config.locations), replace(config.blocks, read={}, uses={}))
     run = _Run(out, variables, files, read, [])
     scope = Scope(values=config.values, variables=dict(variables))
     _expand_scope(run, config, scope, ".", None, ("smstate.yaml",))
@@ -118,6 +118,7 @@ def _known(value: Any, scope: Scope) -> Any:
 
 def _add_resource(run: _Run, config: Config, scope: Scope, decl: ResourceDecl, provider: str | None) -> None:
     each = scope.each
+    scope = replace(scope, used=set())
     address = scope.address(Address(decl.address.type, decl.address.name, each[0] if each else ""))
     key = str(address)
     try:
@@ -127,6 +128,7 @@ def _add_resource(run: _Run, config: Config, scope: Scope, decl: ResourceDecl, p
         return
     run.out.locations[key] = config.locations.get(str(decl.address), (decl.file, (decl.address.type, decl.address.name)))
     depends = tuple(scope.address(d) for d in decl.depends_on)
+    run.out.blocks.uses[address] = frozenset(scope.used)
     run.out.resources[address] = replace(
         decl, address=address, body=body, depends_on=depends, for_each=None, provider=decl.provider or provider
     )
@@ -142,7 +144,9 @@ def _read_data(run: _Run, config: Config, scope: Scope, decl: DataDecl, provider
     if run.read is None:
         return None
     chosen = arguments.pop("provider", None) or provider
-    return run.read(decl, arguments, chosen)
+    found = run.read(decl, arguments, chosen)
+    run.out.blocks.read[scope.data_key(f"{decl.type}.{decl.name}")] = found.get("arn") or found.get("name")
+    return found
 
 
 def _expand_modules(run: _Run, config: Config, scope: Scope, directory: str, provider: str | None,

@@ -241,6 +241,8 @@ def build_plan(loaded: Loaded, provider: Provider | None, state: State, options:
     refreshed = rekey(adopting, evaluation.desired)
     plan = make_plan(loaded.config, evaluation, refreshed, drift, options)
     plan.warnings += [f"moved {move}" for move in moves]
+    blocks = loaded.config.blocks
+    plan.data = {key: blocks.read[key] for key in sorted({k for c in plan.changes for k in blocks.uses.get(c.address, ())})}
     if provider is not None:
         check_creates(provider, plan.changes, state.lineage, parallelism)
     if provider is not None and loaded.config.provider.type == "aws":

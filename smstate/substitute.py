@@ -42,6 +42,11 @@ class Scope:
     each: tuple[str, Any] | None = None
     variables: dict[str, Any] = field(default_factory=dict)
     """The root's variable values: what makes a for_each known at expansion."""
+    used: set[str] = field(default_factory=set)
+    """The data sources (`data.TYPE.NAME` with the module path) whose results were put in."""
+
+    def data_key(self, key: str) -> str:
+        return "".join(f"module.{m}." for m in self.module) + f"data.{key}"
 
     def address(self, address: Address) -> Address:
         return Address(address.type, address.name, address.key, self.module + address.module)
@@ -138,6 +143,7 @@ def _data(ref: Ref, scope: Scope) -> Any:
     found = scope.data[key]
     if found is None:  # not read yet: known at plan
         return "${data." + ".".join((ref.head, instance(ref.name), *ref.attr)) + "}"
+    scope.used.add(scope.data_key(key))
     return Literal(_dig(found, ref.attr, ref))
 
 

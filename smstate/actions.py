@@ -156,6 +156,7 @@ class Actions:
             version=live.version,
             created=live.created,
             status=status,
+            provider=desired.provider,
         )
 
     def _tags(self, address: Address, desired: Desired) -> dict[str, str]:

@@ -40,6 +40,8 @@ class Desired:
     pinned: bool = False
     previous_hash: str | None = None
     """The spec hash under the state's previous key, while a state is re-keyed (rekey.py)."""
+    provider: str | None = None
+    """The named provider the object lives in; None: the default one."""
 
     @property
     def request(self) -> dict[str, Any]:
@@ -243,7 +245,8 @@ def _named(
     if name_problem:
         problems.append(config.diagnostic(key, ("name",) if decl.name else (), name_problem))
         return None
-    return Desired(decl.address, kind, spec, name, digest_hex, tags, decl.lifecycle, deps, decl.name is not None, previous)
+    return Desired(decl.address, kind, spec, name, digest_hex, tags, decl.lifecycle, deps, decl.name is not None, previous,
+                   decl.provider)
 
 
 @dataclass(frozen=True)

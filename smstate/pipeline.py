@@ -31,13 +31,13 @@ from .evaluate import Desired, Evaluation, Keys, Known, evaluate
 from .expand import expand, needs_expansion
 from .modsource import module_reader
 from .moved import apply_moves
+from .routing import by_provider
 from .files import read_regular_text
 from .graph import Graph
 from .hashing import StateKey
-from .ownership import check_creates
+from .fanout import check_all_creates, check_provider_names, providers_for, refresh_lives, route_state
 from .plan import LiveKey, Options, lifecycles, make_plan, refresh
 from .provider import Provider, load_provider
-from .refresh import refresh_lives
 from .resources import BY_STATE_TYPE
 from .rekey import rekey
 from .state import State
@@ -71,7 +71,7 @@ class Loaded:
         """Expand again with the data sources read: their results are now known values."""
         if self.root is None or not needs_expansion(self.root):
             return
-        self.config = expand(self.root, self.variables, module_reader(self.workspace.dir), reader({None: provider}))
+        self.config = expand(self.root, self.variables, module_reader(self.workspace.dir), reader(by_provider(provider)))
         self.graph = None
 
     def evaluate(self, state: State | None) -> Evaluation:
@@ -160,6 +160,7 @@ def load(inputs: Inputs, files: list[tuple[str, str]] | None = None, cli_vars: d
     var_files = var_files if var_files is not None else read_var_files(inputs.var_files, workspace.dir)
     values = variables_mod.resolve(config, cli_vars, list(var_files), os.environ)
     expanded = expand(config, values, module_reader(workspace.dir))
+    check_provider_names(expanded)
     loaded = Loaded(workspace, expanded, values, files, root=config)
     loaded.evaluate(None)
     workspace.check_backend(config)
@@ -230,6 +231,7 @@ def build_plan(loaded: Loaded, provider: Provider | None, state: State, options:
     if provider is not None:
         loaded.read_data(provider)
     state, moves = apply_moves(state, loaded.config.blocks.moved)
+    route_state(provider, state)
     refreshed = state = rekeyed(loaded, state)
     if provider is not None:
         lives = refresh_lives(provider, state, parallelism)
@@ -244,9 +246,9 @@ def build_plan(loaded: Loaded, provider: Provider | None, state: State, options:
     blocks = loaded.config.blocks
     plan.data = {key: blocks.read[key] for key in sorted({k for c in plan.changes for k in blocks.uses.get(c.address, ())})}
     if provider is not None:
-        check_creates(provider, plan.changes, state.lineage, parallelism)
+        check_all_creates(provider, plan.changes, state.lineage, parallelism)
     if provider is not None and loaded.config.provider.type == "aws":
-        plan.warnings += check_network(provider, evaluation)
+        plan.warnings += check_network(by_provider(provider)[None], evaluation)
     return plan, refreshed
 
 
@@ -255,6 +257,8 @@ def check_network(provider: Provider, evaluation: Evaluation) -> list[str]:
     subnets: set[str] = set()
     groups: set[str] = set()
     for desired in evaluation.desired.values():
+        if desired.provider is not None:
+            continue  # the default provider's objects: it is the one asked
         vpc = desired.spec.get("vpc_config")
         if isinstance(vpc, dict):
             subnets.update(s for s in vpc.get("subnets", []) if isinstance(s, str))
@@ -271,4 +275,4 @@ def check_network(provider: Provider, evaluation: Evaluation) -> list[str]:
 
 
 def provider_for(loaded: Loaded) -> Provider:
-    return load_provider(loaded.config.provider, str(loaded.workspace.dir))
+    return providers_for(loaded.config, str(loaded.workspace.dir))

@@ -40,6 +40,8 @@ class ObjectState:
     created: str | None = None
     status: str = "ready"
     deposed: list[ObjectState] = field(default_factory=list)
+    provider: str | None = None
+    """The named provider (`providers:`) the object lives in; None: the default `provider:`."""
 
     @property
     def id(self) -> str:
@@ -55,6 +57,8 @@ class ObjectState:
             del out["version"]
         if self.created is None:
             del out["created"]
+        if self.provider is None:
+            del out["provider"]
         return out
 
     @classmethod
@@ -168,6 +172,7 @@ class _Object(BaseModel):
     created: str | None = None
     status: Literal["ready", "creating", "tainted", "gone"] = "ready"
     deposed: list[_Object] = []
+    provider: str | None = None
 
     @field_validator("type")
     @classmethod

@@ -251,7 +251,8 @@ def _after(desired: Desired, key: StateKey) -> dict[str, Any]:
 def _targeted(changes: list[Change], state: State, evaluation: Evaluation, options: Options) -> list[Change]:
     if not options.targets:
         return changes
-    wanted = set(options.targets)
+    known = set(evaluation.desired) | {Address.parse(a) for a in state.resources}
+    wanted = set(options.targets) | {a for a in known if a.block in options.targets}  # a block: all its instances
     if options.mode is Mode.DESTROY:
         grew = True
         while grew:

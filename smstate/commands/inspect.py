@@ -40,7 +40,7 @@ def state_list(inputs: Inputs) -> int:
 
 
 def state_show(inputs: Inputs, address: str) -> int:
-    Address.parse(address)
+    address = str(Address.parse(address))
     _, backend, _ = _backend(inputs)
     state = backend.read()
     if state is None or address not in state.resources:
@@ -50,8 +50,7 @@ def state_show(inputs: Inputs, address: str) -> int:
 
 
 def state_rm(inputs: Inputs, addresses: list[str]) -> int:
-    for address in addresses:
-        Address.parse(address)
+    addresses = [str(Address.parse(address)) for address in addresses]
     _, backend, _ = _backend(inputs)
     with locked(backend, "state rm", inputs.lock_timeout):
         state = backend.read()

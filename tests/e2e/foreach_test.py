@@ -142,3 +142,29 @@ def test_an_error_inside_a_module_names_its_file_line_and_key(tmp_path: Path, aw
     assert result.code == 1
     assert "Error: modules/realtime/smstate.yaml:12: module.checkout.endpoint_configs.main.production_variants[0].instance_typo: unknown field" in result.err, str(result)
     assert "Traceback" not in result.err
+
+
+def test_commands_take_instance_addresses(tmp_path: Path, aws: Aws) -> None:
+    project = _project(tmp_path, aws, MODELS, {"models": THREE})
+    assert project.apply().code == 0
+    listed = project.run("state", "list")
+    assert listed.out.split() == ['models.m["churn"]', 'models.m["fraud"]', 'models.m["upsell"]']
+    shown = json.loads(project.run("state", "show", 'models.m["fraud"]').out)
+    assert shown["physical_name"].startswith("m-fraud-")
+    fraud = shown["physical_name"]
+
+    aws.sagemaker.add_tags(ResourceArn=shown["arn"], Tags=[{"Key": "team", "Value": "hand"}])
+    drift = project.run("drift", "--var-file", str(project.var_file), "--format", "json", "--target", "models.m")
+    assert drift.code == 2, str(drift)
+    assert [d["address"] for d in json.loads(drift.out)["drift"]] == ['models.m["fraud"]']
+    targeted = json.loads(project.plan("--json", "--target", 'models.m["fraud"]').out)
+    assert [(c["address"], c["action"]) for c in targeted["changes"]] == [('models.m["fraud"]', "update")]
+
+    removed = project.run("state", "rm", 'models.m["fraud"]')
+    assert removed.code == 0, str(removed)
+    assert 'models.m["fraud"]' not in project.state()["resources"]
+    imported = project.run("import", "--var-file", str(project.var_file), 'models.m["fraud"]', fraud)
+    assert imported.code == 0, str(imported)
+    assert project.state()["resources"]['models.m["fraud"]']["physical_name"] == fraud
+    bad = project.run("state", "show", "models.m[fraud]")
+    assert bad.code == 1 and bad.errors[0].startswith("Error: invalid address 'models.m[fraud]'"), str(bad)

@@ -113,3 +113,25 @@ def merge_moved(blocks: Blocks, source: Source, value: Any, problems: list[Diagn
             problems.append(Diagnostic(source.file, source.line(path), dotted(path), "an object cannot move to another type"))
             continue
         blocks.moved.append((old, new))
+
+
+FOR_EACH_SCHEMA: dict[str, Any] = {
+    "description": "One instance per key: a map, a list of strings, or a ${...} reference to one (a variable, a data source)",
+    "anyOf": [{"type": "object"}, {"type": "array", "items": {"type": "string"}}, {"type": "string"}],
+}
+
+
+def block_schemas(provider: dict[str, Any], data_kinds: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The JSON Schema of the sections here; `provider` is the schema of one provider's settings,
+    `data_kinds` the arguments each kind's data sources take."""
+    module = _ModuleBody.model_json_schema()
+    module["properties"]["for_each"] = FOR_EACH_SCHEMA
+    moved = {"type": "object", "required": ["from", "to"], "additionalProperties": False,
+             "properties": {"from": {"type": "string"}, "to": {"type": "string"}}}
+    return {
+        "providers": {"type": "object", "additionalProperties": provider},
+        "modules": {"type": "object", "additionalProperties": module},
+        "data": {"type": "object", "additionalProperties": False,
+                 "properties": {k: {"type": "object", "additionalProperties": v} for k, v in data_kinds.items()}},
+        "moved": {"type": "array", "items": moved},
+    }

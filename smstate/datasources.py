@@ -65,3 +65,17 @@ def _find(kind: Kind, provider: Provider, arguments: dict[str, Any], where: str)
         shown = ", ".join(f"{k}={v}" for k, v in sorted(arguments.items()))
         raise SmstateError(f"{where}: no {kind.state_type.replace('_', ' ')} matches {shown}")
     return arn
+
+
+def data_arguments(kind: Kind) -> dict[str, Any]:
+    """The JSON Schema of a data source's arguments: `name`, or the kind's lookup's List filters."""
+    by_name = {"type": "object", "required": ["name"], "additionalProperties": False,
+               "properties": {"name": {"type": "string"}, "provider": {"type": "string"}}}
+    if kind.lookup is None:
+        return by_name
+    shape = shapes.input_shape(kind.lookup.operation)
+    fixed = dict(kind.lookup.fixed)
+    props = {xform_name(m): shapes.json_schema(s) for m, s in shape.members.items() if m not in fixed and m not in ("MaxResults", "NextToken")}
+    props["provider"] = {"type": "string"}
+    lookup = {"type": "object", "properties": props, "additionalProperties": False, "required": list(kind.lookup.required)}
+    return {"anyOf": [by_name, lookup]}

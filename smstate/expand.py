@@ -17,6 +17,7 @@ from .addresses import KEY_RE, Address, instance
 from .blocks import DataDecl, ModuleCall
 from .config import Config, ResourceDecl
 from .errors import ConfigError, Diagnostic
+from .yamlsrc import dotted
 from .references import RefError, dig, parse_ref, resolve
 from .substitute import Scope, rewrite
 
@@ -121,10 +122,14 @@ def _add_resource(run: _Run, config: Config, scope: Scope, decl: ResourceDecl, p
     scope = replace(scope, used=set())
     address = scope.address(Address(decl.address.type, decl.address.name, each[0] if each else ""))
     key = str(address)
-    try:
-        body = rewrite(decl.body, scope)
-    except RefError as exc:
-        run.problems.append(config.diagnostic(str(decl.address), (), str(exc)))
+    body: dict[str, Any] = {}
+    for field_name, raw in decl.body.items():
+        try:
+            body[field_name] = rewrite(raw, scope)
+        except RefError as exc:
+            file, line = config.where(str(decl.address), (field_name,))
+            run.problems.append(Diagnostic(file, line, dotted((key, field_name)), str(exc)))
+    if len(body) < len(decl.body):
         return
     run.out.locations[key] = config.locations.get(str(decl.address), (decl.file, (decl.address.type, decl.address.name)))
     depends = tuple(scope.address(d) for d in decl.depends_on)
@@ -212,6 +217,7 @@ def _module_instance(run: _Run, config: Config, scope: Scope, call: ModuleCall, 
         run.problems.append(config.diagnostic(where, ("inputs",), str(exc)))
         return
     inputs: dict[str, Any] = {}
+    before = len(run.problems)
     for name, var in child.variables.items():
         if name in given:
             inputs[name] = given[name]
@@ -222,6 +228,8 @@ def _module_instance(run: _Run, config: Config, scope: Scope, call: ModuleCall, 
     for name in given:
         if name not in child.variables:
             run.problems.append(config.diagnostic(where, ("inputs", name), "the module declares no variable of that name"))
+    if len(run.problems) > before:
+        return
     inner = Scope(scope.module + (segment,), inputs, child.values, variables=scope.variables)
     _expand_scope(run, child, inner, source, call.provider or provider, (*chain, source))
     outputs: dict[str, Any] = {}

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass
@@ -27,7 +28,8 @@ def instance(name: str, key: str = "") -> str:
     return f'{name}["{key}"]' if key else name
 
 
-@dataclass(frozen=True, order=True)
+@functools.total_ordering
+@dataclass(frozen=True)
 class Address:
     """A resource address such as `models.churn`, `models.m["churn"]` or `module.checkout.models.main`.
 
@@ -39,6 +41,10 @@ class Address:
     name: str
     key: str = ""
     module: tuple[str, ...] = ()
+
+    def __lt__(self, other: Address) -> bool:
+        """Root resources first, then each module's together; within one, by type, name and key."""
+        return (self.module, self.type, self.name, self.key) < (other.module, other.type, other.name, other.key)
 
     def __str__(self) -> str:
         return "".join(f"module.{m}." for m in self.module) + f"{self.type}.{instance(self.name, self.key)}"

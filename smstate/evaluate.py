@@ -17,7 +17,7 @@ from .config import Config, Lifecycle, ResourceDecl
 from .errors import ConfigError, Diagnostic
 from .graph import CycleError, Graph
 from .hashing import StateKey, physical_name, sanitize
-from .references import Ref, RefError, dig, find, parse_ref, resolve
+from .references import Ref, RefError, dig, find, parse_ref, resolve, unexpanded
 from .resources import KINDS, Kind
 from .values import Unknown, has_secret, has_unknown, like
 
@@ -40,8 +40,7 @@ class Desired:
     pinned: bool = False
     previous_hash: str | None = None
     """The spec hash under the state's previous key, while a state is re-keyed (rekey.py)."""
-    provider: str | None = None
-    """The named provider the object lives in; None: the default one."""
+    provider: str | None = None  # the named provider (providers:) it lives in; None: the default one
 
     @property
     def request(self) -> dict[str, Any]:
@@ -245,8 +244,7 @@ def _named(
     if name_problem:
         problems.append(config.diagnostic(key, ("name",) if decl.name else (), name_problem))
         return None
-    return Desired(decl.address, kind, spec, name, digest_hex, tags, decl.lifecycle, deps, decl.name is not None, previous,
-                   decl.provider)
+    return Desired(decl.address, kind, spec, name, digest_hex, tags, decl.lifecycle, deps, decl.name is not None, previous, decl.provider)
 
 
 @dataclass(frozen=True)
@@ -335,12 +333,9 @@ def _lookup(
             if ref.name not in values:
                 raise RefError(f"${{{ref.text}}}: undeclared {ref.head} {ref.name!r}")
             return dig(resolve(values[ref.name], lookup), ref.attr, ref)
-        if ref.kind == "data":
-            return Unknown(ref.text)  # read at plan time; until then known only then (datasources.py)
-        if ref.kind in ("each", "module"):
-            raise RefError(f"${{{ref.text}}}: " + ("each is only known inside a block with for_each" if ref.kind == "each" else f"undeclared module {ref.head!r}"))
         address = ref.address
-        assert address is not None
+        if address is None:  # data, each, module: what expansion did not replace
+            return unexpanded(ref)
         if address not in config.resources:
             raise RefError(f"${{{ref.text}}}: undeclared resource {address}")
         target = done.get(address)

@@ -68,8 +68,8 @@ def expand(config: Config, variables: Mapping[str, Any], files: ModuleFiles | No
 def _expand_scope(run: _Run, config: Config, scope: Scope, directory: str, provider: str | None,
                   chain: tuple[str, ...]) -> None:
     scope.declared = {f"{a.type}.{a.name}": d.for_each for a, d in config.resources.items()}
-    for key, decl in config.blocks.data.items():
-        scope.data[key] = _read_data(run, config, scope, decl, provider)
+    for key, data in config.blocks.data.items():
+        scope.data[key] = _read_data(run, config, scope, data, provider)
     _expand_modules(run, config, scope, directory, provider, chain)
     for decl in config.resources.values():
         for each in _instances(run, config, scope, str(decl.address), decl.for_each):

@@ -63,6 +63,16 @@ def parse_ref(text: str) -> Ref:
     )
 
 
+def unexpanded(ref: Ref) -> Any:
+    """A reference left after expansion: a data source not read yet is known at plan; `each`
+    outside a for_each and an undeclared module are errors."""
+    if ref.kind == "data":
+        return Unknown(ref.text)
+    if ref.kind == "each":
+        raise RefError(f"${{{ref.text}}}: each is only known inside a block with for_each")
+    raise RefError(f"${{{ref.text}}}: undeclared module {ref.head!r}")
+
+
 def find(value: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], str]]:
     """Every reference text in a value, with the key path where it appears."""
     if isinstance(value, str):

@@ -82,6 +82,9 @@ def _instances(run: _Run, config: Config, scope: Scope, where: str, for_each: An
         return [None]
     try:
         found = _known(rewrite(for_each, scope), scope)
+    except Unread:
+        scope.deferred.add(where.removeprefix("modules."))  # known at plan, once the data source is read
+        return []
     except RefError as exc:
         run.problems.append(config.diagnostic(where, ("for_each",), str(exc)))
         return []
@@ -102,6 +105,10 @@ def _instances(run: _Run, config: Config, scope: Scope, where: str, for_each: An
     return list(pairs)
 
 
+class Unread(RefError):
+    """A value that needs a data source not read yet (no provider at hand)."""
+
+
 def _known(value: Any, scope: Scope) -> Any:
     """A value that must be known before anything is planned: literals, variables, data results."""
 
@@ -111,7 +118,7 @@ def _known(value: Any, scope: Scope) -> Any:
                 raise RefError(f"${{{ref.text}}}: undeclared variable {ref.name!r}")
             return dig(scope.variables[ref.name], ref.attr, ref)
         if ref.kind == "data":
-            raise RefError(f"${{{ref.text}}} is read at plan time; for_each over it needs a plan (validate cannot)")
+            raise Unread(ref.text)
         raise RefError(f"${{{ref.text}}} is known only after apply: for_each takes literals, variables and data sources")
 
     return resolve(value, lookup)
@@ -143,6 +150,8 @@ def _read_data(run: _Run, config: Config, scope: Scope, decl: DataDecl, provider
     where = f"data.{decl.type}.{decl.name}"
     try:
         arguments = _known(rewrite(decl.body, scope), scope)
+    except Unread:
+        return None
     except RefError as exc:
         run.problems.append(config.diagnostic(where, (), str(exc)))
         return None

@@ -14,7 +14,7 @@ from typing import Any
 
 from .addresses import Address, instance
 from .references import REF_RE, Ref, RefError, parse_ref
-from .values import like
+from .values import Unknown, like
 
 _WHOLE_RE = re.compile(r"^\$\{([^}]*)\}$")
 
@@ -42,6 +42,9 @@ class Scope:
     each: tuple[str, Any] | None = None
     variables: dict[str, Any] = field(default_factory=dict)
     """The root's variable values: what makes a for_each known at expansion."""
+    deferred: set[str] = field(default_factory=set)
+    """Blocks (`TYPE.NAME`) and modules (`NAME`) whose for_each waits on a data source not read yet:
+    references to them are known at plan."""
     used: set[str] = field(default_factory=set)
     """The data sources (`data.TYPE.NAME` with the module path) whose results were put in."""
 
@@ -70,16 +73,21 @@ def _string(text: str, scope: Scope) -> Any:
         return _escaped(found.value) if isinstance(found, Literal) else found
     if "${" not in text:
         return text
+    unknown: list[Unknown] = []
 
     def sub(match: re.Match[str]) -> str:
         found = _replacement(match.group(1), scope)
         plain = found.value if isinstance(found, Literal) else found
+        if isinstance(plain, Unknown):
+            unknown.append(plain)
+            return ""
         if isinstance(plain, (dict, list)):
             raise RefError(f"${{{match.group(1)}}} is a {'map' if isinstance(plain, dict) else 'list'} and cannot be part of a string")
         text_value = str(plain).lower() if isinstance(plain, bool) else str(plain)
         return _escaped(text_value) if isinstance(found, Literal) else text_value
 
-    return REF_RE.sub(sub, text)
+    out = REF_RE.sub(sub, text)
+    return unknown[0] if unknown else out
 
 
 def _replacement(text: str, scope: Scope) -> Any:
@@ -119,6 +127,8 @@ def _resource(ref: Ref, scope: Scope) -> Any:
     assert target is not None
     if not target.module:
         block = f"{target.type}.{target.name}"
+        if block in scope.deferred:
+            return Unknown(ref.text)
         if block not in scope.declared:
             raise RefError(f"${{{ref.text}}}: undeclared resource {block}")
         if (scope.declared[block] is None) != (not target.key):
@@ -128,6 +138,8 @@ def _resource(ref: Ref, scope: Scope) -> Any:
 
 
 def _module(ref: Ref, scope: Scope) -> Any:
+    if ref.head.partition("[")[0] in scope.deferred:
+        return Unknown(ref.text)
     if ref.head not in scope.outputs:
         raise RefError(f"${{{ref.text}}}: undeclared module {ref.head!r}")
     outputs = scope.outputs[ref.head]

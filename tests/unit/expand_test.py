@@ -66,5 +66,7 @@ def test_expansion(case: dict[str, Any]) -> None:
         assert matches(wanted, desired.spec), desired.spec
         if name is not None:
             assert matches(name, desired.physical_name), desired.physical_name
+    if "count" in case:
+        assert len(evaluation.desired) == case["count"]
     if "outputs" in case:
         assert evaluation.outputs == case["outputs"]

@@ -63,6 +63,8 @@ def test_expansion(case: dict[str, Any]) -> None:
         desired = evaluation.desired[address]
         wanted = dict(expected)
         name = wanted.pop("name", None)
+        if "provider" in wanted:
+            assert desired.provider == wanted.pop("provider")
         assert matches(wanted, desired.spec), desired.spec
         if name is not None:
             assert matches(name, desired.physical_name), desired.physical_name

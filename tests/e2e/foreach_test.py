@@ -168,3 +168,37 @@ def test_commands_take_instance_addresses(tmp_path: Path, aws: Aws) -> None:
     assert project.state()["resources"]['models.m["fraud"]']["physical_name"] == fraud
     bad = project.run("state", "show", "models.m[fraud]")
     assert bad.code == 1 and bad.errors[0].startswith("Error: invalid address 'models.m[fraud]'"), str(bad)
+
+
+def test_a_data_source_reads_an_object_by_name(tmp_path: Path, aws: Aws) -> None:
+    aws.sagemaker.create_model(
+        ModelName="hand-made", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": "img:hand", "ModelDataUrl": "s3://b/h.tar.gz"}
+    )
+    config = MODELS.split("outputs:")[0].replace("${each.value.image}", "${data.models.base.primary_container.image}")
+    config += "data:\n  models:\n    base: {name: hand-made}\n"
+    project = _project(tmp_path, aws, config, {"models": {"churn": {}}})
+    plan = json.loads(project.plan("--json").out)
+    assert [c["after"]["primary_container"]["image"] for c in plan["changes"]] == ["img:hand"]
+    (tmp_path / "other").mkdir()
+    missing = _project(tmp_path / "other", aws, config.replace("name: hand-made", "name: nothing"), {"models": {"churn": {}}})
+    result = missing.plan()
+    assert result.errors == ["Error: data.models.base: 'nothing' does not exist"], str(result)
+
+
+def test_the_schema_accepts_the_multi_env_example(tmp_path: Path) -> None:
+    import jsonschema
+    import yaml
+
+    from .helpers import REPO, cli_env, run_cli
+
+    schema = json.loads(run_cli(["schema"], tmp_path, cli_env(None)).out)
+    example = REPO / "examples" / "multi-env"
+    jsonschema.validate(yaml.safe_load((example / "smstate.yaml").read_text()), schema)
+    assert "model_approval_status" in json.dumps(schema["properties"]["data"]["properties"]["model_packages"])
+    with_typo = {"modules": {"a": {"source": ".", "input": {}}}}
+    try:
+        jsonschema.validate(with_typo, schema)
+    except jsonschema.ValidationError as exc:
+        assert "input" in exc.message
+    else:
+        raise AssertionError("a module block with an unknown key was accepted")

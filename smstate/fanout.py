@@ -28,8 +28,7 @@ def providers_for(config: Config, base_dir: str) -> Provider:
     found: dict[str | None, Provider] = {None: default}
     for name, settings in config.blocks.providers.items():
         found[name] = load_provider(settings, base_dir)
-    routes = {str(address): decl.provider for address, decl in config.resources.items()}
-    return Providers(found, routes)  # type: ignore[return-value]
+    return Providers(found, {str(address): decl.provider for address, decl in config.resources.items()})  # type: ignore[return-value]
 
 
 def check_provider_names(config: Config) -> None:
@@ -43,11 +42,13 @@ def check_provider_names(config: Config) -> None:
         raise ConfigError(problems)
 
 
-def route_state(provider: Any, state: State) -> None:
-    """Objects in state are worked on where state says they live; one recorded in another
-    provider than its block now names is refused (it would be read and changed in the wrong place)."""
+def route(provider: Any, config: Config, state: State) -> None:
+    """Objects are worked on where their block says, and objects in state where state says they
+    live; one recorded in another provider than its block now names is refused (it would be read
+    and changed in the wrong place)."""
     if not isinstance(provider, Providers):
         return
+    provider.routes = {str(address): decl.provider for address, decl in config.resources.items()}
     for address, obj in state.resources.items():
         wanted = provider.routes.get(address, obj.provider)
         if address in provider.routes and wanted != obj.provider and obj.status != "gone":

@@ -25,21 +25,21 @@ from .backends import LockInfo
 from .backends import Backend
 from .changes import Drift, Plan
 from .config import Config
-from .errors import SmstateError
 from .datasources import reader
+from .errors import SmstateError
 from .evaluate import Desired, Evaluation, Keys, Known, evaluate
 from .expand import expand, needs_expansion
-from .modsource import module_reader
-from .moved import apply_moves
-from .routing import by_provider
+from .fanout import check_all_creates, check_provider_names, providers_for, refresh_lives, route
 from .files import read_regular_text
 from .graph import Graph
 from .hashing import StateKey
-from .fanout import check_all_creates, check_provider_names, providers_for, refresh_lives, route_state
+from .modsource import module_reader
+from .moved import apply_moves
 from .plan import LiveKey, Options, lifecycles, make_plan, refresh
-from .provider import Provider, load_provider
+from .provider import Provider
 from .resources import BY_STATE_TYPE
 from .rekey import rekey
+from .routing import by_provider
 from .state import State
 from .statekey import KeyedBackend
 from .workspace import Workspace
@@ -231,7 +231,7 @@ def build_plan(loaded: Loaded, provider: Provider | None, state: State, options:
     if provider is not None:
         loaded.read_data(provider)
     state, moves = apply_moves(state, loaded.config.blocks.moved)
-    route_state(provider, state)
+    route(provider, loaded.config, state)
     refreshed = state = rekeyed(loaded, state)
     if provider is not None:
         lives = refresh_lives(provider, state, parallelism)

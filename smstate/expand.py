@@ -15,10 +15,10 @@ from typing import Any
 
 from .addresses import KEY_RE, Address, instance
 from .blocks import DataDecl, ModuleCall
-from .config import Config, ResourceDecl
+from .config import Config, ResourceDecl, load
 from .errors import ConfigError, Diagnostic
 from .yamlsrc import dotted
-from .references import RefError, dig, parse_ref, resolve
+from .references import RefError, dig, find, parse_ref, resolve
 from .substitute import Scope, rewrite
 
 ModuleFiles = Callable[[str], list[tuple[str, str]]]
@@ -46,8 +46,8 @@ def expand(config: Config, variables: Mapping[str, Any], files: ModuleFiles | No
            read: DataRead | None = None) -> Config:
     """The flat config: every for_each instance and module resource as a resource of its own.
 
-    Without `read`, data source results stay unknown (`(known after apply)`) and a for_each
-    over one is an error."""
+    Without `read`, data source results stay unknown (`(known after apply)`) and a block whose
+    for_each needs one has no instances yet."""
     if not needs_expansion(config):
         return config
     out = Config(config.provider, config.backend, config.variables, config.values, {}, {},
@@ -179,8 +179,6 @@ def _expand_modules(run: _Run, config: Config, scope: Scope, directory: str, pro
 
 
 def _module_refs(call: ModuleCall) -> set[str]:
-    from .references import find
-
     found = set()
     for _, text in find([call.inputs, call.for_each]):
         try:
@@ -203,8 +201,6 @@ def _call_module(run: _Run, config: Config, scope: Scope, call: ModuleCall, dire
         run.problems.append(config.diagnostic(where, ("source",), "modules cannot be read here"))
         return
     try:
-        from .config import load
-
         child = load(run.files(source))
     except ConfigError as exc:
         run.problems.extend(exc.diagnostics)

@@ -38,7 +38,7 @@ class Scope:
     outputs: dict[str, Any] = field(default_factory=dict)
     """`NAME` or `NAME["KEY"]` -> that module instance's outputs, rewritten to the root's terms."""
     data: dict[str, Any] = field(default_factory=dict)
-    """`TYPE.NAME` -> what the data source read (absent: not read, known at plan)."""
+    """`TYPE.NAME` -> what the data source read; None until it is read (known at plan)."""
     each: tuple[str, Any] | None = None
     variables: dict[str, Any] = field(default_factory=dict)
     """The root's variable values: what makes a for_each known at expansion."""

@@ -23,7 +23,7 @@ from .substitute import Scope, rewrite
 
 ModuleFiles = Callable[[str], list[tuple[str, str]]]
 """A module directory (relative to the config's) -> its config files as (name, text), names
-relative to the config's directory; raises ConfigError when there is none."""
+relative to the config's directory; LookupError saying why when there are none."""
 DataRead = Callable[[DataDecl, dict[str, Any], str | None], dict[str, Any]]
 """A data source, its resolved arguments and its provider -> what it read (raises SmstateError)."""
 
@@ -202,6 +202,9 @@ def _call_module(run: _Run, config: Config, scope: Scope, call: ModuleCall, dire
         return
     try:
         child = load(run.files(source))
+    except LookupError as exc:
+        run.problems.append(config.diagnostic(where, ("source",), str(exc.args[0])))
+        return
     except ConfigError as exc:
         run.problems.extend(exc.diagnostics)
         return

@@ -18,7 +18,7 @@ def module_reader(base: Path) -> ModuleFiles:
         if (directory / CONFIG_FILE).is_file():
             paths.insert(0, directory / CONFIG_FILE)
         if not paths:
-            raise ConfigError([Diagnostic(source, None, "", f"no {CONFIG_FILE} in module directory {source}")])
+            raise LookupError(f"no {CONFIG_FILE} in {source}" if directory.is_dir() else f"no directory {source}")
         out = []
         for path in paths:
             name = f"{source}/{path.name}" if source != "." else path.name

@@ -26,7 +26,7 @@ def expanded(case: dict[str, Any]) -> Any:
     def module_files(source: str) -> list[tuple[str, str]]:
         found = [(n, t) for n, t in files.items() if posixpath.dirname(n) == source]
         if not found:
-            raise ConfigError([])
+            raise LookupError(f"no directory {source}")
         return found
 
     def read(decl: DataDecl, arguments: dict[str, Any], provider: str | None) -> dict[str, Any]:

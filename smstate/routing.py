@@ -29,6 +29,10 @@ class Providers:
         self.routes = dict(routes)
         """Address -> the name of the provider its object lives in."""
 
+    def __getattr__(self, name: str) -> Any:
+        """What the default provider offers beyond the interface (`invoke`)."""
+        return getattr(self.providers[None], name)
+
     @contextmanager
     def using(self, address: str) -> Iterator[None]:
         token = _CURRENT.set(self.routes.get(address))

@@ -170,10 +170,10 @@ def _dig(value: Any, attr: tuple[str, ...], ref: Ref) -> Any:
         return value
     if isinstance(value, str) and _WHOLE_RE.match(value):
         return value[:-1] + "." + ".".join(attr) + "}"
-    if isinstance(value, Literal):
-        return Literal(_dig(value.value, attr, ref))
     if isinstance(value, dict) and attr[0] in value:
         return _dig(value[attr[0]], attr[1:], ref)
+    if isinstance(value, list) and attr[0].isdigit() and int(attr[0]) < len(value):
+        return _dig(value[int(attr[0])], attr[1:], ref)
     raise RefError(f"${{{ref.text}}}: no attribute {attr[0]!r}")
 
 

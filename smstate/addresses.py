@@ -88,6 +88,12 @@ class Address:
         return cls(match.group(1), match.group(2), match.group(3) or "", tuple(modules)), text[match.end():]
 
 
+def tag_value(address: str) -> str:
+    """The address as the `smstate:address` tag holds it: tag values allow no quotes or brackets,
+    so `models.m["churn"]` is tagged `models.m/churn` (an address without keys is unchanged)."""
+    return address.replace('["', "/").replace('"]', "")
+
+
 def _segment_label(segment: str) -> str:
     name, _, key = segment.partition('["')
     return f"{name}-{key[:-2]}" if key else name

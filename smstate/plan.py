@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .addresses import Address
+from .addresses import Address, tag_value
 from .changes import Action, Change, Drift, DriftKind, Mode, Plan
 from .config import Config, Lifecycle
 from .diff import DiffItem, diff, without_ignored
@@ -92,7 +92,7 @@ def _confirm(refreshed: State, address: str, obj: ObjectState, live: Live | None
     never have been sent, and another object of that name is never this state's.
     """
     tags = (live.tags or {}) if live is not None else {}
-    if live is None or tags.get(OWNER_LINEAGE_TAG) != refreshed.lineage or tags.get(OWNER_ADDRESS_TAG) != address:
+    if live is None or tags.get(OWNER_LINEAGE_TAG) != refreshed.lineage or tags.get(OWNER_ADDRESS_TAG) != tag_value(address):
         if deposed:
             refreshed.resources[address] = replace(obj, status="gone", deposed=deposed)
         return

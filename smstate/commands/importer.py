@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import importing
-from ..addresses import Address
+from ..addresses import Address, tag_value
 from ..errors import SmstateError
 from ..pipeline import Inputs, load, locked, provider_for, read_state
 from ..provider import Live, Provider
@@ -50,7 +50,7 @@ def _adopted(provider: Provider, kind: Kind, physical: str, address: Address, li
     if owner:
         raise SmstateError(f"{physical} belongs to another smstate state (lineage {owner}); it cannot be imported here")
     if adopt and live.arn:
-        provider.set_tags(live.arn, {OWNER_ADDRESS_TAG: str(address), OWNER_LINEAGE_TAG: lineage}, [])
+        provider.set_tags(live.arn, {OWNER_ADDRESS_TAG: tag_value(str(address)), OWNER_LINEAGE_TAG: lineage}, [])
         live = provider.read(kind, physical) or live
     return live
 

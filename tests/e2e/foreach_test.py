@@ -41,6 +41,8 @@ def test_for_each_over_three_keys_applies_replans_clean_and_removing_a_key_destr
     state = project.state()
     assert sorted(state["resources"]) == ['models.m["churn"]', 'models.m["fraud"]', 'models.m["upsell"]']
     assert state["outputs"]["churn_model"] == names[0]
+    tags = aws.sagemaker.list_tags(ResourceArn=state["resources"]['models.m["churn"]']["arn"])["Tags"]
+    assert {"Key": "smstate:address", "Value": "models.m/churn"} in tags  # tag values allow no quotes or brackets
     again = project.plan("--detailed-exitcode")
     assert again.code == 0, str(again)
     assert "No changes." in again.out

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .addresses import Address
+from .addresses import Address, tag_value
 from .changes import Action, Change
 from .commit import Commit
 from .diff import ignored
@@ -158,10 +158,11 @@ class Actions:
             created=live.created,
             modified=live.modified,
             status=status,
+            provider=desired.provider,
         )
 
     def _tags(self, address: Address, desired: Desired) -> dict[str, str]:
-        return {**desired.tags, OWNER_ADDRESS_TAG: str(address), OWNER_LINEAGE_TAG: self.commit.state.lineage}
+        return {**desired.tags, OWNER_ADDRESS_TAG: tag_value(str(address)), OWNER_LINEAGE_TAG: self.commit.state.lineage}
 
     def _token(self, address: Address, spec_hash: str) -> str:
         return hashlib.sha256(f"{self.commit.state.lineage}:{address}:{spec_hash}".encode()).hexdigest()[:36]

@@ -22,6 +22,7 @@ from .errors import SmstateError, UnreachableError
 from .operations import OpGraph, OpKey, Operation, Step, operations
 from .outcome import Halt, Outcome, StoppedWaiting, Unrecorded, interrupted_message
 from .provider import Live, Progress, Provider
+from .routing import using
 from .state import State
 from .workers import Workers
 
@@ -153,6 +154,10 @@ class Executor:
                 self.outcome.unrecorded.append(error.done)
 
     def _run_one(self, op: Operation) -> None:
+        with using(self.provider, str(op.change.address)):
+            self._run_in_provider(op)
+
+    def _run_in_provider(self, op: Operation) -> None:
         report = self._progress(op)
         if op.step is Step.DESTROY:
             self.hooks.started(op, "Destroying")

@@ -96,6 +96,8 @@ class Plan:
     warnings: list[str] = field(default_factory=list)
     desired: dict[Address, Desired] = field(default_factory=dict)
     """Every declared resource as the plan evaluated it: apply completes these, never the config."""
+    data: dict[str, Any] = field(default_factory=dict)
+    """The data sources read whose results change what will be done: address -> what was read."""
 
     def summary(self) -> dict[str, int]:
         add = sum(1 for c in self.changes if c.action in (Action.CREATE, Action.REPLACE))

@@ -20,8 +20,9 @@ from .addresses import NAME_RE, RESOURCE_TYPES, VALUE_TYPES, Address
 from .durations import seconds
 from .errors import ConfigError, Diagnostic
 from .yamlsrc import Path_, Source, dotted, parse
+from .blocks import BLOCK_SECTIONS, Blocks, merge_block, merge_moved
 
-SECTIONS = ("provider", "backend", "variables", *VALUE_TYPES, *RESOURCE_TYPES, "outputs")
+SECTIONS = ("provider", "backend", "variables", *VALUE_TYPES, *RESOURCE_TYPES, "outputs", *BLOCK_SECTIONS)
 
 Duration = Annotated[
     float,
@@ -155,6 +156,10 @@ class ResourceDecl:
     lifecycle: Lifecycle = Lifecycle()
     name: str | None = None
     depends_on: tuple[Address, ...] = ()
+    for_each: Any = None
+    """The map or list of strings this block makes one instance per key of (expand.py)."""
+    provider: str | None = None
+    """The named provider (`providers:`) the object lives in; None: the default `provider:`."""
 
     @property
     def tags(self) -> Any:
@@ -171,6 +176,8 @@ class Config:
     outputs: dict[str, Any] = field(default_factory=dict)
     sources: dict[str, Source] = field(default_factory=dict)
     locations: dict[str, tuple[str, Path_]] = field(default_factory=dict)
+    blocks: Blocks = field(default_factory=Blocks)
+    """Named providers, modules, data sources and moved entries (blocks.py)."""
 
     def where(self, key: str, sub: Path_ = ()) -> tuple[str, int | None]:
         """File and line of a section key such as `models.churn`, or of a path below it."""
@@ -221,6 +228,9 @@ def _merge(config: Config, source: Source, problems: list[Diagnostic]) -> None:
             continue
         if body is None:
             continue
+        if section == "moved":
+            merge_moved(config.blocks, source, body, problems)
+            continue
         if not isinstance(body, dict):
             problems.append(Diagnostic(source.file, source.line((section,)), section, "expected a map"))
             continue
@@ -239,6 +249,14 @@ def _merge_entry(
     config.locations[full] = (source.file, path)
     if section == "outputs":
         config.outputs[key] = value
+        return
+    if section == "providers":
+        settings = _envelope(ProviderSettings, value, source, path, problems)
+        if settings is not None:
+            config.blocks.providers[key] = settings
+        return
+    if section in BLOCK_SECTIONS:
+        merge_block(config.blocks, source, section, key, value, problems)
         return
     if section == "variables":
         var = _envelope(Variable, value if value is not None else {}, source, path, problems)
@@ -279,8 +297,13 @@ def _merge_resource(
     if name is not None and not isinstance(name, str):
         problems.append(Diagnostic(source.file, source.line(path + ("name",)), f"{address}.name", "expected a string"))
         name = None
+    for_each = body.pop("for_each", None)
+    provider = body.pop("provider", None)
+    if provider is not None and not isinstance(provider, str):
+        problems.append(Diagnostic(source.file, source.line(path + ("provider",)), f"{address}.provider", "expected the name of a provider"))
+        provider = None
     config.resources[address] = ResourceDecl(
-        address, body, source.file, lifecycle or Lifecycle(), name, tuple(depends)
+        address, body, source.file, lifecycle or Lifecycle(), name, tuple(depends), for_each, provider
     )
 
 

@@ -17,7 +17,7 @@ from .config import Config, Lifecycle, ResourceDecl
 from .errors import ConfigError, Diagnostic
 from .graph import CycleError, Graph
 from .hashing import StateKey, physical_name, sanitize
-from .references import Ref, RefError, dig, find, parse_ref, resolve
+from .references import Ref, RefError, dig, find, parse_ref, resolve, unexpanded
 from .names import check_unique_names, logical_name, name_only
 from .resources import KINDS, Kind, Tagging
 from .values import Unknown, has_secret, has_unknown, like
@@ -41,6 +41,7 @@ class Desired:
     pinned: bool = False
     previous_hash: str | None = None
     """The spec hash under the state's previous key, while a state is re-keyed (rekey.py)."""
+    provider: str | None = None  # the named provider (providers:) it lives in; None: the default one
 
     @property
     def request(self) -> dict[str, Any]:
@@ -243,7 +244,7 @@ def _named(
     if name_problem:
         problems.append(config.diagnostic(key, ("name",) if decl.name else (), name_problem))
         return None
-    return Desired(decl.address, kind, spec, name, digest_hex, tags, decl.lifecycle, deps, decl.name is not None, previous)
+    return Desired(decl.address, kind, spec, name, digest_hex, tags, decl.lifecycle, deps, decl.name is not None, previous, decl.provider)
 
 
 @dataclass(frozen=True)
@@ -264,12 +265,12 @@ def name_for(
     if pinned is not None:
         return pinned
     if not kind.hashed:
-        return sanitize(address.name)
+        return sanitize(address.label)
     if isinstance(digest_hex, Unknown):
         return Unknown(f"{address}.name")
     if known is not None and known.physical_name and known.spec_hash and known.spec_hash in (digest_hex, previous):
         return known.physical_name
-    return physical_name(address.name, digest_hex)
+    return physical_name(address.label, digest_hex)
 
 
 def check_name(kind: Kind, name: str | Unknown | None) -> str | None:
@@ -329,7 +330,8 @@ def _lookup(
                 raise RefError(f"${{{ref.text}}}: undeclared {ref.head} {ref.name!r}")
             return dig(resolve(values[ref.name], lookup), ref.attr, ref)
         address = ref.address
-        assert address is not None
+        if address is None:  # data, each, module: what expansion did not replace
+            return unexpanded(ref)
         if address not in config.resources:
             raise RefError(f"${{{ref.text}}}: undeclared resource {address}")
         target = done.get(address)

@@ -60,9 +60,14 @@ class Graph:
     def to_dot(self) -> str:
         lines = ["digraph smstate {", "  rankdir = LR;"]
         for node in sorted(self.edges):
-            lines.append(f'  "{node}";')
+            lines.append(f"  {_dot_id(node)};")
         for node in sorted(self.edges):
             for dep in sorted(self.edges[node]):
-                lines.append(f'  "{node}" -> "{dep}";')
+                lines.append(f"  {_dot_id(node)} -> {_dot_id(dep)};")
         lines.append("}")
         return "\n".join(lines) + "\n"
+
+
+def _dot_id(address: Address) -> str:
+    """A DOT quoted ID: an instance key's quotes escaped."""
+    return '"' + str(address).replace('"', '\\"') + '"'

@@ -33,7 +33,7 @@ def logical_name(config: Config, address: Address) -> str | None:
     decl, kind = config.resources[address], KINDS[address.type]
     if kind.identity is not Identity.LOGICAL:
         return None
-    return decl.name if decl.name is not None else sanitize(address.name)
+    return decl.name if decl.name is not None else sanitize(address.label)
 
 
 def check_unique_names(config: Config, desired: Mapping[Address, Desired], problems: list[Diagnostic]) -> None:

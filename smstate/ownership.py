@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from .addresses import Address
+from .addresses import Address, tag_value
 from .changes import Action, Change
 from .errors import OwnershipError
 from .provider import Live, Provider
@@ -27,7 +27,7 @@ def refusal(kind: Kind, address: Address, name: str, live: Live | None, lineage:
     if live is None or kind.tags is Tagging.NONE:
         return None  # an untagged kind is this state's through the object it hangs off, which is checked itself
     tags = live.tags or {}
-    if tags.get(OWNER_LINEAGE_TAG) == lineage and tags.get(OWNER_ADDRESS_TAG) == str(address):
+    if tags.get(OWNER_LINEAGE_TAG) == lineage and tags.get(OWNER_ADDRESS_TAG) == tag_value(str(address)):
         return None
     owner = tags.get(OWNER_LINEAGE_TAG)
     whose = f"belongs to another state (lineage {owner})" if owner else "was not created by smstate"

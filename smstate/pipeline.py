@@ -25,17 +25,21 @@ from .backends import LockInfo
 from .backends import Backend
 from .changes import Drift, Plan
 from .config import Config
+from .datasources import reader
 from .errors import SmstateError
-from .evaluate import Evaluation, Keys, Known, evaluate
+from .evaluate import Desired, Evaluation, Keys, Known, evaluate
+from .expand import expand, needs_expansion
+from .fanout import check_all_creates, check_provider_names, providers_for, refresh_lives, route
 from .files import read_regular_text
 from .graph import Graph
 from .hashing import StateKey
-from .ownership import check_creates
+from .modsource import module_reader
+from .moved import apply_moves
 from .plan import LiveKey, Options, lifecycles, make_plan, refresh
-from .provider import Provider, load_provider
-from .refresh import refresh_lives
+from .provider import Provider
 from .resources import BY_STATE_TYPE
 from .rekey import rekey
+from .routing import by_provider
 from .state import State
 from .statekey import KeyedBackend
 from .workspace import Workspace
@@ -62,6 +66,16 @@ class Loaded:
     """The dependency graph, built by the first evaluation and kept for the later ones."""
     last: tuple[Any, Evaluation] | None = field(default=None, repr=False)
     """The latest evaluation against a state, with what of the state it depended on."""
+    root: Config | None = None
+    """The config as written, before its for_each blocks and modules were expanded."""
+
+    def read_data(self, provider: Provider) -> None:
+        """Expand again with the data sources read: their results are now known values."""
+        if self.root is None or not needs_expansion(self.root):
+            return
+        self.config = expand(self.root, self.variables, module_reader(self.workspace.dir), reader(by_provider(provider)))
+        self.graph = None
+        self.last = None
 
     def evaluate(self, state: State | None) -> Evaluation:
         """The config evaluated against what `state` knows; evaluated again only when that changed."""
@@ -132,7 +146,9 @@ def load(inputs: Inputs, files: list[tuple[str, str]] | None = None, cli_vars: d
     cli_vars = cli_vars if cli_vars is not None else parse_cli_vars(inputs.vars, config.variables)
     var_files = var_files if var_files is not None else read_var_files(inputs.var_files, workspace.dir)
     values = variables_mod.resolve(config, cli_vars, list(var_files), os.environ)
-    loaded = Loaded(workspace, config, values, files)
+    expanded = expand(config, values, module_reader(workspace.dir))
+    check_provider_names(expanded)
+    loaded = Loaded(workspace, expanded, values, files, root=config)
     if check:
         loaded.evaluate(None)
     workspace.check_backend(config)
@@ -212,6 +228,10 @@ def _adopting(state: State) -> State:
 def build_plan(loaded: Loaded, provider: Provider | None, state: State, options: Options, parallelism: int) -> tuple[Plan, State]:
     """Refresh through the provider, then plan against the refreshed state."""
     drift: list[Drift] = []
+    if provider is not None:
+        loaded.read_data(provider)
+    state, moves = apply_moves(state, loaded.config.blocks.moved)
+    route(provider, loaded.config, state)
     refreshed = state = rekeyed(loaded, state)
     if provider is not None:
         lives = refresh_lives(provider, state, parallelism)
@@ -220,10 +240,13 @@ def build_plan(loaded: Loaded, provider: Provider | None, state: State, options:
     evaluation = loaded.evaluate(adopting)
     refreshed = rekey(adopting, evaluation.desired)
     plan = make_plan(loaded.config, evaluation, refreshed, drift, options)
+    plan.warnings += [f"moved {move}" for move in moves]
+    blocks = loaded.config.blocks
+    plan.data = {key: blocks.read[key] for key in sorted({k for c in plan.changes for k in blocks.uses.get(c.address, ())})}
     if provider is not None:
-        check_creates(provider, plan.changes, state.lineage, parallelism)
+        check_all_creates(provider, plan.changes, state.lineage, parallelism)
     if provider is not None and loaded.config.provider.type == "aws":
-        plan.warnings += check_network(provider, evaluation)
+        plan.warnings += check_network(by_provider(provider)[None], evaluation)
     return plan, refreshed
 
 
@@ -232,6 +255,8 @@ def check_network(provider: Provider, evaluation: Evaluation) -> list[str]:
     subnets: set[str] = set()
     groups: set[str] = set()
     for desired in evaluation.desired.values():
+        if desired.provider is not None:
+            continue  # the default provider's objects: it is the one asked
         vpc = desired.spec.get("vpc_config")
         if isinstance(vpc, dict):
             subnets.update(s for s in vpc.get("subnets", []) if isinstance(s, str))
@@ -248,4 +273,4 @@ def check_network(provider: Provider, evaluation: Evaluation) -> list[str]:
 
 
 def provider_for(loaded: Loaded) -> Provider:
-    return load_provider(loaded.config.provider, str(loaded.workspace.dir))
+    return providers_for(loaded.config, str(loaded.workspace.dir))

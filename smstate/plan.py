@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .addresses import Address
+from .addresses import Address, tag_value
 from .attached import order_attached
 from .changes import Action, Change, Drift, DriftKind, Mode, Plan
 from .config import Config, Lifecycle
@@ -94,7 +94,7 @@ def _confirm(refreshed: State, address: str, obj: ObjectState, live: Live | None
     never have been sent, and another object of that name is never this state's.
     """
     tags = (live.tags or {}) if live is not None else {}
-    if live is None or tags.get(OWNER_LINEAGE_TAG) != refreshed.lineage or tags.get(OWNER_ADDRESS_TAG) != address:
+    if live is None or tags.get(OWNER_LINEAGE_TAG) != refreshed.lineage or tags.get(OWNER_ADDRESS_TAG) != tag_value(address):
         if deposed:
             refreshed.resources[address] = replace(obj, status="gone", deposed=deposed)
         return
@@ -255,14 +255,16 @@ def _after(desired: Desired, key: StateKey) -> dict[str, Any]:
 def _targeted(changes: list[Change], state: State, evaluation: Evaluation, options: Options) -> list[Change]:
     if not options.targets:
         return changes
+    known = set(evaluation.desired) | {Address.parse(a) for a in state.resources}
+    targets = set(options.targets) | {a for a in known if a.block in options.targets}  # a block: all its instances
     if options.mode is Mode.DESTROY:  # what depends on a target goes first
         dependents: dict[Address, set[Address]] = {}
         for address, obj in state.resources.items():
             for dep in obj.dependencies:
                 dependents.setdefault(Address.parse(dep), set()).add(Address.parse(address))
-        wanted = closure(options.targets, lambda a: dependents.get(a, ()))
+        wanted = closure(targets, lambda a: dependents.get(a, ()))
     else:  # what a target depends on must exist first
-        wanted = closure(options.targets, lambda a: evaluation.graph.edges.get(a, ()))
+        wanted = closure(targets, lambda a: evaluation.graph.edges.get(a, ()))
     return [c for c in changes if c.address in wanted]
 
 

@@ -97,6 +97,9 @@ class Provider(Protocol):
     def last_activity(self, kind: Kind, object_id: str) -> dict[str, Any] | None:
         """The newest of the object's activities (`kind.activity`), None when it has none."""
 
+    def first_listed(self, kind: Kind, params: dict[str, Any]) -> str | None:
+        """The ARN of the first row the kind's data lookup List call returns with `params` (None: no row)."""
+
     def list_summaries(self, kind: Kind, created_after: str | None) -> dict[str, Summary]:
         """Name -> Summary of every object of a kind created after a time (`Kind.listed_unchanged`)."""
 

@@ -1,5 +1,9 @@
 """References: `${TYPE.NAME.ATTR}`, `${vpc_configs.NAME}` and `${var.NAME}` inside strings.
 
+An address may carry an instance key and a module path (`${module.a.models.m["k"].name}`);
+`${each.key}`, `${each.value}`, `${module.NAME.OUTPUT}` and `${data.TYPE.NAME.ATTR}` are
+replaced when blocks are expanded (expand.py), before references are resolved.
+
 A string that is exactly one reference takes the referenced value's type (a map, a list,
 a number); a reference inside a longer string is interpolated as text. `$${` escapes.
 """
@@ -23,14 +27,15 @@ class Ref:
     """A parsed reference: `var.x`, `vpc_configs.private`, or `models.churn.name`."""
 
     text: str
-    kind: str  # "var" | "value" | "resource"
+    kind: str  # "var" | "value" | "resource" | "data" | "each" | "module"
     head: str
     name: str
     attr: tuple[str, ...] = ()
+    target: Address | None = None
 
     @property
     def address(self) -> Address | None:
-        return Address(self.head, self.name) if self.kind == "resource" else None
+        return self.target if self.kind == "resource" else None
 
 
 class RefError(ValueError):
@@ -38,16 +43,34 @@ class RefError(ValueError):
 
 
 def parse_ref(text: str) -> Ref:
+    address, rest = Address.parse_prefix(text.strip())
+    if address is not None and rest.startswith(".") and all(rest[1:].split(".")):
+        return Ref(text, "resource", address.type, address.name, tuple(rest[1:].split(".")), address)
     parts = text.strip().split(".")
     if len(parts) >= 2 and parts[0] == "var" and parts[1]:
         return Ref(text, "var", "var", parts[1], tuple(parts[2:]))
     if len(parts) >= 2 and parts[0] in VALUE_TYPES and parts[1]:
         return Ref(text, "value", parts[0], parts[1], tuple(parts[2:]))
-    if len(parts) >= 3 and parts[0] in RESOURCE_TYPES and all(parts[1:]):
-        return Ref(text, "resource", parts[0], parts[1], tuple(parts[2:]))
+    if len(parts) >= 3 and parts[0] == "data" and parts[1] in RESOURCE_TYPES and all(parts[2:]):
+        return Ref(text, "data", parts[1], parts[2], tuple(parts[3:]))
+    if len(parts) >= 2 and parts[0] == "each" and parts[1] in ("key", "value") and all(parts[2:]):
+        return Ref(text, "each", "each", parts[1], tuple(parts[2:]))
+    if len(parts) >= 3 and parts[0] == "module" and all(parts[1:]):
+        return Ref(text, "module", parts[1], parts[2], tuple(parts[3:]))
     raise RefError(
-        f"invalid reference ${{{text}}}: expected ${{var.NAME}}, ${{vpc_configs.NAME}} or ${{TYPE.NAME.ATTR}}"
+        f"invalid reference ${{{text}}}: expected ${{var.NAME}}, ${{vpc_configs.NAME}}, ${{TYPE.NAME.ATTR}}, "
+        f"${{data.TYPE.NAME.ATTR}}, ${{module.NAME.OUTPUT}} or ${{each.key}}"
     )
+
+
+def unexpanded(ref: Ref) -> Any:
+    """A reference left after expansion: a data source not read yet is known at plan; `each`
+    outside a for_each and an undeclared module are errors."""
+    if ref.kind == "data":
+        return Unknown(ref.text)
+    if ref.kind == "each":
+        raise RefError(f"${{{ref.text}}}: each is only known inside a block with for_each")
+    raise RefError(f"${{{ref.text}}}: undeclared module {ref.head!r}")
 
 
 def find(value: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], str]]:

@@ -68,6 +68,8 @@ def plan_text(plan: Plan) -> str:
     if not plan.changes:
         lines.append("[bold green]No changes.[/bold green] Your infrastructure matches the configuration.")
         return "\n".join(lines)
+    if plan.data:
+        lines += ["Data sources read that change this plan:"] + [f"  {k}: {v}" for k, v in plan.data.items()] + [""]
     lines += ["smstate will perform the following actions:", ""]
     for change in plan.changes:
         lines += change_lines(change)
@@ -158,4 +160,5 @@ def plan_json(plan: Plan) -> dict[str, Any]:
         "drift": [shown(d.to_json()) for d in plan.drift],
         "summary": plan.summary(),
         "outputs": shown(plan.outputs),
+        "data": shown(plan.data),
     }

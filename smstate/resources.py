@@ -24,7 +24,7 @@ from botocore import xform_name
 from botocore.model import Shape, StructureShape
 
 from . import scalable, shapes
-from .traits import Attachment, Copies, Listing, Part, Reference, SideUpdate, Statuses, TagApi
+from .traits import Attachment, Copies, DataLookup, Listing, Part, Reference, SideUpdate, Statuses, TagApi
 from .views import component_view
 
 
@@ -139,6 +139,8 @@ class Kind:
     """Its `${X.name}` references to logically named objects are only names, known at plan time: the objects
     need not exist first (an alarm on an endpoint's metrics, named in that endpoint's rollback), so they
     order nothing and make no cycle."""
+    lookup: DataLookup | None = None
+    """How a data source of this kind finds its object; None: by `name` (its describe request's id)."""
 
     @property
     def hashed(self) -> bool:
@@ -329,6 +331,13 @@ KINDS: dict[str, Kind] = {
             excluded=frozenset({"ModelPackageName", "ClientToken"}),
             token_member="ClientToken",
             tags=Tagging.UNREADABLE,
+            lookup=DataLookup(
+                "ListModelPackages",
+                "ModelPackageSummaryList",
+                "ModelPackageArn",
+                fixed=(("ModelPackageType", "Versioned"), ("SortBy", "CreationTime"), ("SortOrder", "Descending")),
+                required=("model_package_group_name",),
+            ),
             references=(Reference(("model_package_group_name",), "model_package_groups"),),
             statuses=Statuses(
                 "ModelPackageStatus",

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from . import __version__
-from .addresses import NAME_RE, RESOURCE_TYPES
+from .addresses import Address
 from .errors import StateError
 from .hashing import StateKey
 from .resources import BY_STATE_TYPE, KINDS
@@ -42,6 +42,8 @@ class ObjectState:
     """When the API last saw the object change (`Listing.modified_member`), as read back."""
     status: str = "ready"
     deposed: list[ObjectState] = field(default_factory=list)
+    provider: str | None = None
+    """The named provider (`providers:`) the object lives in; None: the default `provider:`."""
 
     @property
     def id(self) -> str:
@@ -59,6 +61,8 @@ class ObjectState:
             del out["created"]
         if self.modified is None:
             del out["modified"]
+        if self.provider is None:
+            del out["provider"]
         return out
 
     @classmethod
@@ -173,6 +177,7 @@ class _Object(BaseModel):
     modified: str | None = None
     status: Literal["ready", "creating", "tainted", "gone"] = "ready"
     deposed: list[_Object] = []
+    provider: str | None = None
 
     @field_validator("type")
     @classmethod
@@ -197,10 +202,10 @@ class _Statefile(BaseModel):
     @model_validator(mode="after")
     def _addresses(self) -> _Statefile:
         for address, obj in self.resources.items():
-            kind, _, name = address.partition(".")
-            if kind not in RESOURCE_TYPES or not NAME_RE.match(name):
+            parsed, rest = Address.parse_prefix(address)
+            if parsed is None or rest:
                 raise ValueError(f"{address!r} is not an address (TYPE.NAME)")
-            if any(o.type != KINDS[kind].state_type for o in (obj, *obj.deposed)):
+            if any(o.type != KINDS[parsed.type].state_type for o in (obj, *obj.deposed)):
                 raise ValueError(f"{address} records an object of another type")
         return self
 

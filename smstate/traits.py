@@ -152,3 +152,16 @@ class Copies:
     desired_member: str
     current_member: str
     deployment_member: str
+
+
+@dataclass(frozen=True)
+class DataLookup:
+    """How a data source finds the object of a kind it reads, other than by name: the newest
+    row of a List call given the source's arguments (snake_case of the List request's members)."""
+
+    operation: str
+    key: str
+    arn_member: str
+    fixed: tuple[tuple[str, str], ...] = ()
+    """Request members always sent: the sort that puts the newest first, and filters."""
+    required: tuple[str, ...] = ()

@@ -292,6 +292,13 @@ class AwsProvider:
         found = answer.get(key) or []
         return dict(found[0]) if found else None
 
+    def first_listed(self, kind: Kind, params: dict[str, Any]) -> str | None:
+        lookup = kind.lookup
+        assert lookup is not None, f"{kind.type} is read by name"
+        result = self._call(lookup.operation, lookup.operation, self._client(kind), **params, MaxResults=1)
+        rows = result.get(lookup.key, [])
+        return str(rows[0][lookup.arn_member]) if rows else None
+
     def list_summaries(self, kind: Kind, created_after: str | None) -> dict[str, Summary]:
         op, key, field, arn_field = (
             kind.listing.operation, kind.listing.key, kind.listing.id_member, kind.listing.arn_member

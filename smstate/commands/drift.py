@@ -35,7 +35,9 @@ def drift(inputs: Inputs, fmt: str, targets: list[str]) -> int:
     loaded = load(inputs)
     backend = loaded.workspace.backend(loaded.config)
     state = rekeyed(loaded, read_state(backend))
-    scoped = replace(state, resources={a: o for a, o in state.resources.items() if not wanted or a in wanted})
+    scoped = replace(state, resources={
+        a: o for a, o in state.resources.items() if not wanted or a in wanted or str(Address.parse(a).block) in wanted
+    })
     provider = provider_for(loaded)
     lives = refresh_lives(provider, scoped, inputs.parallelism)
     _, found = refresh(scoped, lives, lifecycles(loaded.config))

@@ -5,42 +5,54 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import importing
-from ..addresses import Address
+from ..addresses import Address, tag_value
 from ..errors import SmstateError
 from ..pipeline import Inputs, load, locked, provider_for, read_state
-from ..provider import Live
-from ..resources import KINDS, OWNER_ADDRESS_TAG, OWNER_LINEAGE_TAG
+from ..provider import Live, Provider
+from ..resources import KINDS, OWNER_ADDRESS_TAG, OWNER_LINEAGE_TAG, Kind
+from ..routing import using
 from ..workers import Workers
 from .run import out
 
 
 def import_one(inputs: Inputs, address_text: str, object_id: str, adopt: bool) -> int:
     address = Address.parse(address_text)
+    key = str(address)
     kind = KINDS[address.type]
     loaded = load(inputs)
     backend = loaded.workspace.backend(loaded.config)
+    decl = loaded.config.resources.get(address)
     with locked(backend, "import", inputs.lock_timeout, loaded.remember_backend):
         state = read_state(backend)
-        if address_text in state.resources:
-            raise SmstateError(f"{address} is already in the state; run `smstate state rm {address}` first to re-import it")
+        if key in state.resources:
+            raise SmstateError(f"{address} is already in the state; run `smstate state rm '{address}'` first to re-import it")
         provider = provider_for(loaded)
-        live = provider.read(kind, object_id) if object_id else None
-        if live is None:
-            what = kind.state_type.replace("_", " ")
-            raise SmstateError(f"no {what} named {object_id!r} exists (import {address.type} by their {'ARN' if not kind.name_member else 'name'})")
-        owner = importing.foreign_lineage(live, state.lineage)
-        if owner:
-            raise SmstateError(f"{object_id} belongs to another smstate state (lineage {owner}); it cannot be imported here")
-        if adopt and live.arn:
-            provider.set_tags(live.arn, {OWNER_ADDRESS_TAG: str(address), OWNER_LINEAGE_TAG: state.lineage}, [])
-            live = provider.read(kind, object_id) or live
-        state.resources[address_text] = importing.object_state(kind, live, loaded.workspace.digest)
+        with using(provider, key):
+            live = _adopted(provider, kind, object_id, address, state.lineage, adopt)
+        obj = importing.object_state(kind, live, loaded.workspace.digest)
+        obj.provider = decl.provider if decl is not None else None
+        state.resources[key] = obj
         backend.commit(state)
     out.print(f"[green]Import successful![/green] {address} is {object_id}.")
-    if address not in loaded.config.resources:
+    if decl is None:
         pin = f"name: {object_id}" if kind.name_member else f"the spec of {object_id}"
         out.print(f"Declare {address} in the config (with `{pin}`) or the next plan will destroy it.")
     return 0
+
+
+def _adopted(provider: Provider, kind: Kind, physical: str, address: Address, lineage: str, adopt: bool) -> Live:
+    """The object to import, read (and with `adopt`, tagged as this state's)."""
+    live = provider.read(kind, physical) if physical else None
+    if live is None:
+        what = kind.state_type.replace("_", " ")
+        raise SmstateError(f"no {what} named {physical!r} exists (import {address.type} by their {'ARN' if not kind.name_member else 'name'})")
+    owner = importing.foreign_lineage(live, lineage)
+    if owner:
+        raise SmstateError(f"{physical} belongs to another smstate state (lineage {owner}); it cannot be imported here")
+    if adopt and live.arn:
+        provider.set_tags(live.arn, {OWNER_ADDRESS_TAG: tag_value(str(address)), OWNER_LINEAGE_TAG: lineage}, [])
+        live = provider.read(kind, physical) or live
+    return live
 
 
 def generate_config(inputs: Inputs, file: str, prefix: str, types: list[str]) -> int:

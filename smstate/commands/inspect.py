@@ -40,7 +40,7 @@ def state_list(inputs: Inputs) -> int:
 
 
 def state_show(inputs: Inputs, address: str) -> int:
-    Address.parse(address)
+    address = str(Address.parse(address))
     _, backend, _ = _backend(inputs)
     state = backend.read()
     if state is None or address not in state.resources:
@@ -50,8 +50,7 @@ def state_show(inputs: Inputs, address: str) -> int:
 
 
 def state_rm(inputs: Inputs, addresses: list[str]) -> int:
-    for address in addresses:
-        Address.parse(address)
+    addresses = [str(Address.parse(address)) for address in addresses]
     _, backend, _ = _backend(inputs)
     with locked(backend, "state rm", inputs.lock_timeout):
         state = backend.read()
@@ -172,7 +171,9 @@ def _workspace_delete(workspace: Workspace, config: Config | None, name: str, ex
 def schema() -> int:
     """The JSON Schema of the config, built from botocore's shapes and the envelope models."""
     from .. import shapes
+    from ..blocks import FOR_EACH_SCHEMA, block_schemas
     from ..config import BackendSettings, Lifecycle, Variable
+    from ..datasources import data_arguments
     from ..resources import KINDS
 
     def resource_schema(kind: Any) -> dict[str, Any]:
@@ -181,6 +182,8 @@ def schema() -> int:
         props["tags"] = {"type": "object", "additionalProperties": {"type": "string"}}
         props["lifecycle"] = Lifecycle.model_json_schema()
         props["depends_on"] = {"type": "array", "items": {"type": "string"}}
+        props["for_each"] = FOR_EACH_SCHEMA
+        props["provider"] = {"type": "string", "description": "A provider named under providers:"}
         return {"type": "object", "properties": props, "additionalProperties": False, "required": kind.required()}
 
     doc: dict[str, Any] = {
@@ -195,6 +198,7 @@ def schema() -> int:
             "vpc_configs": {"type": "object", "additionalProperties": shapes.json_schema(shapes.named("VpcConfig"))},
             "outputs": {"type": "object"},
             **{k: {"type": "object", "additionalProperties": resource_schema(kind)} for k, kind in KINDS.items()},
+            **block_schemas(ProviderSettings.model_json_schema(), {k: data_arguments(kind) for k, kind in KINDS.items()}),
         },
     }
     sys.stdout.write(json.dumps(doc, indent=1) + "\n")

@@ -230,7 +230,7 @@ class AwsProvider:
         content_type: str,
         accept: str | None,
         target_variant: str | None,
-        inference_component: str | None = None,
+        component: str | None = None,
         target_model: str | None = None,
     ) -> tuple[bytes, str, str | None]:
         """InvokeEndpoint: the response body, its content type and the variant that answered."""
@@ -240,8 +240,8 @@ class AwsProvider:
             params["Accept"] = accept
         if target_variant:
             params["TargetVariant"] = target_variant
-        if inference_component:
-            params["InferenceComponentName"] = inference_component
+        if component:
+            params["InferenceComponentName"] = component
         if target_model:
             params["TargetModel"] = target_model
         try:

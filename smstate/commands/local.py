@@ -56,7 +56,7 @@ def invoke(
     invoker = getattr(provider, "invoke", None)
     if invoker is None:
         raise SmstateError(f"the {loaded.config.provider.type} provider cannot invoke endpoints")
-    extra = {k: v for k, v in (("inference_component", component), ("target_model", target_model)) if v}
+    extra = {k: v for k, v in (("component", component), ("target_model", target_model)) if v}
     data, returned_type, answered = invoker(endpoint, payload, content_type, accept, variant, **extra)
     if answered:
         sys.stderr.write(f"(answered by variant {answered}, {returned_type})\n")

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from smstate import cli, pipeline, shapes
+from smstate import cli, fanout, pipeline, shapes
 from smstate.addresses import Address
 from smstate.completion import completer
 from smstate.evaluate import Known, evaluate
@@ -37,7 +37,7 @@ def counted(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, Any]:
         return counts["cloud"]
 
     monkeypatch.setattr(pipeline, "evaluate", counting_evaluate)
-    monkeypatch.setattr(pipeline, "load_provider", provider)
+    monkeypatch.setattr(fanout, "load_provider", provider)
     monkeypatch.chdir(tmp_path)
     return counts
 

@@ -108,11 +108,13 @@ class Capture:
             text = base64.b64encode(body).decode("ascii")
         return {"observedContentType": content_type, "mode": mode, "data": text, "encoding": encoding}
 
-    def flush(self) -> None:
-        """Write what is buffered now (the deployment stops)."""
+    async def flush(self) -> None:
+        """Write what is buffered, and wait for the writes under way (the deployment stops)."""
         if self._flushing is not None:
             self._flushing.cancel()
-            self._flush()
+            self._flushing = None
+        pending, self._pending, self._count = self._pending, {}, 0
+        await asyncio.gather(*self._writes, asyncio.to_thread(_write, pending), return_exceptions=True)
 
     def _flush(self) -> None:
         self._flushing = None

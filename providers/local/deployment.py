@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +66,7 @@ class Deployment:
             self.shadows[name] = Fleet(name, model, workdir, starter, memory=variant_memory(variant))
             self.shadow_counts[name] = variant_count(variant)
         #: Called when the deployment stops (data capture writes what it still buffers).
-        self.on_stop: list[Callable[[], None]] = []
+        self.on_stop: list[Callable[[], Awaitable[None]]] = []
         self._routes: list[Fleet] = []
         self._bounds: list[float] = []
         self._total = 0.0
@@ -131,7 +131,7 @@ class Deployment:
         await asyncio.gather(*(f.gate.stop() for f in fleets if f.gate is not None))
         await asyncio.gather(*(fleet.stop() for fleet in fleets))
         for hook in self.on_stop:
-            hook()
+            await hook()
 
     def _reroute(self) -> None:
         live = [f for f in self.fleets.values() if _routable(f)]

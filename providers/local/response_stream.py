@@ -19,11 +19,11 @@ from typing import Any
 
 from providers.local import eventstream
 from providers.local.capture import Exchange
-from providers.local.errors import runtime_validation
 from providers.local.hosting.instance import INVOCATION_TIMEOUT_SECONDS
 from providers.local.hosting.multi_model import is_multi_model
 from providers.local.hosting.streaming import StreamBroken, Streamed, open_stream
 from providers.local.runtime import DEFAULT_CONTENT_TYPE, Gateway, _model_error
+from providers.local.target_models import missing_target_model
 
 log = logging.getLogger("smstate.local")
 
@@ -35,8 +35,8 @@ async def stream_response(
 ) -> None:
     """Answer one InvokeEndpointWithResponseStream (`headers`: the request's, by meaning)."""
     router, fleet = gateway.route(endpoint, headers["target_variant"])
-    if is_multi_model(fleet.model):
-        raise runtime_validation(f"Endpoint {endpoint} is a multi-model endpoint, which does not stream responses.")
+    if is_multi_model(fleet.model):  # the stream API has no TargetModel
+        raise missing_target_model()
     content_type = headers["content_type"] or DEFAULT_CONTENT_TYPE
     attributes = headers["custom_attributes"]
     async with fleet.lease() as instance:

@@ -26,10 +26,16 @@ def check_target_model(endpoint: str, model: dict[str, Any], target_model: str |
         )
 
 
+def missing_target_model() -> ApiError:
+    """A multi-model endpoint invoked without naming its model (also: a response stream,
+    which has no `TargetModel`)."""
+    return ApiError("ValidationError", f"Request {uuid.uuid4()} is missing a target model header.")
+
+
 def target_model_error(exc: Exception) -> ApiError | None:
     """The runtime error for a hosting failure of a target model, or None if it is not one."""
     if isinstance(exc, TargetModelRequired):
-        return ApiError("ValidationError", f"Request {uuid.uuid4()} is missing a target model header.")
+        return missing_target_model()
     if isinstance(exc, TargetModelMissing):
         url = str(exc)
         if url.startswith("s3://"):

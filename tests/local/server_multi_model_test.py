@@ -159,3 +159,15 @@ def test_smstate_invoke_names_the_target_model(
     assert refused.code == 1
     assert refused.err.startswith("Error: ") and "Failed to download model data" in refused.err
     assert len(refused.err.strip().splitlines()) == 1
+
+
+def test_a_response_stream_from_a_multi_model_endpoint_lacks_its_target_model(
+    sm_rt: tuple[Any, Any], tmp_path: Path
+) -> None:
+    sm, rt = sm_rt
+    model_tar(tmp_path / "models", "a", COUNTING_CODE)
+    create_mme(sm, "mme-stream", str(tmp_path / "models"), tmp_path / "loads.log")
+    with pytest.raises(ClientError) as refused:  # InvokeEndpointWithResponseStream has no TargetModel
+        rt.invoke_endpoint_with_response_stream(EndpointName="mme-stream", Body=b"[1]", ContentType="application/json")
+    assert refused.value.response["Error"]["Code"] == "ValidationError"
+    assert refused.value.response["Error"]["Message"].endswith("is missing a target model header.")

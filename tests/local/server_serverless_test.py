@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.local.server_harness import ServerProcess, children, clients, create_model, model_tar, wait_in_service
+from tests.local.server_harness import ServerProcess, clients, create_model, model_servers, model_tar, wait_in_service
 
 #: Idle time here: 300 s x 0.005 = 1.5 s.
 TIME_SCALE = "0.005"
@@ -98,12 +98,12 @@ def test_cold_start_after_idle_and_provisioned_concurrency_stays_warm(
     assert server.process is not None
 
     deadline = time.monotonic() + 20
-    while cold_pid in children(server.process.pid) and time.monotonic() < deadline:
+    while cold_pid in model_servers(server.process.pid) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert cold_pid not in children(server.process.pid)  # idle: scaled to zero
-    assert warm_pid in children(server.process.pid)  # provisioned: kept warm
+    assert cold_pid not in model_servers(server.process.pid)  # idle: scaled to zero
+    assert warm_pid in model_servers(server.process.pid)  # provisioned: kept warm
     assert sm.describe_endpoint(EndpointName="cold")["EndpointStatus"] == "InService"
 
     restarted = pid_of(rt, "cold")  # a cold start, then the answer
-    assert restarted != cold_pid and restarted in children(server.process.pid)
+    assert restarted != cold_pid and restarted in model_servers(server.process.pid)
     assert pid_of(rt, "warm") == warm_pid

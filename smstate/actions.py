@@ -32,7 +32,7 @@ from .state import ObjectState, State, redact, redact_like
 _DONE = {"ready": "created", "creating": "creation started", "tainted": "created, and failed to become ready"}
 
 Resolve = Callable[[Address, State], Desired]
-"""address, state -> what the config asks for that resource, given the state as it is then."""
+"""address, state -> the planned resource, completed with what the state knows then (completion.py)."""
 Report = Callable[[Progress], None]
 
 
@@ -47,7 +47,7 @@ class Actions:
     outcome: Outcome
 
     def resolve(self, address: Address) -> Desired:
-        """Evaluate against the state as it is now; other operations write it concurrently."""
+        """The planned resource completed against the state as it is now; other operations write it concurrently."""
         return self.resolve_in(address, self.commit.copy())
 
     # -- create -----------------------------------------------------------------------

@@ -18,7 +18,7 @@ from .actions import Actions, Resolve
 from .changes import Action, Plan
 from .commit import Commit, StateSink
 from .endpoints import Endpoints
-from .errors import SmstateError, UnreachableError
+from .errors import ProviderError, SmstateError, UnreachableError
 from .operations import OpGraph, OpKey, Operation, Step, operations
 from .outcome import Halt, Outcome, StoppedWaiting, Unrecorded, interrupted_message
 from .provider import Live, Progress, Provider
@@ -142,7 +142,10 @@ class Executor:
             self.hooks.finished(op, "stopped waiting: the next plan re-reads it")
             if op.step is Step.DESTROY or op.change.action is Action.UPDATE:
                 continue  # the object is recorded already
-            desired = self.actions.resolve(op.change.address)
+            try:
+                desired = self.actions.resolve(op.change.address)
+            except ProviderError:
+                continue  # what it needed is not known: it cannot have been created
             name = desired.physical_name
             recorded = self.state.resources.get(str(op.change.address))
             if not isinstance(name, str) or (recorded is not None and recorded.physical_name == name):

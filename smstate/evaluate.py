@@ -1,7 +1,7 @@
 """From config to desired specs: resolve references in dependency order, validate, name.
 
 Pure: values in (config, variable values, what state knows, artifact digests), values out.
-The executor runs it again during apply, once the values known only after apply exist.
+A value known only after apply stays `Unknown`; the executor completes it (completion.py).
 """
 
 from __future__ import annotations
@@ -135,7 +135,7 @@ def evaluate(
     """Resolve and validate every declared resource.
 
     With `only` (and the graph of an earlier full evaluation), just these addresses are
-    resolved, against a config already checked in full: what apply does before each operation.
+    resolved, against a config already checked in full.
     `keys` key the hashes of specs that hold sensitive values (the state's key, and the previous
     one while the state is re-keyed); without them a one-off key serves a check.
     """

@@ -1,8 +1,9 @@
-"""SageMaker request shapes, straight from botocore's service model.
+"""Request shapes of AWS services (SageMaker by default), straight from botocore's models.
 
 Config attributes are the snake_case of the create/update request fields. Nothing here
-hand-copies a field list: conversion, validation and the JSON Schema all walk botocore's
-own shapes, so a field SageMaker adds is accepted as soon as botocore knows it.
+hand-copies a field list: conversion, validation (shapecheck.py, worded here for the config)
+and the JSON Schema all walk botocore's own shapes, so a field SageMaker adds is accepted as
+soon as botocore knows it.
 """
 
 from __future__ import annotations

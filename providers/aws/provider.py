@@ -272,6 +272,8 @@ class AwsProvider:
                 rows = [(listing.row_id(i) if listing.row_id else i[field], i.get(arn_field, "")) for i in page.get(key, [])]
                 found += [row for row in rows if row[0].startswith(name_prefix)]
         except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "UnknownOperationException" and kind.service != "sagemaker":
+                return []  # a target that does not speak this service (a local server without it) holds none of its objects
             raise translate(exc, op) from None
         return found
 

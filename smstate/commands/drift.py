@@ -94,7 +94,9 @@ def _owned(provider: Provider, lineage: str, parallelism: int) -> list[drift_mod
 
 def _print(fmt: str, state: State, found: list[Drift], entries: list[dict[str, Any]]) -> None:
     if fmt == "json":
-        sys.stdout.write(json.dumps({**drift_mod.report_json(state, found), "watched": entries}, default=str) + "\n")
+        report = drift_mod.report_json(state, found)
+        report.update({"watched": entries} if entries else {})  # only a state with alarms or scaling has any
+        sys.stdout.write(json.dumps(report, default=str) + "\n")
     elif fmt == "markdown":
         sys.stdout.write(drift_mod.report_markdown(found))
     elif fmt == "github":

@@ -33,7 +33,8 @@ def status(inputs: Inputs, endpoint: str, as_json: bool) -> int:
         raise SmstateError(f"no endpoint named {name!r}")
     report = summarize(live.description)
     report["components"] = components(provider, name)
-    report["watched"] = _watched(loaded, provider, kind, name, live.description)
+    watching = _watched(loaded, provider, kind, name, live.description)
+    report.update({"watched": watching} if watching else {})  # only an endpoint with alarms or scaling has any
     if as_json:
         sys.stdout.write(json.dumps(report, default=str) + "\n")
     else:

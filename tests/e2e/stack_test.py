@@ -4,6 +4,9 @@ rollback, and an Application Auto Scaling target with a target tracking policy."
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +14,7 @@ import boto3
 import pytest
 
 from .conftest import ROLE, Aws
-from .helpers import Result, run_cli
+from .helpers import REPO, Result, run_cli
 
 STACK = f"""\
 provider:
@@ -67,13 +70,13 @@ DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 
 
 class Stack:
-    def __init__(self, directory: Path, aws: Aws) -> None:
+    def __init__(self, directory: Path, aws: Aws, config: str = STACK) -> None:
         self.dir = directory
         self.env = aws.env
         session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
         self.cloudwatch = session.client("cloudwatch", endpoint_url=aws.url)
         self.autoscaling = session.client("application-autoscaling", endpoint_url=aws.url)
-        (directory / "smstate.yaml").write_text(STACK)
+        (directory / "smstate.yaml").write_text(config)
 
     def run(self, *args: str) -> Result:
         return run_cli(args, self.dir, self.env)
@@ -83,8 +86,8 @@ class Stack:
         assert path.read_text().count(old) == 1
         path.write_text(path.read_text().replace(old, new))
 
-    def alarm(self) -> dict[str, Any] | None:
-        found = self.cloudwatch.describe_alarms(AlarmNames=["churn-5xx"])["MetricAlarms"]
+    def alarm(self, name: str = "churn-5xx") -> dict[str, Any] | None:
+        found = self.cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"]
         return found[0] if found else None
 
     def targets(self) -> list[dict[str, Any]]:
@@ -228,3 +231,24 @@ def test_hand_made_alarms_and_targets_are_imported_with_generated_config(tmp_pat
     assert shown.code == 0 and json.loads(shown.out)["physical_name"] == "hand-5xx"
     again = stack.run("plan", "--detailed-exitcode")
     assert again.code == 0 and "No changes." in again.out, str(again)
+
+
+def test_the_autoscaling_example_applies_re_plans_clean_and_destroys_on_moto(tmp_path: Path, aws: Aws) -> None:
+    example = tmp_path / "autoscaling"
+    shutil.copytree(REPO / "examples" / "autoscaling", example, ignore=shutil.ignore_patterns("build", "state"))
+    subprocess.run([sys.executable, str(example / "build.py")], check=True, capture_output=True)
+    text = (example / "smstate.yaml").read_text()
+    local = "provider:\n  type: local\n  url: http://127.0.0.1:8767     # its own port: never collides with the other examples\n"
+    assert text.count(local) == 1
+    stack = Stack(example, aws, text.replace(local, "provider: {type: aws, region: us-east-1, artifact_bucket: examples}\n"))
+    boto3.client("s3", endpoint_url=aws.url, region_name="us-east-1", aws_access_key_id="testing",
+                 aws_secret_access_key="testing").create_bucket(Bucket="examples")  # fmt: skip
+
+    applied = stack.run("apply", "--auto-approve")
+    assert applied.code == 0, str(applied)
+    assert "Apply complete! Resources: 5 added" in applied.out
+    assert stack.run("plan", "--detailed-exitcode").code == 0
+    destroyed = stack.run("destroy", "--auto-approve")
+    assert destroyed.code == 0, str(destroyed)
+    assert aws.endpoint_names() == [] and aws.model_names() == []
+    assert stack.alarm("scorer-5xx") is None and stack.targets() == [] and stack.policies() == []

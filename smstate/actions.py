@@ -95,7 +95,8 @@ class Actions:
         live = self.endpoints.wait_ready(change, kind, name, desired, report)
         if live.status not in READY_STATES:
             self.record(change, desired, live, status="tainted")
-            raise ProviderError(f"{change.address}: endpoint {name} is {live.status}: {live.failure_reason or 'no reason given'}")
+            what = kind.state_type.replace("_", " ")
+            raise ProviderError(f"{change.address}: {what} {name} is {live.status}: {live.failure_reason or 'no reason given'}")
         if live.description.get("EndpointConfigName") != desired.spec.get("endpoint_config_name"):
             self.record(change, desired, live)  # an adopted endpoint on an older config: move it
             self.update(replace(change, action=Action.UPDATE), report)

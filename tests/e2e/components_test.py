@@ -227,4 +227,9 @@ def test_refusals(tmp_path: Path, server: ServerProcess) -> None:
     assert_clean_failure(result, "inference_components.bad-first", "Insufficient capacity")
     assert "inference_components.bad-first" not in read_state(project.dir)["resources"]
     assert project.invoke("second") == "second"
+    project.write(first="broken", code=BROKEN_CODE)  # a new component whose model cannot load
+    result = project.run("apply", "--auto-approve")
+    assert_clean_failure(result, "inference_components.bad-first: inference component bad-first is Failed", "cannot load this model")
+    assert project.resource("inference_components.bad-first")["status"] == "tainted"
+    assert "tainted" in project.run("plan").out
     assert project.run("destroy", "--auto-approve").code == 0

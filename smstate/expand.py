@@ -119,7 +119,7 @@ def _known(value: Any, scope: Scope) -> Any:
             return dig(scope.variables[ref.name], ref.attr, ref)
         if ref.kind == "data":
             raise Unread(ref.text)
-        raise RefError(f"${{{ref.text}}} is known only after apply: for_each takes literals, variables and data sources")
+        raise RefError(f"${{{ref.text}}} is known only after apply: only literals, variables and data sources are known before the plan")
 
     return resolve(value, lookup)
 
@@ -147,13 +147,12 @@ def _add_resource(run: _Run, config: Config, scope: Scope, decl: ResourceDecl, p
 
 
 def _read_data(run: _Run, config: Config, scope: Scope, decl: DataDecl, provider: str | None) -> Any:
-    where = f"data.{decl.type}.{decl.name}"
     try:
         arguments = _known(rewrite(decl.body, scope), scope)
     except Unread:
         return None
     except RefError as exc:
-        run.problems.append(config.diagnostic(where, (), str(exc)))
+        run.problems.append(config.diagnostic(f"data.{decl.type}", (decl.name,), str(exc)))
         return None
     if run.read is None:
         return None

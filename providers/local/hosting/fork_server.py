@@ -69,11 +69,11 @@ def serve(control: socket.socket, model_server: Any) -> None:
     signal.signal(signal.SIGCHLD, lambda *_: None)
     control.send(json.dumps({"ready": True}).encode())
     while True:
-        ready, _, _ = select.select([control, wake_read], [], [])
+        ready, _, _ = select.select([control.fileno(), wake_read], [], [])
         if wake_read in ready:
             os.read(wake_read, 4096)
             reap(control)
-        if control in ready:
+        if control.fileno() in ready:
             message, fds, _, _ = socket.recv_fds(control, MESSAGE, 2)
             if not message:
                 return

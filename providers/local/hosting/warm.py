@@ -55,7 +55,8 @@ class WarmParent:
         self.children: dict[int, ForkedProcess] = {}
         self._replies: asyncio.Queue[int | None] = asyncio.Queue()
         self._lock = asyncio.Lock()
-        self._reader = asyncio.get_running_loop().create_task(self._read())
+        self.loop = asyncio.get_running_loop()
+        self._reader = self.loop.create_task(self._read())
 
     @classmethod
     async def start(cls, python: str, env: dict[str, str]) -> WarmParent:
@@ -123,7 +124,7 @@ class WarmParent:
 
 
 _PARENTS: dict[str, WarmParent] = {}
-_STARTING: dict[str, asyncio.Lock] = {}
+_STARTING: dict[tuple[str, asyncio.AbstractEventLoop], asyncio.Lock] = {}
 
 
 def forkable(environment: dict[str, str], base: dict[str, str]) -> bool:
@@ -134,11 +135,13 @@ def forkable(environment: dict[str, str], base: dict[str, str]) -> bool:
 async def parent_for(python: str | None, env: dict[str, str]) -> WarmParent | None:
     """The running warm parent of ``python``, started if need be; None if it cannot run."""
     key = python or sys.executable
-    lock = _STARTING.setdefault(key, asyncio.Lock())
-    async with lock:
+    loop = asyncio.get_running_loop()
+    async with _STARTING.setdefault((key, loop), asyncio.Lock()):
         found = _PARENTS.get(key)
-        if found is not None and found.alive:
+        if found is not None and found.loop is loop and found.alive:
             return found
+        if found is not None and found.loop is not loop:
+            found.control.close()  # a parent of an event loop that has ended exits on its own
         try:
             _PARENTS[key] = await WarmParent.start(key, env)
         except OSError as exc:
@@ -153,4 +156,7 @@ async def stop_all() -> None:
     parents = list(_PARENTS.values())
     _PARENTS.clear()
     for parent in parents:
-        await parent.stop()
+        if parent.loop is asyncio.get_running_loop():
+            await parent.stop()
+        else:
+            parent.control.close()

@@ -115,19 +115,19 @@ def test_copy_count_scaling_applies_follows_load_and_is_destroyed_first(tmp_path
 
     runtime = clients(server.url)[1]
     with ThreadPoolExecutor(4) as pool:
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + 25
         answered = [pool.submit(load, runtime, deadline) for _ in range(4)]
         wait_for(lambda: copies(tmp_path)[0] >= 2, "a scale-out under load", timeout=15)
+        status = json.loads(run(tmp_path, "rollout", "status", "scaled", "--json").out)
+        [watched] = status["watched"]
+        assert watched["address"] == "scaling.scaled-c" and (watched["min_capacity"], watched["max_capacity"]) == (1, 3)
+        assert watched["desired_capacity"] >= 2 and "AlarmHigh" in watched["last_activity"]["cause"]
+        assert "No changes." in run(tmp_path, "plan").out  # scaling owns the copy count
+        owned = "    lifecycle: {ignore_changes: [runtime_config.copy_count]}\n"
+        (tmp_path / "smstate.yaml").write_text(CONFIG.format(url=server.url).replace(owned, ""))
+        assert "runtime_config.copy_count" in run(tmp_path, "plan").out  # without it, apply would reset the count
+        (tmp_path / "smstate.yaml").write_text(CONFIG.format(url=server.url))
     assert sum(f.result() for f in answered) > 0
-    status = json.loads(run(tmp_path, "rollout", "status", "scaled", "--json").out)
-    [watched] = status["watched"]
-    assert watched["address"] == "scaling.scaled-c" and (watched["min_capacity"], watched["max_capacity"]) == (1, 3)
-    assert "AlarmHigh" in watched["last_activity"]["cause"]
-    assert "No changes." in run(tmp_path, "plan").out  # scaling owns the copy count
-    owned = "    lifecycle: {ignore_changes: [runtime_config.copy_count]}\n"
-    (tmp_path / "smstate.yaml").write_text(CONFIG.format(url=server.url).replace(owned, ""))
-    assert "runtime_config.copy_count" in run(tmp_path, "plan").out  # without it, apply would reset the count
-    (tmp_path / "smstate.yaml").write_text(CONFIG.format(url=server.url))
     wait_for(lambda: copies(tmp_path) == (1, 1), "the scale-in after the load", timeout=60)
     shown = run(tmp_path, "rollout", "status", "scaled").out
     assert "scaled-c: InService, 1/1 copies" in shown and "scaling.scaled-c" in shown

@@ -69,7 +69,8 @@ def _copies(state: State, read: Read, obj: ObjectState) -> dict[str, Any]:
                 continue
             live = read(address, hosted)
             runtime = (live.description.get(copies.runtime_member) or {}) if live is not None else {}
-            return {"current_capacity": runtime.get(copies.current_member), "desired_capacity": runtime.get(copies.desired_member)}
+            current, desired = runtime.get(copies.current_member), runtime.get(copies.desired_member)
+            return {"current_capacity": current, "desired_capacity": desired}
     return {}
 
 

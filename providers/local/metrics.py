@@ -152,7 +152,9 @@ INVOCATION_METRICS = (
 
 #: What an invocation naming an inference component publishes per InferenceComponentName:
 #: the same, but normalized by the component's copies rather than the variant's instances.
-COMPONENT_METRICS = tuple(("InvocationsPerCopy", u) if n == "InvocationsPerInstance" else (n, u) for n, u in INVOCATION_METRICS)
+COMPONENT_METRICS = tuple(
+    ("InvocationsPerCopy", unit) if name == "InvocationsPerInstance" else (name, unit) for name, unit in INVOCATION_METRICS
+)
 
 #: The counts an idle series gets a zero for.
 COUNTS = ("Invocations", "InvocationsPerInstance", "InvocationsPerCopy", "Invocation4XXErrors", "Invocation5XXErrors")

@@ -110,7 +110,8 @@ def test_copy_count_scaling_applies_follows_load_and_is_destroyed_first(tmp_path
     autoscaling = session.client("application-autoscaling", endpoint_url=server.url)
     [target] = autoscaling.describe_scalable_targets(ServiceNamespace="sagemaker", ResourceIds=[RESOURCE])["ScalableTargets"]
     assert (target["MinCapacity"], target["MaxCapacity"]) == (1, 3)
-    assert read_state(tmp_path)["resources"]["scaling.scaled-c"]["physical_name"] == f"{RESOURCE}|sagemaker:inference-component:DesiredCopyCount"
+    recorded = read_state(tmp_path)["resources"]["scaling.scaled-c"]["physical_name"]
+    assert recorded == f"{RESOURCE}|sagemaker:inference-component:DesiredCopyCount"
     assert copies(tmp_path) == (1, 1)
 
     runtime = clients(server.url)[1]

@@ -53,7 +53,8 @@ class Copies:
         if record is None:
             return True, "The inference component no longer exists."
         described = record["describe"]
-        if described["InferenceComponentStatus"] in ("Creating", "Updating") or self.components.busy(resource_id[len(PREFIX) :]):
+        changing = described["InferenceComponentStatus"] in ("Creating", "Updating")
+        if changing or self.components.busy(described["InferenceComponentName"]):
             return False, None
         return True, described.get("FailureReason")
 

@@ -2,7 +2,8 @@
 # Inference components on the local SageMaker, end to end, in one command:
 #
 #   ./demo.sh            two models on one endpoint; roll one to a new model under traffic;
-#                        scale its copies; re-plan clean; destroy
+#                        scale its copies; load the other until Application Auto Scaling
+#                        adds copies, and watch them go back; re-plan clean; destroy
 #   ./demo.sh rollback   roll it to a model that cannot load: the update rolls back and
 #                        smstate exits 1, saying why
 #
@@ -85,6 +86,31 @@ for copies in 4 1; do
   smstate apply --auto-approve --var sentiment=./build/sentiment-v2.tar.gz --var copies="$copies"
   smstate rollout status shared
 done
+
+step "Heavy traffic on topics (4 clients, 30 s): Application Auto Scaling adds copies"
+python traffic.py shared topics topics topics topics --url "$url" --seconds 30 > build/topics-traffic.log &
+traffic_pid=$!
+while kill -0 "$traffic_pid" 2>/dev/null; do
+  sleep 2
+  smstate rollout status shared --json | python -c 'import json, sys
+shown = {c["name"]: (c["copies"], c["desired_copies"]) for c in json.load(sys.stdin)["components"]}
+print("    topics copies (current, desired):", shown["topics"])'
+done
+wait "$traffic_pid" || { traffic_pid=""; echo "requests failed under load" >&2; exit 1; }
+traffic_pid=""
+tail -1 build/topics-traffic.log
+smstate rollout status shared
+
+step "The load is over: after 15 quiet minutes (18 s at this time scale) the copies go back to 1"
+copies=""
+for _ in $(seq 60); do
+  copies=$(smstate rollout status shared --json | python -c 'import json, sys
+print([c["copies"] for c in json.load(sys.stdin)["components"] if c["name"] == "topics"][0])')
+  [ "$copies" = 1 ] && break
+  sleep 1
+done
+smstate rollout status shared
+[ "$copies" = 1 ] || { echo "topics still has $copies copies" >&2; exit 1; }
 
 step "smstate plan: no changes"
 smstate plan --detailed-exitcode --var sentiment=./build/sentiment-v2.tar.gz --var copies=1

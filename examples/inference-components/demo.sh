@@ -40,6 +40,19 @@ cleanup() {
   exit "$status"
 }
 
+# Poll `rollout status` until the topics component is back at 1 copy (at most a minute).
+topics_back_to_one() {
+  local copies=""
+  for _ in $(seq 60); do
+    copies=$(smstate rollout status shared --json | python -c 'import json, sys
+print([c["copies"] for c in json.load(sys.stdin)["components"] if c["name"] == "topics"][0])')
+    if [ "$copies" = 1 ]; then echo "    topics copies: 1"; return 0; fi
+    sleep 1
+  done
+  echo "topics still has $copies copies" >&2
+  return 1
+}
+
 step "Build the model archives in build/"
 python build.py
 
@@ -87,6 +100,9 @@ for copies in 4 1; do
   smstate rollout status shared
 done
 
+step "Wait for topics to be at 1 copy (the rollout's traffic may have scaled it)"
+topics_back_to_one
+
 step "Heavy traffic on topics (4 clients, 30 s): Application Auto Scaling adds copies"
 python traffic.py shared topics topics topics topics --url "$url" --seconds 30 > build/topics-traffic.log &
 traffic_pid=$!
@@ -102,15 +118,8 @@ tail -1 build/topics-traffic.log
 smstate rollout status shared
 
 step "The load is over: after 15 quiet minutes (18 s at this time scale) the copies go back to 1"
-copies=""
-for _ in $(seq 60); do
-  copies=$(smstate rollout status shared --json | python -c 'import json, sys
-print([c["copies"] for c in json.load(sys.stdin)["components"] if c["name"] == "topics"][0])')
-  [ "$copies" = 1 ] && break
-  sleep 1
-done
+topics_back_to_one
 smstate rollout status shared
-[ "$copies" = 1 ] || { echo "topics still has $copies copies" >&2; exit 1; }
 
 step "smstate plan: no changes"
 smstate plan --detailed-exitcode --var sentiment=./build/sentiment-v2.tar.gz --var copies=1

@@ -9,7 +9,7 @@ from typing import Any
 from .errors import ProviderError
 from .live import attributes
 from .provider import Live, Provider
-from .resources import BY_STATE_TYPE
+from .resources import BY_STATE_TYPE, KINDS
 from .state import ObjectState, State
 
 Read = Callable[[str, ObjectState], Live | None]
@@ -28,6 +28,7 @@ def watched(state: State, read: Read, provider: Provider, only: Callable[[Object
         entry = {"address": address, "id": obj.id, **kind.watch(live.description)}
         if kind.attachment is not None:
             entry.update(_size(state, read, obj))
+        entry.update(_copies(state, read, obj))
         if kind.activity is not None:
             entry["last_activity"] = _activity(provider, obj)
         entries.append(entry)
@@ -54,6 +55,23 @@ def _size(state: State, read: Read, obj: ObjectState) -> dict[str, Any]:
             if item.get(link.part_key) == part:
                 return {"current_capacity": item.get(link.counts[0]), "desired_capacity": item.get(link.counts[1])}
     return {"current_capacity": None, "desired_capacity": None}
+
+
+def _copies(state: State, read: Read, obj: ObjectState) -> dict[str, Any]:
+    """The current and desired copies of an object hosted as copies that `obj` references (a
+    scaling target's inference component), from that object's live description."""
+    for target, name in BY_STATE_TYPE[obj.type].uses(obj.spec):
+        copies = KINDS[target].copies
+        if copies is None:
+            continue
+        for address, hosted in state.resources.items():
+            if hosted.type != KINDS[target].state_type or hosted.physical_name != name:
+                continue
+            live = read(address, hosted)
+            runtime = (live.description.get(copies.runtime_member) or {}) if live is not None else {}
+            current, desired = runtime.get(copies.current_member), runtime.get(copies.desired_member)
+            return {"current_capacity": current, "desired_capacity": desired}
+    return {}
 
 
 def _activity(provider: Provider, obj: ObjectState) -> dict[str, Any] | None:

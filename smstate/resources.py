@@ -436,7 +436,10 @@ KINDS: dict[str, Kind] = {
                 Part("ScheduledActions", "PutScheduledAction", "DescribeScheduledActions", "ScheduledActions",
                      "ScheduledActionName", "DeleteScheduledAction"),
             ),
-            references=(Reference(("target", "endpoint"), "endpoints"),),
+            references=(
+                Reference(("target", "endpoint"), "endpoints"),
+                Reference(("target", "inference_component"), "inference_components"),
+            ),
             attachment=Attachment(
                 "endpoints", ("target", "endpoint"), ("target", "variant"), "endpoint_config_name",
                 "production_variants", "variant_name", frozenset({"instance_type"}), "retain_all_variant_properties",

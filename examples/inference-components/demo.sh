@@ -2,7 +2,8 @@
 # Inference components on the local SageMaker, end to end, in one command:
 #
 #   ./demo.sh            two models on one endpoint; roll one to a new model under traffic;
-#                        scale its copies; re-plan clean; destroy
+#                        scale its copies; load the other until Application Auto Scaling
+#                        adds copies, and watch them go back; re-plan clean; destroy
 #   ./demo.sh rollback   roll it to a model that cannot load: the update rolls back and
 #                        smstate exits 1, saying why
 #
@@ -37,6 +38,19 @@ cleanup() {
   step "smstate local stop"
   smstate local stop || status=1
   exit "$status"
+}
+
+# Poll `rollout status` until the topics component is back at 1 copy (at most a minute).
+topics_back_to_one() {
+  local copies=""
+  for _ in $(seq 60); do
+    copies=$(smstate rollout status shared --json | python -c 'import json, sys
+print([c["copies"] for c in json.load(sys.stdin)["components"] if c["name"] == "topics"][0])')
+    if [ "$copies" = 1 ]; then echo "    topics copies: 1"; return 0; fi
+    sleep 1
+  done
+  echo "topics still has $copies copies" >&2
+  return 1
 }
 
 step "Build the model archives in build/"
@@ -85,6 +99,27 @@ for copies in 4 1; do
   smstate apply --auto-approve --var sentiment=./build/sentiment-v2.tar.gz --var copies="$copies"
   smstate rollout status shared
 done
+
+step "Wait for topics to be at 1 copy (the rollout's traffic may have scaled it)"
+topics_back_to_one
+
+step "Heavy traffic on topics (4 clients, 30 s): Application Auto Scaling adds copies"
+python traffic.py shared topics topics topics topics --url "$url" --seconds 30 > build/topics-traffic.log &
+traffic_pid=$!
+while kill -0 "$traffic_pid" 2>/dev/null; do
+  sleep 2
+  smstate rollout status shared --json | python -c 'import json, sys
+shown = {c["name"]: (c["copies"], c["desired_copies"]) for c in json.load(sys.stdin)["components"]}
+print("    topics copies (current, desired):", shown["topics"])'
+done
+wait "$traffic_pid" || { traffic_pid=""; echo "requests failed under load" >&2; exit 1; }
+traffic_pid=""
+tail -1 build/topics-traffic.log
+smstate rollout status shared
+
+step "The load is over: after 15 quiet minutes (18 s at this time scale) the copies go back to 1"
+topics_back_to_one
+smstate rollout status shared
 
 step "smstate plan: no changes"
 smstate plan --detailed-exitcode --var sentiment=./build/sentiment-v2.tar.gz --var copies=1

@@ -2,9 +2,10 @@
 
 One metric store takes what the invocation gateway publishes; CloudWatch reads
 it and evaluates alarms on it; Application Auto Scaling acts on those alarms by
-resizing endpoint variants; auto-rollback reads the alarms' states; an
-UpdateEndpoint that would change the instance type of (or remove) a scaled
-variant is refused, and DeleteEndpoint deregisters the endpoint's targets.
+resizing endpoint variants and inference components' copy counts; auto-rollback
+reads the alarms' states; an UpdateEndpoint that would change the instance type
+of (or remove) a scaled variant is refused, and DeleteEndpoint (and
+DeleteInferenceComponent) deregisters the object's targets.
 
 Alarms and the Application Auto Scaling records (targets, policies, scheduled
 actions, tags) are written to `<home>/services.json` after every call that
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from providers.local.autoscaling.api import AutoScaling
+from providers.local.autoscaling.copies import COPY_COUNT, PREFIX as COMPONENT_PREFIX, Copies
 from providers.local.autoscaling.resources import VARIANT, Scalable, Variants
 from providers.local.autoscaling.scaler import Scaler
 from providers.local.autoscaling.state import Targets
@@ -55,7 +57,9 @@ class AwsServices:
         self.store = MetricStore()
         self.metrics = Metrics(self.store)
         self.alarms = Alarms(self.store)
-        resources: dict[str, Scalable] = {VARIANT: Variants(endpoints), **(scalables or {})}
+        resources: dict[str, Scalable] = {
+            VARIANT: Variants(endpoints), COPY_COUNT: Copies(endpoints.components), **(scalables or {})
+        }
         self.targets = Targets(resources)
         self.autoscaling = AutoScaling(self.targets, Scaler(self.targets, self.alarms))
         services = [CloudWatch(self.alarms).service(), self.autoscaling.service()]
@@ -64,6 +68,7 @@ class AwsServices:
         endpoints.alarm_check = self.firing
         endpoints.update_check = self.check_update
         endpoints.on_delete = self.deleted
+        endpoints.components.on_delete = self.component_deleted
 
     def firing(self, names: Sequence[str]) -> str | None:
         """The first of the alarms `names` that is in ALARM, if any."""
@@ -87,6 +92,11 @@ class AwsServices:
     def deleted(self, name: str) -> None:
         """DeleteEndpoint: Application Auto Scaling deregisters the endpoint's variants."""
         self.autoscaling.deregister_resource(f"endpoint/{name}/variant/")
+        self.save()
+
+    def component_deleted(self, name: str) -> None:
+        """DeleteInferenceComponent: Application Auto Scaling deregisters its copy count."""
+        self.autoscaling.deregister_resource(f"{COMPONENT_PREFIX}{name}", exact=True)
         self.save()
 
     def _saving(self, service: Service) -> Service:
@@ -148,9 +158,9 @@ class AwsServices:
         self._spawn(self.publish_idle(), "idle-metrics")
 
     async def publish_idle(self) -> None:
-        """Every half minute (scaled), a zero for each serving variant that had no invocation
-        in it, as SageMaker publishes for idle endpoints (so that scale-in sees the quiet):
-        every one-minute period then has a data point."""
+        """Every half minute (scaled), a zero for each serving variant and inference component
+        that had no invocation in it, as SageMaker publishes for idle endpoints (so that
+        scale-in sees the quiet): every one-minute period then has a data point."""
         half = max(30.0 * time_scale(), 0.05)
         while True:
             await asyncio.sleep(half)
@@ -162,6 +172,13 @@ class AwsServices:
                 for variant, fleet in router.active.fleets.items():
                     if fleet.serving:
                         self.metrics.idle(endpoint, variant, half)
+            for name in list(self.endpoints.components.hosted):
+                if self.endpoints.components.copies(name):
+                    self.metrics.idle_component(self._component_name(name), half)
+
+    def _component_name(self, key: str) -> str:
+        record = self.endpoints.components.record(key)
+        return str(record["describe"]["InferenceComponentName"]) if record else key
 
     def _spawn(self, job: Coroutine[Any, Any, None], name: str) -> None:
         self._tasks.append(asyncio.get_running_loop().create_task(job, name=name))

@@ -24,6 +24,7 @@ import contextlib
 import logging
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -74,6 +75,8 @@ class Components:
         self.instances: dict[tuple[str, str], int] = {}
         """(endpoint key, variant) -> instances now, where managed instance scaling moved them."""
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        #: Told the name of a component being deleted.
+        self.on_delete: Callable[[str], None] = lambda name: None
 
     # -- bookkeeping -------------------------------------------------------
 
@@ -111,6 +114,16 @@ class Components:
 
     def busy(self, name: str) -> bool:
         return key_of(name) in self._tasks
+
+    def copies(self, name: str) -> int:
+        """The copies serving now (old and new during an update)."""
+        hosted = self.hosted.get(key_of(name))
+        return sum(f.serving for f in hosted.fleets()) if hosted else 0
+
+    def instance_count(self, endpoint: str, variant: str) -> int:
+        """The instances a component-hosting variant has now."""
+        found = self.instances.get((key_of(endpoint), variant))
+        return found if found is not None else int(self.variant_config(endpoint, variant)["InitialInstanceCount"])
 
     def new_fleet(self, record: Record, specification: dict[str, Any], model: dict[str, Any]) -> Fleet:
         """An empty fleet of copies of `model`, each bounded by the memory the spec allows."""
@@ -181,12 +194,11 @@ class Components:
 
     def fill_variants(self, endpoint: str, described: dict[str, Any]) -> None:
         """DescribeEndpoint: the instance count of each variant that hosts components."""
-        key = key_of(endpoint)
         for summary in described.get("ProductionVariants") or []:
             config = self.variant_config(endpoint, summary["VariantName"])
             if config.get("ModelName"):
                 continue
-            count = self.instances.get((key, summary["VariantName"]), int(config["InitialInstanceCount"]))
+            count = self.instance_count(endpoint, summary["VariantName"])
             summary["CurrentInstanceCount"] = summary["DesiredInstanceCount"] = count
 
     # -- create, scale, delete ---------------------------------------------
@@ -248,6 +260,7 @@ class Components:
         record = self.record(name)
         assert record is not None
         self.save(name, record, InferenceComponentStatus="Deleting")
+        self.on_delete(record["describe"]["InferenceComponentName"])
         await self.cancel(name)
         self.run(name, self._delete(name))
 

@@ -9,7 +9,8 @@ as new ones start. Nothing is persisted: a restarted server starts with no data.
 
 `Metrics.invocation` publishes what SageMaker publishes per request in the
 `AWS/SageMaker` namespace, per EndpointName + VariantName (and, given an
-inference component, per InferenceComponentName as well).
+inference component, per InferenceComponentName as well, with InvocationsPerCopy
+in place of InvocationsPerInstance).
 """
 
 from __future__ import annotations
@@ -149,6 +150,15 @@ INVOCATION_METRICS = (
     ("OverheadLatency", "Microseconds"),
 )
 
+#: What an invocation naming an inference component publishes per InferenceComponentName:
+#: the same, but normalized by the component's copies rather than the variant's instances.
+COMPONENT_METRICS = tuple(
+    ("InvocationsPerCopy", unit) if name == "InvocationsPerInstance" else (name, unit) for name, unit in INVOCATION_METRICS
+)
+
+#: The counts an idle series gets a zero for.
+COUNTS = ("Invocations", "InvocationsPerInstance", "InvocationsPerCopy", "Invocation4XXErrors", "Invocation5XXErrors")
+
 
 class Metrics:
     """What the invocation gateway publishes."""
@@ -165,29 +175,40 @@ class Metrics:
         status: int,
         model_us: float,
         overhead_us: float,
-        component: str | None = None,
+        component: tuple[str, int] | None = None,
     ) -> None:
-        """One InvokeEndpoint answered with the model's `status` (0: no answer)."""
-        dims: list[Dimensions] = [(("EndpointName", endpoint), ("VariantName", variant))]
-        if component is not None:
-            dims.append((("InferenceComponentName", component),))
+        """One InvokeEndpoint answered with the model's `status` (0: no answer); `component`
+        is the (name, copies now) of the inference component it named."""
         client = 1.0 if 400 <= status < 500 else 0.0
         server = 1.0 if status >= 500 or status == 0 else 0.0
-        values = (1.0, 1.0 / max(instances, 1), client, server, model_us, overhead_us)
         now = time.time()
-        for dim in dims:
-            keys = self._keys.get(dim)
-            if keys is None:
-                keys = self._keys[dim] = [((NAMESPACE, name, dim), unit) for name, unit in INVOCATION_METRICS]
-            for (key, unit), value in zip(keys, values):
-                self.store.put(key, value, now, unit)
+        dim: Dimensions = (("EndpointName", endpoint), ("VariantName", variant))
+        self._put(dim, INVOCATION_METRICS, (1.0, 1.0 / max(instances, 1), client, server, model_us, overhead_us), now)
+        if component is not None:
+            name, copies = component
+            values = (1.0, 1.0 / max(copies, 1), client, server, model_us, overhead_us)
+            self._put((("InferenceComponentName", name),), COMPONENT_METRICS, values, now)
+
+    def _put(self, dim: Dimensions, metrics: tuple[tuple[str, str], ...], values: tuple[float, ...], now: float) -> None:
+        keys = self._keys.get(dim)
+        if keys is None:
+            keys = self._keys[dim] = [((NAMESPACE, name, dim), unit) for name, unit in metrics]
+        for (key, unit), value in zip(keys, values):
+            self.store.put(key, value, now, unit)
 
     def idle(self, endpoint: str, variant: str, seconds: float) -> None:
         """Zero invocations and errors for a variant that had no invocation in the last `seconds`."""
-        dim = (("EndpointName", endpoint), ("VariantName", variant))
+        self._idle((("EndpointName", endpoint), ("VariantName", variant)), INVOCATION_METRICS, seconds)
+
+    def idle_component(self, name: str, seconds: float) -> None:
+        """Zero invocations and errors for an inference component that had none in the last `seconds`."""
+        self._idle((("InferenceComponentName", name),), COMPONENT_METRICS, seconds)
+
+    def _idle(self, dim: Dimensions, metrics: tuple[tuple[str, str], ...], seconds: float) -> None:
         now = time.time()
         seen = self.store.window((NAMESPACE, "Invocations", dim), now - seconds, now + self.store.resolution)
         if seen is not None and seen.count:
             return
-        for name in ("Invocations", "InvocationsPerInstance", "Invocation4XXErrors", "Invocation5XXErrors"):
-            self.store.put((NAMESPACE, name, dim), 0.0, now, "None")
+        for name, _ in metrics:
+            if name in COUNTS:
+                self.store.put((NAMESPACE, name, dim), 0.0, now, "None")

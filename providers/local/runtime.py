@@ -73,11 +73,11 @@ class Gateway:
         except ApiError:
             raise
         except Exception as exc:
-            self._publish(endpoint, fleet, 0, started, model_started)
+            self._publish(endpoint, fleet, 0, started, model_started, component)
             unreachable = _model_error(endpoint, fleet.variant, 500, f"The model server could not be reached: {exc}")
             raise target_model_error(exc) or unreachable from None
         status = result.status
-        self._publish(endpoint, fleet, status, started, model_started)
+        self._publish(endpoint, fleet, status, started, model_started, component)
         if status < 200 or status > 299:
             raise _model_error(endpoint, fleet.variant, status, result.body.decode("utf-8", "replace"))
         response_type = result.content_type or accept or DEFAULT_CONTENT_TYPE
@@ -128,14 +128,27 @@ class Gateway:
             raise runtime_validation(f"Inference Component {component} has no copy in service (status {status}).")
         return fleet
 
-    def _publish(self, endpoint: str, fleet: Fleet, status: int, started: float, model_started: float) -> None:
-        """The AWS/SageMaker metrics of one answered request (latencies in microseconds, as AWS)."""
+    def _publish(
+        self, endpoint: str, fleet: Fleet, status: int, started: float, model_started: float, component: str | None
+    ) -> None:
+        """The AWS/SageMaker metrics of one answered request (latencies in microseconds, as AWS),
+        per variant and, when it named an inference component, per component."""
         if self.metrics is None:
             return
         now = time.perf_counter()
         model_us = (now - model_started) * 1e6
         overhead_us = (model_started - started) * 1e6
-        self.metrics.invocation(endpoint, fleet.variant, fleet.size, status, model_us, overhead_us)
+        if component is None:
+            self.metrics.invocation(endpoint, fleet.variant, fleet.size, status, model_us, overhead_us)
+            return
+        record = self.endpoints.components.record(component)
+        if record is None:  # deleted while the request was in flight
+            return
+        described = record["describe"]
+        endpoint, variant = described["EndpointName"], described["VariantName"]
+        instances = self.endpoints.components.instance_count(endpoint, variant)
+        copies = (described["InferenceComponentName"], self.endpoints.components.copies(component))
+        self.metrics.invocation(endpoint, variant, instances, status, model_us, overhead_us, copies)
 
     def invoke_async(self, request: AsyncRequest) -> dict[str, str]:
         """InvokeEndpointAsync: queue `request` (see `async_inference`); where its result will be."""

@@ -13,7 +13,8 @@ from ..attached import attached
 from ..health import lines as health_lines
 from ..health import reader, watched
 from ..provider import Provider
-from ..resources import KINDS, Kind, rollout_kind
+from ..resources import BY_STATE_TYPE, KINDS, Kind, rollout_kind
+from ..state import ObjectState
 from .run import out
 
 
@@ -33,7 +34,8 @@ def status(inputs: Inputs, endpoint: str, as_json: bool) -> int:
         raise SmstateError(f"no endpoint named {name!r}")
     report = summarize(live.description)
     report["components"] = components(provider, name)
-    watching = _watched(loaded, provider, kind, name, live.description)
+    hosted = {str(c["name"]) for c in report["components"]}
+    watching = _watched(loaded, provider, kind, name, live.description, hosted)
     report.update({"watched": watching} if watching else {})  # only an endpoint with alarms or scaling has any
     if as_json:
         sys.stdout.write(json.dumps(report, default=str) + "\n")
@@ -42,15 +44,24 @@ def status(inputs: Inputs, endpoint: str, as_json: bool) -> int:
     return 0
 
 
-def _watched(loaded: Any, provider: Provider, kind: Kind, name: str, description: dict[str, Any]) -> list[dict[str, Any]]:
-    """The alarms its rollback names and the scaling targets attached to it, as the state knows them."""
+def _watched(
+    loaded: Any, provider: Provider, kind: Kind, name: str, description: dict[str, Any], hosted: set[str]
+) -> list[dict[str, Any]]:
+    """The alarms its rollback names and the scaling targets attached to it or to the objects
+    `hosted` as copies on it, as the state knows them."""
     state = read_state(loaded.workspace.backend(loaded.config))
     rollback = ((description.get("LastDeploymentConfig") or {}).get("AutoRollbackConfiguration") or {}).get("Alarms") or []
     named = {a.get("AlarmName") for a in rollback}
     recorded = next((obj for obj in state.resources.values() if obj.type == kind.state_type and obj.id == name), None)
     named |= _strings(recorded.spec) if recorded is not None else set()  # the rollback alarms the config names
     scaled = {obj.id for _, obj, _ in attached(state, Address(kind.type, name), name)}
-    return watched(state, reader(provider), provider, lambda obj: obj.physical_name in named or obj.id in scaled)
+    copy_types = {k.type for k in KINDS.values() if k.copies is not None}
+
+    def keep(obj: ObjectState) -> bool:
+        on_copies = any(t in copy_types and str(n) in hosted for t, n in BY_STATE_TYPE[obj.type].uses(obj.spec))
+        return obj.physical_name in named or obj.id in scaled or on_copies
+
+    return watched(state, reader(provider), provider, keep)
 
 
 def _strings(value: Any) -> set[str]:

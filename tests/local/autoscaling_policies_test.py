@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from providers.local.autoscaling.policies import step_capacity, tracking_capacity
+from providers.local.autoscaling.policies import step_capacity, tracking_capacity, tracking_metric
+from providers.local.errors import ApiError
 
 STEPS = [
     {"MetricIntervalUpperBound": 0, "ScalingAdjustment": -1},
@@ -38,3 +39,24 @@ def test_no_step_holds_the_value() -> None:
 @pytest.mark.parametrize(("current", "value", "target", "expected"), [(1, 120.0, 50.0, 3), (3, 10.0, 50.0, 1), (2, 50.0, 50.0, 2)])
 def test_tracking_capacity(current: int, value: float, target: float, expected: int) -> None:
     assert tracking_capacity(current, value, target) == expected
+
+
+COPIES = "sagemaker:inference-component:DesiredCopyCount"
+INSTANCES = "sagemaker:variant:DesiredInstanceCount"
+
+
+def predefined(kind: str) -> dict[str, Any]:
+    return {"TargetValue": 5.0, "PredefinedMetricSpecification": {"PredefinedMetricType": kind}}
+
+
+def test_predefined_metrics_belong_to_their_scalable_dimension() -> None:
+    dims = [{"Name": "InferenceComponentName", "Value": "c"}]
+    watched = tracking_metric(predefined("SageMakerInferenceComponentInvocationsPerCopy"), COPIES, dims)
+    assert (watched["MetricName"], watched["Statistic"], watched["Dimensions"]) == ("InvocationsPerCopy", "Sum", dims)
+    variant = [{"Name": "EndpointName", "Value": "e"}, {"Name": "VariantName", "Value": "v"}]
+    assert tracking_metric(predefined("SageMakerVariantInvocationsPerInstance"), INSTANCES, variant)["Dimensions"] == variant
+    for kind, dimension in (("SageMakerVariantInvocationsPerInstance", COPIES),
+                            ("SageMakerInferenceComponentInvocationsPerCopy", INSTANCES)):  # fmt: skip
+        with pytest.raises(ApiError) as caught:
+            tracking_metric(predefined(kind), dimension, dims)
+        assert caught.value.code == "ValidationException"

@@ -131,8 +131,7 @@ async def describe_inference_component(ctx: Context, params: Params) -> Response
     record = _record(ctx, params["InferenceComponentName"])
     described = dict(record["describe"])
     described["Specification"] = _summary(record["specification"], described["CreationTime"])
-    hosted = ctx.endpoints.components.hosted.get(key_of(described["InferenceComponentName"]))
-    current = sum(f.serving for f in hosted.fleets()) if hosted else 0
+    current = ctx.endpoints.components.copies(described["InferenceComponentName"])
     described["RuntimeConfig"] = {**described["RuntimeConfig"], "CurrentCopyCount": current}
     return described
 

@@ -70,9 +70,12 @@ class AutoScaling:
             self.scaler.detach_alarms(policy)
         return {}
 
-    def deregister_resource(self, resource_prefix: str) -> None:
-        """Deregister every target of a deleted object (as AWS does when it may)."""
+    def deregister_resource(self, resource_prefix: str, exact: bool = False) -> None:
+        """Deregister every target of a deleted object (as AWS does when it may); `exact`:
+        only the targets whose resource id is `resource_prefix` itself."""
         for key in self.targets.keys_of(resource_prefix):
+            if exact and key[1] != resource_prefix:
+                continue
             for policy in self.targets.deregister(key):
                 self.scaler.detach_alarms(policy)
 

@@ -20,8 +20,14 @@ from typing import Any
 
 from providers.local.errors import validation
 
+#: Predefined metric type -> (the scalable dimension it is for, namespace, metric name, statistic).
 PREDEFINED = {
-    "SageMakerVariantInvocationsPerInstance": ("AWS/SageMaker", "InvocationsPerInstance", "Sum"),
+    "SageMakerVariantInvocationsPerInstance": (
+        "sagemaker:variant:DesiredInstanceCount", "AWS/SageMaker", "InvocationsPerInstance", "Sum"
+    ),
+    "SageMakerInferenceComponentInvocationsPerCopy": (
+        "sagemaker:inference-component:DesiredCopyCount", "AWS/SageMaker", "InvocationsPerCopy", "Sum"
+    ),
 }
 
 
@@ -55,15 +61,15 @@ def _adjust(config: dict[str, Any], current: int, adjustment: int) -> int:
     return current + adjustment
 
 
-def tracking_metric(config: dict[str, Any], endpoint: str | None, variant: str | None) -> dict[str, Any]:
-    """The alarm fields (metric, or metric math) a target tracking configuration watches."""
+def tracking_metric(config: dict[str, Any], dimension: str, dims: list[dict[str, str]]) -> dict[str, Any]:
+    """The alarm fields (metric, or metric math) a target tracking configuration watches, for a
+    target of the scalable `dimension` whose metrics carry the dimensions `dims`."""
     predefined = config.get("PredefinedMetricSpecification")
     if predefined:
         kind = predefined["PredefinedMetricType"]
-        if kind not in PREDEFINED or endpoint is None:
+        if kind not in PREDEFINED or PREDEFINED[kind][0] != dimension:
             raise validation(f"The predefined metric type {kind} is not supported for this scalable target.")
-        namespace, name, statistic = PREDEFINED[kind]
-        dims = [{"Name": "EndpointName", "Value": endpoint}, {"Name": "VariantName", "Value": variant}]
+        _, namespace, name, statistic = PREDEFINED[kind]
         return {"Namespace": namespace, "MetricName": name, "Dimensions": dims, "Statistic": statistic, "Period": 60}
     custom = config.get("CustomizedMetricSpecification")
     if not custom:

@@ -1,11 +1,10 @@
 """What Application Auto Scaling can scale, behind one small interface.
 
 A `Scalable` answers for one scalable dimension: whether a resource id names a
-live object, its capacity now, and how to change it. Endpoint variants
-(`sagemaker:variant:DesiredInstanceCount`, resource id
-`endpoint/<endpoint>/variant/<variant>`) are here; another dimension (an
-inference component's `DesiredCopyCount`) plugs in by adding its `Scalable` to
-the table the server builds.
+live object, its capacity now, how to change it, and the dimensions of its
+metrics. Endpoint variants (`sagemaker:variant:DesiredInstanceCount`, resource
+id `endpoint/<endpoint>/variant/<variant>`) are here; inference components'
+copy counts are in `copies`.
 """
 
 from __future__ import annotations
@@ -36,6 +35,9 @@ class Scalable(Protocol):
 
     def set_capacity(self, resource_id: str, count: int) -> None:
         """Start moving to `count`; `ApiError` if the object cannot change now."""
+
+    def dimensions(self, resource_id: str) -> list[dict[str, str]]:
+        """The CloudWatch dimensions of the object's AWS/SageMaker metrics."""
 
 
 def variant_of(resource_id: str) -> tuple[str, str] | None:
@@ -86,3 +88,7 @@ class Variants:
             updates.begin_scale(self.endpoints, endpoint, [{"VariantName": variant, "DesiredInstanceCount": count}])
         except ApiError as error:
             raise ApiError(error.code, f"Failed to set desired instance count to {count}: {error.message}") from None
+
+    def dimensions(self, resource_id: str) -> list[dict[str, str]]:
+        endpoint, variant = variant_of(resource_id) or ("", "")
+        return [{"Name": "EndpointName", "Value": endpoint}, {"Name": "VariantName", "Value": variant}]

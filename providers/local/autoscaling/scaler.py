@@ -19,7 +19,7 @@ import uuid
 from typing import Any
 
 from providers.local.autoscaling import policies
-from providers.local.autoscaling.resources import Scalable, variant_of
+from providers.local.autoscaling.resources import Scalable
 from providers.local.autoscaling.state import Key, Targets
 from providers.local.cloudwatch.alarms import Alarms
 from providers.local.errors import ApiError
@@ -48,8 +48,7 @@ class Scaler:
         """Create a target tracking policy's AlarmHigh/AlarmLow."""
         config = policy["TargetTrackingScalingPolicyConfiguration"]
         target = float(config["TargetValue"])
-        parsed = variant_of(key[1]) or (None, None)
-        metric = policies.tracking_metric(config, *parsed)
+        metric = policies.tracking_metric(config, key[2], self.targets.resource(key).dimensions(key[1]))
         arn = policy["PolicyARN"]
         base = {**metric, "AlarmActions": [arn], "TreatMissingData": "missing",
                 "AlarmDescription": f"DO NOT EDIT OR DELETE. For TargetTrackingScaling policy {arn}."}  # fmt: skip

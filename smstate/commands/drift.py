@@ -72,7 +72,7 @@ def _owned(provider: Provider, lineage: str, parallelism: int) -> list[drift_mod
         (kind, object_id, arn)
         for kind in KINDS
         if KINDS[kind].tags is not Tagging.NONE  # untagged objects cannot say whose they are
-        for object_id, arn in provider.list_ids(KINDS[kind])
+        for object_id, arn in _listed(provider, kind)
     ]
     bulk: dict[str, dict[str, str]] = {}
     for kind in (k for k in KINDS if KINDS[k].tags_readable):
@@ -90,6 +90,15 @@ def _owned(provider: Provider, lineage: str, parallelism: int) -> list[drift_mod
 
     with Workers(max_workers=max(1, parallelism)) as pool:
         return [found for found in pool.map(tags, listed) if found is not None]
+
+
+def _listed(provider: Provider, kind: str) -> list[tuple[str, str]]:
+    """(id, ARN) of every object of a kind; a kind that cannot be listed is left out with a warning."""
+    try:
+        return provider.list_ids(KINDS[kind])
+    except ProviderError as exc:
+        err.print(f"[yellow]Warning:[/yellow] cannot list {kind}, so unmanaged ones are not looked for: {exc}")
+        return []
 
 
 def _print(fmt: str, state: State, found: list[Drift], entries: list[dict[str, Any]]) -> None:

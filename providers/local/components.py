@@ -32,7 +32,7 @@ from providers.local import placement
 from providers.local.errors import ApiError, validation
 from providers.local.fleet import Fleet
 from providers.local.hosting.limits import variant_memory
-from providers.local.registry import Kind, Record, key_of
+from providers.local.registry import Record, Table, key_of
 
 if TYPE_CHECKING:
     from providers.local.lifecycle import Endpoints
@@ -78,7 +78,7 @@ class Components:
     # -- bookkeeping -------------------------------------------------------
 
     def record(self, name: str) -> Record | None:
-        return self.registry.get(Kind.INFERENCE_COMPONENT, key_of(name))
+        return self.registry.get(Table.INFERENCE_COMPONENT, key_of(name))
 
     def save(self, name: str, record: Record, **describe: Any) -> None:
         """Merge `describe` fields (None removes one) and persist."""
@@ -89,11 +89,11 @@ class Components:
             else:
                 fields[field] = value
         fields["LastModifiedTime"] = time.time()
-        self.registry.put(Kind.INFERENCE_COMPONENT, key_of(name), record)
+        self.registry.put(Table.INFERENCE_COMPONENT, key_of(name), record)
 
     def on_endpoint(self, endpoint: str) -> list[Record]:
         key = key_of(endpoint)
-        return [r for r in self.registry.values(Kind.INFERENCE_COMPONENT) if key_of(r["describe"]["EndpointName"]) == key]
+        return [r for r in self.registry.values(Table.INFERENCE_COMPONENT) if key_of(r["describe"]["EndpointName"]) == key]
 
     def run(self, name: str, job: Any) -> None:
         """Run `job` as the component's one background task."""
@@ -257,7 +257,7 @@ class Components:
         if hosted is not None:
             await asyncio.gather(*(f.stop() for f in (hosted.fleet, hosted.incoming) if f is not None))
         record = self.record(name)
-        self.registry.delete(Kind.INFERENCE_COMPONENT, key)
+        self.registry.delete(Table.INFERENCE_COMPONENT, key)
         if record is not None:
             with contextlib.suppress(StopIteration, AssertionError):
                 self.reserve(record, [])  # managed scaling gives the instances back
@@ -289,7 +289,7 @@ class Components:
 
     def restore(self) -> None:
         """Host again the components the registry says were serving; finish deletions."""
-        for _, record in self.registry.items(Kind.INFERENCE_COMPONENT):
+        for _, record in self.registry.items(Table.INFERENCE_COMPONENT):
             name = record["describe"]["InferenceComponentName"]
             status = record["describe"]["InferenceComponentStatus"]
             if status == "Deleting":

@@ -32,7 +32,7 @@ from providers.local.components import Components
 from providers.local.deployment import Deployment, Snapshot
 from providers.local.fleet import Starter
 from providers.local.mode_views import mode_fields
-from providers.local.registry import Kind, Record, Registry, key_of
+from providers.local.registry import Record, Registry, Table, key_of
 from providers.local.router import Router
 from providers.local.views import VariantProps, pending_summary, variant_summaries
 
@@ -77,7 +77,7 @@ class Endpoints:
     # -- bookkeeping -------------------------------------------------------
 
     def record(self, name: str) -> Record | None:
-        return self.registry.get(Kind.ENDPOINT, key_of(name))
+        return self.registry.get(Table.ENDPOINT, key_of(name))
 
     def save(self, name: str, record: Record, **describe: Any) -> None:
         """Merge `describe` fields (None removes one) and persist."""
@@ -88,7 +88,7 @@ class Endpoints:
             else:
                 fields[field] = value
         fields["LastModifiedTime"] = time.time()
-        self.registry.put(Kind.ENDPOINT, key_of(name), record)
+        self.registry.put(Table.ENDPOINT, key_of(name), record)
 
     def deployment(self, name: str, snapshot: Snapshot, props: VariantProps) -> Deployment:
         weights = {v: p["DesiredWeight"] for v, p in props.items()}
@@ -175,7 +175,7 @@ class Endpoints:
         await self.stop_all(key)
         await asyncio.to_thread(shutil.rmtree, self.workdir / key, True)
         await self.prune_artifacts(deleting=key)  # before the endpoint is seen gone
-        self.registry.delete(Kind.ENDPOINT, key)
+        self.registry.delete(Table.ENDPOINT, key)
         self.stages.pop(key, None)
         log.info("endpoint %s deleted", name)
 
@@ -184,9 +184,9 @@ class Endpoints:
         from providers.local.hosting.artifacts import artifact_urls, default_cache_dir, prune_cache
 
         keep: set[str] = set()
-        for _, model in self.registry.items(Kind.MODEL):
+        for _, model in self.registry.items(Table.MODEL):
             keep |= artifact_urls(model["describe"])
-        for key, endpoint in self.registry.items(Kind.ENDPOINT):
+        for key, endpoint in self.registry.items(Table.ENDPOINT):
             if key == deleting:
                 continue
             for snapshot in (endpoint.get("deployed"), (endpoint.get("pending") or {}).get("snapshot")):
@@ -216,7 +216,7 @@ class Endpoints:
 
     def restore(self) -> None:
         """Host again what the registry says was live (see the module doc)."""
-        for _, record in self.registry.items(Kind.ENDPOINT):
+        for _, record in self.registry.items(Table.ENDPOINT):
             name = record["describe"]["EndpointName"]
             status = record["describe"]["EndpointStatus"]
             if status == "Deleting":

@@ -9,7 +9,7 @@ from typing import Any
 
 from providers.local import arns, listing
 from providers.local.lifecycle import Endpoints
-from providers.local.registry import Kind, Registry, key_of
+from providers.local.registry import Registry, Table, key_of
 
 Params = dict[str, Any]
 Response = dict[str, Any]
@@ -25,8 +25,8 @@ class Context:
     region: str
     now: float = field(default_factory=time.time)
 
-    def arn(self, kind: str, name: str) -> str:
-        return arns.arn(self.region, kind, name)
+    def arn(self, resource_type: str, name: str) -> str:
+        return arns.arn(self.region, resource_type, name)
 
 
 Handler = Callable[[Context, Params], Awaitable[Response]]
@@ -34,23 +34,23 @@ Missing = Callable[[Context, str], Exception]
 """The not-found error of one kind, worded as SageMaker words it for that kind."""
 
 
-def stored(ctx: Context, kind: Kind, name: str, missing: Missing) -> dict[str, Any]:
+def stored(ctx: Context, table: Table, name: str, missing: Missing) -> dict[str, Any]:
     """The registry's record of `name`, or the kind's not-found error."""
-    record = ctx.registry.get(kind, key_of(name))
+    record = ctx.registry.get(table, key_of(name))
     if record is None:
         raise missing(ctx, name)
     return record
 
 
-def readers(kind: Kind, name_member: str, arn_member: str, list_field: str, missing: Missing) -> tuple[Handler, Handler]:
+def readers(table: Table, name_member: str, arn_member: str, list_field: str, missing: Missing) -> tuple[Handler, Handler]:
     """Describe and List of a kind whose objects are stored whole and listed by name, ARN and time."""
 
     async def describe(ctx: Context, params: Params) -> Response:
-        return dict(stored(ctx, kind, params[name_member], missing)["describe"])
+        return dict(stored(ctx, table, params[name_member], missing)["describe"])
 
     async def list_all(ctx: Context, params: Params) -> Response:
         fields = (name_member, arn_member, "CreationTime")
-        found = ({k: r["describe"][k] for k in fields} for r in ctx.registry.values(kind))
+        found = ({k: r["describe"][k] for k in fields} for r in ctx.registry.values(table))
         return listing.page(params, found, name_member, list_field)
 
     return describe, list_all

@@ -117,8 +117,8 @@ def _resolve_string(text: str, lookup: Lookup) -> Any:
             unknown.append(found)
             return match.group(0)
         if isinstance(found, (dict, list)):
-            kind = "map" if isinstance(found, dict) else "list"  # the type a user wrote, not SecretList or SecretDict
-            raise RefError(f"${{{match.group(1)}}} is a {kind} and cannot be part of a string")
+            written = "map" if isinstance(found, dict) else "list"  # the type a user wrote, not SecretList or SecretDict
+            raise RefError(f"${{{match.group(1)}}} is a {written} and cannot be part of a string")
         text = str(found).lower() if isinstance(found, bool) else str(found)
         return text.replace("${", "$${")
 

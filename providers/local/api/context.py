@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from providers.local import arns, listing
+from providers.local.errors import validation
 from providers.local.lifecycle import Endpoints
 from providers.local.registry import Registry, Table, key_of
 
@@ -31,19 +32,27 @@ class Context:
 
 Handler = Callable[[Context, Params], Awaitable[Response]]
 Missing = Callable[[Context, str], Exception]
-"""The not-found error of one kind, worded as SageMaker words it for that kind."""
+"""The not-found error of one table's objects, worded as SageMaker words it for them."""
 
 
 def stored(ctx: Context, table: Table, name: str, missing: Missing) -> dict[str, Any]:
-    """The registry's record of `name`, or the kind's not-found error."""
+    """The registry's record of `name`, or the table's not-found error."""
     record = ctx.registry.get(table, key_of(name))
     if record is None:
         raise missing(ctx, name)
     return record
 
 
+def new_arn(ctx: Context, table: Table, name: str, noun: str) -> str:
+    """The ARN a new object of `name` gets; refused, as SageMaker does, while one of that name exists."""
+    arn = ctx.arn(table.value, name)
+    if ctx.registry.get(table, key_of(name)) is not None:
+        raise validation(f'Cannot create already existing {noun} "{arn}".')
+    return arn
+
+
 def readers(table: Table, name_member: str, arn_member: str, list_field: str, missing: Missing) -> tuple[Handler, Handler]:
-    """Describe and List of a kind whose objects are stored whole and listed by name, ARN and time."""
+    """Describe and List of a table whose objects are stored whole and listed by name, ARN and time."""
 
     async def describe(ctx: Context, params: Params) -> Response:
         return dict(stored(ctx, table, params[name_member], missing)["describe"])

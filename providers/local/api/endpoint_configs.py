@@ -14,16 +14,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from providers.local.api.context import Context, Params, Response, readers, stored, tag_list
+from providers.local.api.context import Context, Params, Response, new_arn, readers, stored, tag_list
 from providers.local.api.models import missing as missing_model
 from providers.local.errors import validation
 from providers.local.registry import Table, key_of
 
-KIND = "endpoint-config"
-
 
 def missing(ctx: Context, name: str) -> Exception:
-    return validation(f'Could not find endpoint configuration "{ctx.arn(KIND, name)}".')
+    return validation(f'Could not find endpoint configuration "{ctx.arn(Table.ENDPOINT_CONFIG.value, name)}".')
 
 
 def _variant(ctx: Context, variant: dict[str, Any]) -> dict[str, Any]:
@@ -77,9 +75,7 @@ def _check_components(params: Params) -> None:
 
 async def create_endpoint_config(ctx: Context, params: Params) -> Response:
     name = params["EndpointConfigName"]
-    config_arn = ctx.arn(KIND, name)
-    if ctx.registry.get(Table.ENDPOINT_CONFIG, key_of(name)) is not None:
-        raise validation(f'Cannot create already existing endpoint configuration "{config_arn}".')
+    config_arn = new_arn(ctx, Table.ENDPOINT_CONFIG, name, "endpoint configuration")
     variants = params["ProductionVariants"]
     names = [v["VariantName"] for v in variants]
     duplicates = sorted({n for n in names if names.count(n) > 1})

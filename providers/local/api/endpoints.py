@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from providers.local import listing, updates
 from providers.local.api import model_sources
-from providers.local.api.context import Context, Params, Response, tag_list
+from providers.local.api.context import Context, Params, Response, new_arn, stored, tag_list
 from providers.local.api.endpoint_configs import missing as missing_config
 from providers.local.api.models import missing as missing_model
 from providers.local.deployment import Snapshot
@@ -20,14 +20,13 @@ from providers.local.errors import validation
 from providers.local.registry import Record, Table, key_of
 from providers.local.views import initial_props
 
-KIND = "endpoint"
+
+def missing(ctx: Context, name: str) -> Exception:
+    return validation(f'Could not find endpoint "{ctx.arn(Table.ENDPOINT.value, name)}".')
 
 
 def _record(ctx: Context, name: str) -> Record:
-    record = ctx.registry.get(Table.ENDPOINT, key_of(name))
-    if record is None:
-        raise validation(f'Could not find endpoint "{ctx.arn(KIND, name)}".')
-    return record
+    return stored(ctx, Table.ENDPOINT, name, missing)
 
 
 def _snapshot(ctx: Context, config_name: str) -> Snapshot:
@@ -48,9 +47,7 @@ def _snapshot(ctx: Context, config_name: str) -> Snapshot:
 
 async def create_endpoint(ctx: Context, params: Params) -> Response:
     name = params["EndpointName"]
-    endpoint_arn = ctx.arn(KIND, name)
-    if ctx.registry.get(Table.ENDPOINT, key_of(name)) is not None:
-        raise validation(f'Cannot create already existing endpoint "{endpoint_arn}".')
+    endpoint_arn = new_arn(ctx, Table.ENDPOINT, name, "endpoint")
     snapshot = _snapshot(ctx, params["EndpointConfigName"])
     describe = {
         "EndpointName": name,

@@ -14,9 +14,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from providers.local import listing
 from providers.local.api import model_sources
-from providers.local.api.context import Context, Params, Response, present, readers, stored, tag_list
+from providers.local.api.context import Context, Params, Response, new_arn, present, readers, stored, tag_list
 from providers.local.errors import validation
 from providers.local.registry import Table, key_of
 
@@ -48,9 +47,7 @@ def _container(container: dict[str, Any], where: str) -> dict[str, Any]:
 
 async def create_model(ctx: Context, params: Params) -> Response:
     name = params["ModelName"]
-    model_arn = ctx.arn("model", name)
-    if ctx.registry.get(Table.MODEL, key_of(name)) is not None:
-        raise validation(f'Cannot create already existing model "{model_arn}".')
+    model_arn = new_arn(ctx, Table.MODEL, name, "model")
     primary, containers = params.get("PrimaryContainer"), params.get("Containers")
     if primary is None and not containers:
         raise validation("Either PrimaryContainer or Containers must be specified.")

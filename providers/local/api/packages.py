@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from providers.local import listing
-from providers.local.api.context import Context, Params, Response, tag_list
+from providers.local.api.context import Context, Params, Response, new_arn, tag_list
 from providers.local.api.model_sources import package_record
 from providers.local.api.models import check_model_data_url
 from providers.local.errors import conflict, validation
@@ -44,9 +44,7 @@ def _package(ctx: Context, arn_or_name: str) -> tuple[str, Record]:
 
 async def create_group(ctx: Context, params: Params) -> Response:
     name = params["ModelPackageGroupName"]
-    group_arn = ctx.arn(GROUP, name)
-    if ctx.registry.get(Table.MODEL_PACKAGE_GROUP, key_of(name)) is not None:
-        raise validation(f'Cannot create already existing model package group "{group_arn}".')
+    group_arn = new_arn(ctx, Table.MODEL_PACKAGE_GROUP, name, "model package group")
     describe = {k: v for k, v in params.items() if k != "Tags"}
     describe.update(
         ModelPackageGroupArn=group_arn, CreationTime=ctx.now, CreatedBy={}, ModelPackageGroupStatus="Completed"

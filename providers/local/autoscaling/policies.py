@@ -42,10 +42,10 @@ def step_capacity(config: dict[str, Any], current: int, value: float, threshold:
 
 
 def _adjust(config: dict[str, Any], current: int, adjustment: int) -> int:
-    kind = config.get("AdjustmentType", "ChangeInCapacity")
-    if kind == "ExactCapacity":
+    adjustment_type = config.get("AdjustmentType", "ChangeInCapacity")
+    if adjustment_type == "ExactCapacity":
         return adjustment
-    if kind == "PercentChangeInCapacity":
+    if adjustment_type == "PercentChangeInCapacity":
         change = current * adjustment / 100.0
         change = math.floor(change) if change > 0 else math.ceil(change)
         magnitude = int(config.get("MinAdjustmentMagnitude") or 0)
@@ -59,10 +59,10 @@ def tracking_metric(config: dict[str, Any], endpoint: str | None, variant: str |
     """The alarm fields (metric, or metric math) a target tracking configuration watches."""
     predefined = config.get("PredefinedMetricSpecification")
     if predefined:
-        kind = predefined["PredefinedMetricType"]
-        if kind not in PREDEFINED or endpoint is None:
-            raise validation(f"The predefined metric type {kind} is not supported for this scalable target.")
-        namespace, name, statistic = PREDEFINED[kind]
+        metric_type = predefined["PredefinedMetricType"]
+        if metric_type not in PREDEFINED or endpoint is None:
+            raise validation(f"The predefined metric type {metric_type} is not supported for this scalable target.")
+        namespace, name, statistic = PREDEFINED[metric_type]
         dims = [{"Name": "EndpointName", "Value": endpoint}, {"Name": "VariantName", "Value": variant}]
         return {"Namespace": namespace, "MetricName": name, "Dimensions": dims, "Statistic": statistic, "Period": 60}
     custom = config.get("CustomizedMetricSpecification")

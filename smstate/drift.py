@@ -29,10 +29,10 @@ def unmanaged(state: State, found: list[Found]) -> list[Drift]:
     }
     known |= {obj.arn for obj in state.resources.values() if obj.arn}
     out = []
-    for kind, object_id, tags in found:
+    for type_name, object_id, tags in found:
         if tags.get(OWNER_LINEAGE_TAG) == state.lineage and object_id not in known:
-            address = tags.get(OWNER_ADDRESS_TAG, f"{kind}.?")
-            out.append(Drift(address, DriftKind.UNMANAGED, KINDS[kind].state_type, physical_name=object_id))
+            address = tags.get(OWNER_ADDRESS_TAG, f"{type_name}.?")
+            out.append(Drift(address, DriftKind.UNMANAGED, KINDS[type_name].state_type, physical_name=object_id))
     return sorted(out, key=lambda d: (d.address, d.physical_name or ""))
 
 

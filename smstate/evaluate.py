@@ -320,11 +320,11 @@ def _lookup(
     problems: list[Diagnostic],
 ) -> Callable[[Ref], Any]:
     def lookup(ref: Ref) -> Any:
-        if ref.kind == "var":
+        if ref.sort == "var":
             if ref.name not in variables:
                 raise RefError(f"${{{ref.text}}}: undeclared variable {ref.name!r}")
             return dig(variables[ref.name], ref.attr, ref)
-        if ref.kind == "value":
+        if ref.sort == "value":
             values = config.values.get(ref.head, {})
             if ref.name not in values:
                 raise RefError(f"${{{ref.text}}}: undeclared {ref.head} {ref.name!r}")

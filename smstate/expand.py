@@ -113,11 +113,11 @@ def _known(value: Any, scope: Scope) -> Any:
     """A value that must be known before anything is planned: literals, variables, data results."""
 
     def lookup(ref: Any) -> Any:
-        if ref.kind == "var":
+        if ref.sort == "var":
             if ref.name not in scope.variables:
                 raise RefError(f"${{{ref.text}}}: undeclared variable {ref.name!r}")
             return dig(scope.variables[ref.name], ref.attr, ref)
-        if ref.kind == "data":
+        if ref.sort == "data":
             raise Unread(ref.text)
         raise RefError(f"${{{ref.text}}} is known only after apply: only literals, variables and data sources are known before the plan")
 
@@ -184,7 +184,7 @@ def _module_refs(call: ModuleCall) -> set[str]:
             ref = parse_ref(text)
         except RefError:
             continue
-        if ref.kind == "module":
+        if ref.sort == "module":
             found.add(ref.head.partition("[")[0])
     return found
 

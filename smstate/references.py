@@ -27,7 +27,7 @@ class Ref:
     """A parsed reference: `var.x`, `vpc_configs.private`, or `models.churn.name`."""
 
     text: str
-    kind: str  # "var" | "value" | "resource" | "data" | "each" | "module"
+    sort: str  # "var" | "value" | "resource" | "data" | "each" | "module"
     head: str
     name: str
     attr: tuple[str, ...] = ()
@@ -35,7 +35,7 @@ class Ref:
 
     @property
     def address(self) -> Address | None:
-        return self.target if self.kind == "resource" else None
+        return self.target if self.sort == "resource" else None
 
 
 class RefError(ValueError):
@@ -66,9 +66,9 @@ def parse_ref(text: str) -> Ref:
 def unexpanded(ref: Ref) -> Any:
     """A reference left after expansion: a data source not read yet is known at plan; `each`
     outside a for_each and an undeclared module are errors."""
-    if ref.kind == "data":
+    if ref.sort == "data":
         return Unknown(ref.text)
-    if ref.kind == "each":
+    if ref.sort == "each":
         raise RefError(f"${{{ref.text}}}: each is only known inside a block with for_each")
     raise RefError(f"${{{ref.text}}}: undeclared module {ref.head!r}")
 
@@ -117,8 +117,8 @@ def _resolve_string(text: str, lookup: Lookup) -> Any:
             unknown.append(found)
             return match.group(0)
         if isinstance(found, (dict, list)):
-            kind = "map" if isinstance(found, dict) else "list"  # the type a user wrote, not SecretList or SecretDict
-            raise RefError(f"${{{match.group(1)}}} is a {kind} and cannot be part of a string")
+            written = "map" if isinstance(found, dict) else "list"  # the type a user wrote, not SecretList or SecretDict
+            raise RefError(f"${{{match.group(1)}}} is a {written} and cannot be part of a string")
         text = str(found).lower() if isinstance(found, bool) else str(found)
         return text.replace("${", "$${")
 

@@ -135,9 +135,9 @@ def _config_words(violation: Violation) -> str:
 
 
 def _type(value: Any) -> str:
-    kind = next((t for t in (bool, int, float, str, list, dict) if isinstance(value, t)), type(value))
+    python_type = next((t for t in (bool, int, float, str, list, dict) if isinstance(value, t)), type(value))
     return {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "a list", dict: "a map"}.get(
-        kind, kind.__name__
+        python_type, python_type.__name__
     )
 
 

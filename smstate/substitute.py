@@ -94,7 +94,7 @@ def _replacement(text: str, scope: Scope) -> Any:
     if scope.each is not None:
         text = text.replace("[each.key]", f'["{scope.each[0]}"]')
     ref = parse_ref(text)
-    handler = _HANDLERS.get(ref.kind)
+    handler = _HANDLERS.get(ref.sort)
     return handler(ref, scope) if handler else "${" + text + "}"
 
 

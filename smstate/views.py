@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from botocore import xform_name
+
 from . import shapes
+
+_VARIANT_FIELDS = ("VariantName", "CurrentWeight", "DesiredWeight", "CurrentInstanceCount", "DesiredInstanceCount")
 
 
 def component_view(description: dict[str, Any]) -> dict[str, Any]:
@@ -24,4 +28,18 @@ def component_view(description: dict[str, Any]) -> dict[str, Any]:
     copies = (description.get("RuntimeConfig") or {}).get("DesiredCopyCount")
     if copies is not None:
         out["runtime_config"] = {"copy_count": copies}
+    return out
+
+
+def endpoint_view(description: dict[str, Any]) -> dict[str, Any]:
+    """An endpoint as drift compares it: the config it serves from and each variant's traffic and size."""
+    out: dict[str, Any] = {"endpoint_config_name": description.get("EndpointConfigName")}
+    listed = description.get("ProductionVariants")
+    variants = [
+        {xform_name(f): v[f] for f in _VARIANT_FIELDS if f in v}
+        for v in (listed if isinstance(listed, list) else [])
+        if isinstance(v, dict)
+    ]
+    if variants:
+        out["production_variants"] = sorted(variants, key=lambda v: str(v.get("variant_name")))
     return out

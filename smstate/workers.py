@@ -23,9 +23,9 @@ class Workers(ThreadPoolExecutor):
         self.shutdown(wait=False, cancel_futures=True)
 
     def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+        self, exc_type: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
     ) -> Literal[False]:
-        if kind is not None:
+        if exc_type is not None:
             self.abandon()
         self.shutdown(wait=not self.abandoned)
         return False

@@ -87,8 +87,8 @@ class App:
         self.on_shutdown = on_shutdown
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        kind = scope["type"]
-        if kind == "http":
+        scope_type = scope["type"]
+        if scope_type == "http":
             path = scope["path"]
             if path.startswith(_PREFIX) and path.endswith(_SUFFIX):
                 await self.invocation(path[len(_PREFIX) : -len(_SUFFIX)], scope, receive, send)
@@ -105,7 +105,7 @@ class App:
             else:
                 error = ApiError("UnknownOperationException", f"No route for {scope['method']} {path}.", 404)
                 await _respond(send, 404, error_headers(error, REST_JSON), rest_json_body(error))
-        elif kind == "lifespan":
+        elif scope_type == "lifespan":
             await self.lifespan(receive, send)
 
     async def invocation(self, name: str, scope: Scope, receive: Receive, send: Send, stream: bool = False) -> None:

@@ -25,8 +25,8 @@ def region_of(authorization: str | None) -> str:
     return DEFAULT_REGION
 
 
-def arn(region: str, kind: str, name: str) -> str:
-    """`kind` is the ARN resource type: model, endpoint-config, endpoint,
+def arn(region: str, resource_type: str, name: str) -> str:
+    """`resource_type` is the ARN resource type: model, endpoint-config, endpoint,
     model-package-group or model-package."""
-    return f"arn:aws:sagemaker:{region}:{ACCOUNT_ID}:{kind}/{name.lower()}"
+    return f"arn:aws:sagemaker:{region}:{ACCOUNT_ID}:{resource_type}/{name.lower()}"
 

@@ -23,7 +23,6 @@ import asyncio
 import contextlib
 import logging
 import random
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +32,8 @@ from providers.local import placement
 from providers.local.errors import ApiError, validation
 from providers.local.fleet import Fleet
 from providers.local.hosting.limits import variant_memory
-from providers.local.registry import Kind, Record, key_of
+from providers.local.registry import Record, Table, key_of
+from providers.local.tracked import Tracked
 
 if TYPE_CHECKING:
     from providers.local.lifecycle import Endpoints
@@ -65,55 +65,23 @@ def startup_timeout(specification: dict[str, Any]) -> float:
     return float(startup.get("ContainerStartupHealthCheckTimeoutInSeconds") or DEFAULT_STARTUP_TIMEOUT)
 
 
-class Components:
+class Components(Tracked):
     """The live side of every inference component."""
 
     def __init__(self, endpoints: Endpoints) -> None:
+        super().__init__(endpoints.registry, Table.INFERENCE_COMPONENT, "inference component")
         self.endpoints = endpoints
-        self.registry = endpoints.registry
         self.hosted: dict[str, Hosted] = {}
         self.instances: dict[tuple[str, str], int] = {}
         """(endpoint key, variant) -> instances now, where managed instance scaling moved them."""
-        self._tasks: dict[str, asyncio.Task[None]] = {}
         #: Told the name of a component being deleted.
         self.on_delete: Callable[[str], None] = lambda name: None
 
     # -- bookkeeping -------------------------------------------------------
 
-    def record(self, name: str) -> Record | None:
-        return self.registry.get(Kind.INFERENCE_COMPONENT, key_of(name))
-
-    def save(self, name: str, record: Record, **describe: Any) -> None:
-        """Merge `describe` fields (None removes one) and persist."""
-        fields = record["describe"]
-        for field, value in describe.items():
-            if value is None:
-                fields.pop(field, None)
-            else:
-                fields[field] = value
-        fields["LastModifiedTime"] = time.time()
-        self.registry.put(Kind.INFERENCE_COMPONENT, key_of(name), record)
-
     def on_endpoint(self, endpoint: str) -> list[Record]:
         key = key_of(endpoint)
-        return [r for r in self.registry.values(Kind.INFERENCE_COMPONENT) if key_of(r["describe"]["EndpointName"]) == key]
-
-    def run(self, name: str, job: Any) -> None:
-        """Run `job` as the component's one background task."""
-        key = key_of(name)
-        task = asyncio.get_running_loop().create_task(job, name=f"component:{key}")
-        self._tasks[key] = task
-
-        def finished(done: asyncio.Task[None]) -> None:
-            if self._tasks.get(key) is done:
-                del self._tasks[key]
-            if not done.cancelled() and done.exception() is not None:
-                log.error("inference component %s: %s", key, done.exception(), exc_info=done.exception())
-
-        task.add_done_callback(finished)
-
-    def busy(self, name: str) -> bool:
-        return key_of(name) in self._tasks
+        return [r for r in self.registry.values(Table.INFERENCE_COMPONENT) if key_of(r["describe"]["EndpointName"]) == key]
 
     def copies(self, name: str) -> int:
         """The copies serving now (old and new during an update)."""
@@ -150,7 +118,7 @@ class Components:
 
     # -- placement ---------------------------------------------------------
 
-    def reserve(self, record: Record, needs: list[placement.Need]) -> None:
+    def reserve(self, record: Record, needs: list[placement.Resources]) -> None:
         """Make room for `needs` next to every other copy on the component's variant, or refuse.
 
         Managed instance scaling adds instances up to its maximum (and gives back those no
@@ -173,7 +141,7 @@ class Components:
         room = placement.capacity(str(variant.get("InstanceType")))
         count = placement.instances_needed(room, others + needs, lowest, highest)
         if count is None:
-            wanted = needs[0] if needs else placement.Need(0, 0)
+            wanted = needs[0] if needs else placement.Resources(0, 0)
             raise validation(
                 f"Insufficient capacity on endpoint {endpoint} variant {variant_name} "
                 f"({highest} x {variant.get('InstanceType')}) for {len(needs)} copies of inference component "
@@ -182,7 +150,7 @@ class Components:
             )
         self.instances[(key_of(endpoint), variant_name)] = count
 
-    def needs(self, record: Record, copies: int | None = None) -> list[placement.Need]:
+    def needs(self, record: Record, copies: int | None = None) -> list[placement.Resources]:
         """The reservations of a component's copies (and of a rolling update's new ones)."""
         describe = record["describe"]
         count = describe["RuntimeConfig"]["DesiredCopyCount"] if copies is None else copies
@@ -270,18 +238,11 @@ class Components:
         if hosted is not None:
             await asyncio.gather(*(f.stop() for f in (hosted.fleet, hosted.incoming) if f is not None))
         record = self.record(name)
-        self.registry.delete(Kind.INFERENCE_COMPONENT, key)
+        self.registry.delete(Table.INFERENCE_COMPONENT, key)
         if record is not None:
             with contextlib.suppress(StopIteration, AssertionError):
                 self.reserve(record, [])  # managed scaling gives the instances back
         log.info("inference component %s deleted", name)
-
-    async def cancel(self, name: str) -> None:
-        task = self._tasks.pop(key_of(name), None)
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(BaseException):
-                await task
 
     # -- traffic -----------------------------------------------------------
 
@@ -302,7 +263,7 @@ class Components:
 
     def restore(self) -> None:
         """Host again the components the registry says were serving; finish deletions."""
-        for _, record in self.registry.items(Kind.INFERENCE_COMPONENT):
+        for _, record in self.registry.items(Table.INFERENCE_COMPONENT):
             name = record["describe"]["InferenceComponentName"]
             status = record["describe"]["InferenceComponentStatus"]
             if status == "Deleting":
@@ -318,10 +279,7 @@ class Components:
                 self.run(name, self._create(name))
 
     async def shutdown(self) -> None:
-        tasks = list(self._tasks.values())
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await self.stop_tasks()
         fleets = [f for h in self.hosted.values() for f in (h.fleet, h.incoming) if f is not None]
         self.hosted.clear()
         await asyncio.gather(*(f.stop() for f in fleets), return_exceptions=True)

@@ -20,10 +20,8 @@ Updates and scaling are in `updates.py`; they share the bookkeeping here.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import shutil
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -32,8 +30,9 @@ from providers.local.components import Components
 from providers.local.deployment import Deployment, Snapshot
 from providers.local.fleet import Starter
 from providers.local.mode_views import mode_fields
-from providers.local.registry import Kind, Record, Registry, key_of
+from providers.local.registry import Record, Registry, Table, key_of
 from providers.local.router import Router
+from providers.local.tracked import Tracked
 from providers.local.views import VariantProps, pending_summary, variant_summaries
 
 log = logging.getLogger("smstate.local")
@@ -55,16 +54,15 @@ def startup_timeout(snapshot: Snapshot) -> float:
     return float(max(values)) if values else DEFAULT_STARTUP_TIMEOUT
 
 
-class Endpoints:
+class Endpoints(Tracked):
     """The live side of every endpoint: routers, background tasks, deployments."""
 
     def __init__(self, registry: Registry, starter: Starter, workdir: Path) -> None:
-        self.registry = registry
+        super().__init__(registry, Table.ENDPOINT, "endpoint")
         self.starter = starter
         self.workdir = workdir
         self.routers: dict[str, Router] = {}
         self.stages: dict[str, tuple[str, str, float]] = {}
-        self._tasks: dict[str, asyncio.Task[None]] = {}
         self._owned: dict[str, set[Deployment]] = {}
         self.components = Components(self)
         #: The first of the named CloudWatch alarms that is in ALARM (auto-rollback reads it).
@@ -76,20 +74,6 @@ class Endpoints:
 
     # -- bookkeeping -------------------------------------------------------
 
-    def record(self, name: str) -> Record | None:
-        return self.registry.get(Kind.ENDPOINT, key_of(name))
-
-    def save(self, name: str, record: Record, **describe: Any) -> None:
-        """Merge `describe` fields (None removes one) and persist."""
-        fields = record["describe"]
-        for field, value in describe.items():
-            if value is None:
-                fields.pop(field, None)
-            else:
-                fields[field] = value
-        fields["LastModifiedTime"] = time.time()
-        self.registry.put(Kind.ENDPOINT, key_of(name), record)
-
     def deployment(self, name: str, snapshot: Snapshot, props: VariantProps) -> Deployment:
         weights = {v: p["DesiredWeight"] for v, p in props.items()}
         counts = {v: p["DesiredInstanceCount"] for v, p in props.items()}
@@ -97,22 +81,12 @@ class Endpoints:
         self._owned.setdefault(key_of(name), set()).add(deployment)
         return deployment
 
-    def run(self, name: str, job: Any) -> None:
-        """Run `job` (a coroutine) as the endpoint's one background task."""
-        key = key_of(name)
-        task = asyncio.get_running_loop().create_task(job, name=f"endpoint:{key}")
-        self._tasks[key] = task
-        task.add_done_callback(lambda t: self._finished(key, t))
-
     def _finished(self, key: str, task: asyncio.Task[None]) -> None:
-        if self._tasks.get(key) is task:
-            del self._tasks[key]
         router = self.routers.get(key)
         if key in self._owned:  # deployments left behind by the task are stopped ones
             keep = set(router.deployments()) if router else set()
             self._owned[key] = {d for d in self._owned[key] if d in keep}
-        if not task.cancelled() and task.exception() is not None:
-            log.error("endpoint %s: %s", key, task.exception(), exc_info=task.exception())
+        super()._finished(key, task)
 
     def describe(self, record: Record) -> dict[str, Any]:
         """DescribeEndpoint: the stored fields plus the live variants and stage."""
@@ -175,7 +149,7 @@ class Endpoints:
         await self.stop_all(key)
         await asyncio.to_thread(shutil.rmtree, self.workdir / key, True)
         await self.prune_artifacts(deleting=key)  # before the endpoint is seen gone
-        self.registry.delete(Kind.ENDPOINT, key)
+        self.registry.delete(Table.ENDPOINT, key)
         self.stages.pop(key, None)
         log.info("endpoint %s deleted", name)
 
@@ -184,9 +158,9 @@ class Endpoints:
         from providers.local.hosting.artifacts import artifact_urls, default_cache_dir, prune_cache
 
         keep: set[str] = set()
-        for _, model in self.registry.items(Kind.MODEL):
+        for _, model in self.registry.items(Table.MODEL):
             keep |= artifact_urls(model["describe"])
-        for key, endpoint in self.registry.items(Kind.ENDPOINT):
+        for key, endpoint in self.registry.items(Table.ENDPOINT):
             if key == deleting:
                 continue
             for snapshot in (endpoint.get("deployed"), (endpoint.get("pending") or {}).get("snapshot")):
@@ -200,13 +174,6 @@ class Endpoints:
         for entry in removed:
             log.info("removed the unused model artifact cache %s", entry)
 
-    async def cancel(self, name: str) -> None:
-        task = self._tasks.pop(key_of(name), None)
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(BaseException):
-                await task
-
     async def stop_all(self, key: str) -> None:
         self.routers.pop(key, None)
         owned = self._owned.pop(key, set())
@@ -216,7 +183,7 @@ class Endpoints:
 
     def restore(self) -> None:
         """Host again what the registry says was live (see the module doc)."""
-        for _, record in self.registry.items(Kind.ENDPOINT):
+        for _, record in self.registry.items(Table.ENDPOINT):
             name = record["describe"]["EndpointName"]
             status = record["describe"]["EndpointStatus"]
             if status == "Deleting":
@@ -234,8 +201,5 @@ class Endpoints:
     async def shutdown(self) -> None:
         """Stop every background task and every model server."""
         await self.components.shutdown()
-        tasks = list(self._tasks.values())
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await self.stop_tasks()
         await asyncio.gather(*(self.stop_all(key) for key in list(self._owned)), return_exceptions=True)

@@ -88,8 +88,8 @@ def _diag_uid(peer: tuple[str, int], local: tuple[str, int]) -> int | None:
             request = struct.pack("=BBBBI", family, socket.IPPROTO_TCP, 0, 0, _ALL_STATES) + sockid
             link.send(struct.pack("=IHHII", 16 + len(request), _SOCK_DIAG_BY_FAMILY, _NLM_F_REQUEST, 1, 0) + request)
             answer = link.recv(8192)
-            kind = struct.unpack_from("=H", answer, 4)[0]
-            if kind == _NLMSG_ERROR:
+            message_type = struct.unpack_from("=H", answer, 4)[0]
+            if message_type == _NLMSG_ERROR:
                 code = -struct.unpack_from("=i", answer, 16)[0]
                 if code == errno.ENOENT:
                     continue

@@ -17,36 +17,28 @@ from providers.local.hosting.limits import GIB, instance_memory, instance_vcpus
 
 
 @dataclass(frozen=True)
-class Need:
-    """What one copy reserves on its instance."""
+class Resources:
+    """CPU cores and memory: what one copy reserves on its instance, or what one instance offers."""
 
     cpus: float
     memory_mb: int
 
 
-@dataclass(frozen=True)
-class Capacity:
-    """What one instance of a type offers."""
-
-    cpus: float
-    memory_mb: int
-
-
-def capacity(instance_type: str) -> Capacity | None:
+def capacity(instance_type: str) -> Resources | None:
     """The vCPUs and memory of an `ml.*` type; None for a type the table does not know."""
     cpus, memory = instance_vcpus(instance_type), instance_memory(instance_type)
     if cpus is None or memory is None:
         return None
-    return Capacity(float(cpus), int(memory * 1024 // GIB))
+    return Resources(float(cpus), int(memory * 1024 // GIB))
 
 
-def need_of(specification: dict[str, Any]) -> Need:
+def need_of(specification: dict[str, Any]) -> Resources:
     """The reservation of one copy, from a component's Specification."""
     compute = specification.get("ComputeResourceRequirements") or {}
-    return Need(float(compute.get("NumberOfCpuCoresRequired") or 0), int(compute.get("MinMemoryRequiredInMb") or 0))
+    return Resources(float(compute.get("NumberOfCpuCoresRequired") or 0), int(compute.get("MinMemoryRequiredInMb") or 0))
 
 
-def fits(room: Capacity, needs: list[Need], instances: int) -> bool:
+def fits(room: Resources, needs: list[Resources], instances: int) -> bool:
     """Whether `needs` can all be placed on `instances` instances of `room`."""
     free = [[room.cpus, room.memory_mb] for _ in range(instances)]
     for need in sorted(needs, key=lambda n: (n.cpus, n.memory_mb), reverse=True):
@@ -58,7 +50,7 @@ def fits(room: Capacity, needs: list[Need], instances: int) -> bool:
     return True
 
 
-def instances_needed(room: Capacity | None, needs: list[Need], current: int, maximum: int) -> int | None:
+def instances_needed(room: Resources | None, needs: list[Resources], current: int, maximum: int) -> int | None:
     """The fewest instances, at least `current` and at most `maximum`, that hold `needs`;
     None when even `maximum` cannot. An unknown instance type (no `room`) holds anything."""
     if room is None:

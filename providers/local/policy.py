@@ -88,12 +88,12 @@ def _max(policy: dict[str, Any]) -> float | None:
 
 def _blue_green(policy: dict[str, Any], total: int) -> BlueGreen:
     routing = policy["TrafficRoutingConfiguration"]
-    kind = routing["Type"]
+    routing_type = routing["Type"]
     bake = float(routing.get("WaitIntervalInSeconds") or 0)
-    if kind == "CANARY":
+    if routing_type == "CANARY":
         canary = _share(routing, "CanarySize", total)
         steps = [Step(canary, bake), Step(1.0, bake)]
-    elif kind == "LINEAR":
+    elif routing_type == "LINEAR":
         stride = _share(routing, "LinearStepSize", total)
         count = math.ceil(1.0 / stride - 1e-9)
         steps = [Step(min(1.0, stride * i), bake) for i in range(1, count + 1)]

@@ -42,39 +42,39 @@ def unflatten(shape: Shape | None, fields: dict[str, str], prefix: str = "") -> 
     """The parameters of `shape` from the flat form `fields` under `prefix`."""
     if shape is None:
         return None
-    kind = shape.type_name
-    if kind == "structure":
+    type_name = shape.type_name
+    if type_name == "structure":
         found = {}
         for name, member in shape.members.items():  # type: ignore[attr-defined]
             key = f"{prefix}.{name}" if prefix else name
             if any(k == key or k.startswith(key + ".") for k in fields):
                 found[name] = unflatten(member, fields, key)
         return found
-    if kind == "list":
+    if type_name == "list":
         items, index = [], 1
         while any(k == f"{prefix}.member.{index}" or k.startswith(f"{prefix}.member.{index}.") for k in fields):
             items.append(unflatten(shape.member, fields, f"{prefix}.member.{index}"))  # type: ignore[attr-defined]
             index += 1
         return items
-    if kind == "map":
+    if type_name == "map":
         entries, index = {}, 1
         while f"{prefix}.entry.{index}.key" in fields:
             key = fields[f"{prefix}.entry.{index}.key"]
             entries[key] = unflatten(shape.value, fields, f"{prefix}.entry.{index}.value")  # type: ignore[attr-defined]
             index += 1
         return entries
-    return _scalar(kind, fields.get(prefix, ""))
+    return _scalar(type_name, fields.get(prefix, ""))
 
 
-def _scalar(kind: str, text: str) -> Any:
+def _scalar(type_name: str, text: str) -> Any:
     try:
-        if kind in ("integer", "long"):
+        if type_name in ("integer", "long"):
             return int(text)
-        if kind in ("float", "double"):
+        if type_name in ("float", "double"):
             return float(text)
     except ValueError:
         return text  # the model's validation reports the wrong type
-    if kind == "boolean":
+    if type_name == "boolean":
         return text.lower() == "true"
     return text
 
@@ -98,22 +98,22 @@ def encode_error(service: Service | None, error: ApiError, request_id: str) -> b
 
 
 def _xml(shape: Shape, value: Any) -> str:
-    kind = shape.type_name
-    if kind == "structure":
+    type_name = shape.type_name
+    if type_name == "structure":
         parts = []
         for name, member in shape.members.items():  # type: ignore[attr-defined]
             if value.get(name) is not None:
                 parts.append(f"<{name}>{_xml(member, value[name])}</{name}>")
         return "".join(parts)
-    if kind == "list":
+    if type_name == "list":
         return "".join(f"<member>{_xml(shape.member, item)}</member>" for item in value)  # type: ignore[attr-defined]
-    if kind == "map":
+    if type_name == "map":
         return "".join(
             f"<entry><key>{escape(str(k))}</key><value>{_xml(shape.value, v)}</value></entry>"  # type: ignore[attr-defined]
             for k, v in value.items()
         )
-    if kind == "timestamp":
+    if type_name == "timestamp":
         return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(float(value))) + f".{int(float(value) % 1 * 1000):03d}Z"
-    if kind == "boolean":
+    if type_name == "boolean":
         return "true" if value else "false"
     return escape(str(value))

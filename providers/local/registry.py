@@ -1,6 +1,6 @@
 """The local server's persistent registry of SageMaker objects.
 
-One JSON file per object under `<home>/registry/<kind>/`, written atomically
+One JSON file per object under `<home>/registry/<table>/`, written atomically
 (temp file in the same directory, fsync, rename, fsync of the directory), so a
 server killed at any instant leaves every object either as it was or as it
 became, never half-written. Everything lives in memory as well; the files are
@@ -13,7 +13,7 @@ the same object. A record is a plain dict:
 - `describe`: the Describe* response, exactly as served (timestamps as epoch
   seconds);
 - `tags`: the object's tags, in the order they were added;
-- kind-specific internals next to them (an endpoint's live deployment, a model
+- internals of its type next to them (an endpoint's live deployment, a model
   package's client token).
 """
 
@@ -35,8 +35,8 @@ Record = dict[str, Any]
 log = logging.getLogger("smstate.local")
 
 
-class Kind(enum.Enum):
-    """The object kinds, valued by their ARN resource type."""
+class Table(enum.Enum):
+    """The registry's tables, one per object type, valued by its ARN resource type."""
 
     MODEL = "model"
     ENDPOINT_CONFIG = "endpoint-config"
@@ -77,17 +77,17 @@ def _fsync_dir(directory: Path) -> None:
 
 
 class Registry:
-    """All objects of all kinds, in memory and on disk."""
+    """All objects of every table, in memory and on disk."""
 
     def __init__(self, home: Path) -> None:
         self.root = home / "registry"
-        self._objects: dict[Kind, dict[str, Record]] = {kind: {} for kind in Kind}
-        self._by_arn: dict[str, tuple[Kind, str]] = {}
+        self._objects: dict[Table, dict[str, Record]] = {table: {} for table in Table}
+        self._by_arn: dict[str, tuple[Table, str]] = {}
 
     def load(self) -> None:
         """Read every record from disk; unreadable files are skipped, not fatal."""
-        for kind in Kind:
-            directory = self.root / kind.value
+        for table in Table:
+            directory = self.root / table.value
             if not directory.is_dir():
                 continue
             for path in sorted(directory.glob("*.json")):
@@ -96,43 +96,43 @@ class Registry:
                 except (OSError, ValueError) as exc:
                     log.warning("skipping unreadable registry file %s: %s", path, exc)
                     continue
-                self._remember(kind, unquote(path.stem), record)
+                self._remember(table, unquote(path.stem), record)
 
-    def get(self, kind: Kind, key: str) -> Record | None:
-        return self._objects[kind].get(key)
+    def get(self, table: Table, key: str) -> Record | None:
+        return self._objects[table].get(key)
 
-    def by_arn(self, arn: str) -> tuple[Kind, str, Record] | None:
+    def by_arn(self, arn: str) -> tuple[Table, str, Record] | None:
         found = self._by_arn.get(arn.lower())
         if found is None:
             return None
-        kind, key = found
-        return kind, key, self._objects[kind][key]
+        table, key = found
+        return table, key, self._objects[table][key]
 
-    def values(self, kind: Kind) -> Iterator[Record]:
-        return iter(list(self._objects[kind].values()))
+    def values(self, table: Table) -> Iterator[Record]:
+        return iter(list(self._objects[table].values()))
 
-    def items(self, kind: Kind) -> Iterator[tuple[str, Record]]:
-        return iter(list(self._objects[kind].items()))
+    def items(self, table: Table) -> Iterator[tuple[str, Record]]:
+        return iter(list(self._objects[table].items()))
 
-    def put(self, kind: Kind, key: str, record: Record) -> None:
+    def put(self, table: Table, key: str, record: Record) -> None:
         """Store `record` (a new object or a changed one) and persist it now."""
-        write_json_atomic(self._path(kind, key), record)
-        self._remember(kind, key, record)
+        write_json_atomic(self._path(table, key), record)
+        self._remember(table, key, record)
 
-    def delete(self, kind: Kind, key: str) -> None:
-        record = self._objects[kind].pop(key, None)
+    def delete(self, table: Table, key: str) -> None:
+        record = self._objects[table].pop(key, None)
         if record is not None:
             self._by_arn.pop(_arn_of(record).lower(), None)
         with contextlib.suppress(FileNotFoundError):
-            self._path(kind, key).unlink()
-        _fsync_dir(self.root / kind.value)
+            self._path(table, key).unlink()
+        _fsync_dir(self.root / table.value)
 
-    def _remember(self, kind: Kind, key: str, record: Record) -> None:
-        self._objects[kind][key] = record
-        self._by_arn[_arn_of(record).lower()] = (kind, key)
+    def _remember(self, table: Table, key: str, record: Record) -> None:
+        self._objects[table][key] = record
+        self._by_arn[_arn_of(record).lower()] = (table, key)
 
-    def _path(self, kind: Kind, key: str) -> Path:
-        return self.root / kind.value / f"{quote(key, safe='')}.json"
+    def _path(self, table: Table, key: str) -> Path:
+        return self.root / table.value / f"{quote(key, safe='')}.json"
 
 
 def arn_of(record: Record) -> str:

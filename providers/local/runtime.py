@@ -29,7 +29,7 @@ from providers.local.errors import ApiError, runtime_validation
 from providers.local.fleet import Fleet
 from providers.local.lifecycle import Endpoints
 from providers.local.metrics import Metrics
-from providers.local.registry import Kind, key_of
+from providers.local.registry import Table, key_of
 from providers.local.router import Router
 from providers.local.settings import ACCOUNT_ID, DEFAULT_REGION
 from providers.local.target_models import check_target_model, target_model_error
@@ -157,7 +157,7 @@ class Gateway:
         return self.queue.submit(request)
 
     def _not_serving(self, endpoint: str) -> ApiError:
-        record = self.endpoints.registry.get(Kind.ENDPOINT, key_of(endpoint))
+        record = self.endpoints.registry.get(Table.ENDPOINT, key_of(endpoint))
         if record is None:
             return runtime_validation(f"Endpoint {endpoint} of account {ACCOUNT_ID} not found.")
         status = record["describe"]["EndpointStatus"]

@@ -91,15 +91,15 @@ def walk_timestamps(shape: Shape | None, value: Any, convert: Callable[[Any], An
     """`value` with every member of timestamp shape passed through `convert`."""
     if shape is None or value is None:
         return value
-    kind = shape.type_name
-    if kind == "timestamp":
+    type_name = shape.type_name
+    if type_name == "timestamp":
         return convert(value)
-    if kind == "structure" and isinstance(value, dict):
+    if type_name == "structure" and isinstance(value, dict):
         members = shape.members  # type: ignore[attr-defined]
         return {k: walk_timestamps(members.get(k), v, convert) for k, v in value.items()}
-    if kind == "list" and isinstance(value, list):
+    if type_name == "list" and isinstance(value, list):
         return [walk_timestamps(shape.member, v, convert) for v in value]  # type: ignore[attr-defined]
-    if kind == "map" and isinstance(value, dict):
+    if type_name == "map" and isinstance(value, dict):
         return {k: walk_timestamps(shape.value, v, convert) for k, v in value.items()}  # type: ignore[attr-defined]
     return value
 

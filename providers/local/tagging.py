@@ -21,7 +21,7 @@ from botocore.model import OperationModel
 
 from providers.local import arns
 from providers.local.errors import ApiError
-from providers.local.registry import Kind, Record, Registry, arn_of
+from providers.local.registry import Record, Registry, Table, arn_of
 from providers.local.validation import validate_request
 
 TARGET_PREFIX = "ResourceGroupsTaggingAPI_20170126."
@@ -65,8 +65,8 @@ def get_resources(registry: Registry, params: dict[str, Any], region: str) -> di
     tags_per_page = _bounded(params, "TagsPerPage", TAGS_PER_PAGE)
     matching = [
         _mapping(arn, record, params)
-        for arn, kind, record in _candidates(registry, params.get("ResourceARNList"))
-        if record["tags"] and _selected(kind, record, params)
+        for arn, table, record in _candidates(registry, params.get("ResourceARNList"))
+        if record["tags"] and _selected(table, record, params)
     ]
     start = _offset(params.get("PaginationToken"))
     page: list[dict[str, Any]] = []
@@ -83,21 +83,21 @@ def get_resources(registry: Registry, params: dict[str, Any], region: str) -> di
     return {"PaginationToken": token, "ResourceTagMappingList": page}
 
 
-def _candidates(registry: Registry, wanted: list[str] | None) -> Iterator[tuple[str, Kind, Record]]:
+def _candidates(registry: Registry, wanted: list[str] | None) -> Iterator[tuple[str, Table, Record]]:
     if wanted:
         for arn in dict.fromkeys(wanted):
             found = registry.by_arn(arn)
             if found is not None:
                 yield arn_of(found[2]), found[0], found[2]
         return
-    for kind in Kind:
-        for record in registry.values(kind):
-            yield arn_of(record), kind, record
+    for table in Table:
+        for record in registry.values(table):
+            yield arn_of(record), table, record
 
 
-def _selected(kind: Kind, record: Record, params: dict[str, Any]) -> bool:
+def _selected(table: Table, record: Record, params: dict[str, Any]) -> bool:
     types = params.get("ResourceTypeFilters") or []
-    if types and not any(t.lower() in (SERVICE, f"{SERVICE}:{kind.value}") for t in types):
+    if types and not any(t.lower() in (SERVICE, f"{SERVICE}:{table.value}") for t in types):
         return False
     tags = {t["Key"]: t["Value"] for t in record["tags"]}
     for condition in params.get("TagFilters") or []:

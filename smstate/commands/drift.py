@@ -69,21 +69,21 @@ def _append_summary(found: list[Drift]) -> bool:
 def _owned(provider: Provider, lineage: str, parallelism: int) -> list[drift_mod.Found]:
     """Every listed object with its tags; objects whose tags cannot be read are skipped with a warning."""
     listed = [
-        (kind, object_id, arn)
-        for kind in KINDS
-        if KINDS[kind].tags is not Tagging.NONE  # untagged objects cannot say whose they are
-        for object_id, arn in _listed(provider, kind)
+        (type_name, object_id, arn)
+        for type_name in KINDS
+        if KINDS[type_name].tags is not Tagging.NONE  # untagged objects cannot say whose they are
+        for object_id, arn in _listed(provider, type_name)
     ]
     bulk: dict[str, dict[str, str]] = {}
-    for kind in (k for k in KINDS if KINDS[k].tags_readable):
+    for type_name in (k for k in KINDS if KINDS[k].tags_readable):
         with contextlib.suppress(ProviderError):  # ListTags, one by one, still answers
-            bulk.update(provider.tags_in_bulk([arn for k, _, arn in listed if k == kind]))
+            bulk.update(provider.tags_in_bulk([arn for k, _, arn in listed if k == type_name]))
 
     def tags(item: tuple[str, str, str]) -> drift_mod.Found | None:
-        kind, object_id, arn = item
+        type_name, object_id, arn = item
         try:
             found = bulk.get(arn.lower())
-            return kind, object_id, found if found is not None else provider.tags_of(arn)
+            return type_name, object_id, found if found is not None else provider.tags_of(arn)
         except ProviderError as exc:
             err.print(f"[yellow]Warning:[/yellow] cannot read the tags of {object_id}, skipped: {exc}")
             return None

@@ -56,9 +56,9 @@ def _adopted(provider: Provider, kind: Kind, physical: str, address: Address, li
 
 
 def generate_config(inputs: Inputs, file: str, prefix: str, types: list[str]) -> int:
-    for kind in types:
-        if kind not in KINDS:
-            raise SmstateError(f"unknown --type {kind!r}: use {', '.join(KINDS)}")
+    for type_name in types:
+        if type_name not in KINDS:
+            raise SmstateError(f"unknown --type {type_name!r}: use {', '.join(KINDS)}")
     path = Path(file) if Path(file).is_absolute() else Path(inputs.chdir) / file
     if path.exists():
         raise SmstateError(f"{path} already exists; choose another file (smstate never overwrites it)")

@@ -15,26 +15,25 @@ from __future__ import annotations
 from typing import Any
 
 from providers.local import component_updates, listing
-from providers.local.api.context import Context, Params, Response, tag_list
+from providers.local.api.context import Context, Params, Response, new_arn, stored, tag_list
+from providers.local.api.endpoints import missing as missing_endpoint
 from providers.local.api.models import missing as missing_model
 from providers.local.errors import validation
-from providers.local.registry import Kind, Record, key_of
+from providers.local.registry import Record, Table, key_of
 
-KIND = "inference-component"
 UNSUPPORTED = ("InstanceType", "BaseInferenceComponentName", "DataCacheConfig", "SchedulingConfig")
 
 
+def _missing(ctx: Context, name: str) -> Exception:
+    return validation(f'Could not find inference component "{ctx.arn(Table.INFERENCE_COMPONENT.value, name)}".')
+
+
 def _record(ctx: Context, name: str) -> Record:
-    record = ctx.registry.get(Kind.INFERENCE_COMPONENT, key_of(name))
-    if record is None:
-        raise validation(f'Could not find inference component "{ctx.arn(KIND, name)}".')
-    return record
+    return stored(ctx, Table.INFERENCE_COMPONENT, name, _missing)
 
 
 def _endpoint(ctx: Context, name: str) -> Record:
-    record = ctx.registry.get(Kind.ENDPOINT, key_of(name))
-    if record is None:
-        raise validation(f'Could not find endpoint "{ctx.arn("endpoint", name)}".')
+    record = stored(ctx, Table.ENDPOINT, name, missing_endpoint)
     if any(v.get("ModelName") for v in record["deployed"]["config"]["ProductionVariants"]):
         raise validation(
             f"Endpoint {name} is not compatible with inference components: its endpoint config "
@@ -74,7 +73,7 @@ def _specification(ctx: Context, params: Params) -> tuple[dict[str, Any], dict[s
     if bool(spec.get("ModelName")) == bool(spec.get("Container")):
         raise validation("Specification needs exactly one of ModelName and Container.")
     if spec.get("ModelName"):
-        model = ctx.registry.get(Kind.MODEL, key_of(spec["ModelName"]))
+        model = ctx.registry.get(Table.MODEL, key_of(spec["ModelName"]))
         if model is None:
             raise missing_model(ctx, spec["ModelName"])
         return spec, dict(model["describe"])
@@ -100,9 +99,7 @@ def _summary(spec: dict[str, Any], when: float) -> dict[str, Any]:
 
 async def create_inference_component(ctx: Context, params: Params) -> Response:
     name = params["InferenceComponentName"]
-    component_arn = ctx.arn(KIND, name)
-    if ctx.registry.get(Kind.INFERENCE_COMPONENT, key_of(name)) is not None:
-        raise validation(f'Cannot create already existing inference component "{component_arn}".')
+    component_arn = new_arn(ctx, Table.INFERENCE_COMPONENT, name, "inference component")
     endpoint = _endpoint(ctx, params["EndpointName"])
     spec, model = _specification(ctx, params)
     runtime = params.get("RuntimeConfig") or {}
@@ -122,7 +119,7 @@ async def create_inference_component(ctx: Context, params: Params) -> Response:
     record = {"describe": describe, "tags": tag_list(params), "specification": spec, "model": model}
     components = ctx.endpoints.components
     components.reserve(record, components.needs(record))
-    ctx.registry.put(Kind.INFERENCE_COMPONENT, key_of(name), record)
+    ctx.registry.put(Table.INFERENCE_COMPONENT, key_of(name), record)
     components.begin_create(name)
     return {"InferenceComponentArn": component_arn}
 
@@ -140,7 +137,7 @@ async def list_inference_components(ctx: Context, params: Params) -> Response:
     fields = ("InferenceComponentName", "InferenceComponentArn", "EndpointName", "EndpointArn", "VariantName",
               "InferenceComponentStatus", "CreationTime", "LastModifiedTime")  # fmt: skip
     summaries = (
-        {k: r["describe"][k] for k in fields if k in r["describe"]} for r in ctx.registry.values(Kind.INFERENCE_COMPONENT)
+        {k: r["describe"][k] for k in fields if k in r["describe"]} for r in ctx.registry.values(Table.INFERENCE_COMPONENT)
     )
     wanted = {"InferenceComponentStatus": params.get("StatusEquals"), "EndpointName": params.get("EndpointNameEquals"),
               "VariantName": params.get("VariantNameEquals")}  # fmt: skip

@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from providers.local import arns, listing
+from providers.local.errors import validation
 from providers.local.lifecycle import Endpoints
-from providers.local.registry import Kind, Registry, key_of
+from providers.local.registry import Registry, Table, key_of
 
 Params = dict[str, Any]
 Response = dict[str, Any]
@@ -25,32 +26,40 @@ class Context:
     region: str
     now: float = field(default_factory=time.time)
 
-    def arn(self, kind: str, name: str) -> str:
-        return arns.arn(self.region, kind, name)
+    def arn(self, resource_type: str, name: str) -> str:
+        return arns.arn(self.region, resource_type, name)
 
 
 Handler = Callable[[Context, Params], Awaitable[Response]]
 Missing = Callable[[Context, str], Exception]
-"""The not-found error of one kind, worded as SageMaker words it for that kind."""
+"""The not-found error of one table's objects, worded as SageMaker words it for them."""
 
 
-def stored(ctx: Context, kind: Kind, name: str, missing: Missing) -> dict[str, Any]:
-    """The registry's record of `name`, or the kind's not-found error."""
-    record = ctx.registry.get(kind, key_of(name))
+def stored(ctx: Context, table: Table, name: str, missing: Missing) -> dict[str, Any]:
+    """The registry's record of `name`, or the table's not-found error."""
+    record = ctx.registry.get(table, key_of(name))
     if record is None:
         raise missing(ctx, name)
     return record
 
 
-def readers(kind: Kind, name_member: str, arn_member: str, list_field: str, missing: Missing) -> tuple[Handler, Handler]:
-    """Describe and List of a kind whose objects are stored whole and listed by name, ARN and time."""
+def new_arn(ctx: Context, table: Table, name: str, noun: str) -> str:
+    """The ARN a new object of `name` gets; refused, as SageMaker does, while one of that name exists."""
+    arn = ctx.arn(table.value, name)
+    if ctx.registry.get(table, key_of(name)) is not None:
+        raise validation(f'Cannot create already existing {noun} "{arn}".')
+    return arn
+
+
+def readers(table: Table, name_member: str, arn_member: str, list_field: str, missing: Missing) -> tuple[Handler, Handler]:
+    """Describe and List of a table whose objects are stored whole and listed by name, ARN and time."""
 
     async def describe(ctx: Context, params: Params) -> Response:
-        return dict(stored(ctx, kind, params[name_member], missing)["describe"])
+        return dict(stored(ctx, table, params[name_member], missing)["describe"])
 
     async def list_all(ctx: Context, params: Params) -> Response:
         fields = (name_member, arn_member, "CreationTime")
-        found = ({k: r["describe"][k] for k in fields} for r in ctx.registry.values(kind))
+        found = ({k: r["describe"][k] for k in fields} for r in ctx.registry.values(table))
         return listing.page(params, found, name_member, list_field)
 
     return describe, list_all

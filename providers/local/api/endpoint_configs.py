@@ -14,16 +14,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from providers.local.api.context import Context, Params, Response, readers, stored, tag_list
+from providers.local.api.context import Context, Params, Response, new_arn, readers, stored, tag_list
 from providers.local.api.models import missing as missing_model
 from providers.local.errors import validation
-from providers.local.registry import Kind, key_of
-
-KIND = "endpoint-config"
+from providers.local.registry import Table, key_of
 
 
 def missing(ctx: Context, name: str) -> Exception:
-    return validation(f'Could not find endpoint configuration "{ctx.arn(KIND, name)}".')
+    return validation(f'Could not find endpoint configuration "{ctx.arn(Table.ENDPOINT_CONFIG.value, name)}".')
 
 
 def _variant(ctx: Context, variant: dict[str, Any]) -> dict[str, Any]:
@@ -31,7 +29,7 @@ def _variant(ctx: Context, variant: dict[str, Any]) -> dict[str, Any]:
     model = variant.get("ModelName")
     if not model:
         return _component_variant(variant)
-    if ctx.registry.get(Kind.MODEL, key_of(model)) is None:
+    if ctx.registry.get(Table.MODEL, key_of(model)) is None:
         raise missing_model(ctx, model)
     serverless = variant.get("ServerlessConfig")
     if serverless and (variant.get("InstanceType") or variant.get("InitialInstanceCount")):
@@ -77,9 +75,7 @@ def _check_components(params: Params) -> None:
 
 async def create_endpoint_config(ctx: Context, params: Params) -> Response:
     name = params["EndpointConfigName"]
-    config_arn = ctx.arn(KIND, name)
-    if ctx.registry.get(Kind.ENDPOINT_CONFIG, key_of(name)) is not None:
-        raise validation(f'Cannot create already existing endpoint configuration "{config_arn}".')
+    config_arn = new_arn(ctx, Table.ENDPOINT_CONFIG, name, "endpoint configuration")
     variants = params["ProductionVariants"]
     names = [v["VariantName"] for v in variants]
     duplicates = sorted({n for n in names if names.count(n) > 1})
@@ -89,18 +85,18 @@ async def create_endpoint_config(ctx: Context, params: Params) -> Response:
     describe = {k: v for k, v in params.items() if k != "Tags"}
     describe["ProductionVariants"] = [_variant(ctx, v) for v in variants]
     describe.update(EndpointConfigArn=config_arn, CreationTime=ctx.now)
-    ctx.registry.put(Kind.ENDPOINT_CONFIG, key_of(name), {"describe": describe, "tags": tag_list(params)})
+    ctx.registry.put(Table.ENDPOINT_CONFIG, key_of(name), {"describe": describe, "tags": tag_list(params)})
     return {"EndpointConfigArn": config_arn}
 
 
 describe_endpoint_config, list_endpoint_configs = readers(
-    Kind.ENDPOINT_CONFIG, "EndpointConfigName", "EndpointConfigArn", "EndpointConfigs", missing
+    Table.ENDPOINT_CONFIG, "EndpointConfigName", "EndpointConfigArn", "EndpointConfigs", missing
 )
 
 
 async def delete_endpoint_config(ctx: Context, params: Params) -> Response:
-    stored(ctx, Kind.ENDPOINT_CONFIG, params["EndpointConfigName"], missing)
-    ctx.registry.delete(Kind.ENDPOINT_CONFIG, key_of(params["EndpointConfigName"]))
+    stored(ctx, Table.ENDPOINT_CONFIG, params["EndpointConfigName"], missing)
+    ctx.registry.delete(Table.ENDPOINT_CONFIG, key_of(params["EndpointConfigName"]))
     return {}
 
 

@@ -12,26 +12,25 @@ from __future__ import annotations
 
 from providers.local import listing, updates
 from providers.local.api import model_sources
-from providers.local.api.context import Context, Params, Response, tag_list
+from providers.local.api.context import Context, Params, Response, new_arn, stored, tag_list
 from providers.local.api.endpoint_configs import missing as missing_config
 from providers.local.api.models import missing as missing_model
 from providers.local.deployment import Snapshot
 from providers.local.errors import validation
-from providers.local.registry import Kind, Record, key_of
+from providers.local.registry import Record, Table, key_of
 from providers.local.views import initial_props
 
-KIND = "endpoint"
+
+def missing(ctx: Context, name: str) -> Exception:
+    return validation(f'Could not find endpoint "{ctx.arn(Table.ENDPOINT.value, name)}".')
 
 
 def _record(ctx: Context, name: str) -> Record:
-    record = ctx.registry.get(Kind.ENDPOINT, key_of(name))
-    if record is None:
-        raise validation(f'Could not find endpoint "{ctx.arn(KIND, name)}".')
-    return record
+    return stored(ctx, Table.ENDPOINT, name, missing)
 
 
 def _snapshot(ctx: Context, config_name: str) -> Snapshot:
-    config = ctx.registry.get(Kind.ENDPOINT_CONFIG, key_of(config_name))
+    config = ctx.registry.get(Table.ENDPOINT_CONFIG, key_of(config_name))
     if config is None:
         raise missing_config(ctx, config_name)
     models = {}
@@ -39,7 +38,7 @@ def _snapshot(ctx: Context, config_name: str) -> Snapshot:
     for variant in described["ProductionVariants"] + (described.get("ShadowProductionVariants") or []):
         if not variant.get("ModelName"):
             continue  # a variant for inference components
-        model = ctx.registry.get(Kind.MODEL, key_of(variant["ModelName"]))
+        model = ctx.registry.get(Table.MODEL, key_of(variant["ModelName"]))
         if model is None:
             raise missing_model(ctx, variant["ModelName"])
         models[variant["ModelName"]] = model_sources.hosted(model["describe"], model.get("resolved"))
@@ -48,9 +47,7 @@ def _snapshot(ctx: Context, config_name: str) -> Snapshot:
 
 async def create_endpoint(ctx: Context, params: Params) -> Response:
     name = params["EndpointName"]
-    endpoint_arn = ctx.arn(KIND, name)
-    if ctx.registry.get(Kind.ENDPOINT, key_of(name)) is not None:
-        raise validation(f'Cannot create already existing endpoint "{endpoint_arn}".')
+    endpoint_arn = new_arn(ctx, Table.ENDPOINT, name, "endpoint")
     snapshot = _snapshot(ctx, params["EndpointConfigName"])
     describe = {
         "EndpointName": name,
@@ -71,7 +68,7 @@ async def create_endpoint(ctx: Context, params: Params) -> Response:
         "deployed": snapshot,
         "variants": initial_props(snapshot),
     }
-    ctx.registry.put(Kind.ENDPOINT, key_of(name), record)
+    ctx.registry.put(Table.ENDPOINT, key_of(name), record)
     ctx.endpoints.begin_create(name)
     return {"EndpointArn": endpoint_arn}
 
@@ -82,7 +79,7 @@ async def describe_endpoint(ctx: Context, params: Params) -> Response:
 
 async def list_endpoints(ctx: Context, params: Params) -> Response:
     fields = ("EndpointName", "EndpointArn", "CreationTime", "LastModifiedTime", "EndpointStatus")
-    summaries = ({k: r["describe"][k] for k in fields} for r in ctx.registry.values(Kind.ENDPOINT))
+    summaries = ({k: r["describe"][k] for k in fields} for r in ctx.registry.values(Table.ENDPOINT))
     status = params.get("StatusEquals")
     checks = [lambda s: s["EndpointStatus"] == status] if status else []
     return listing.page(params, summaries, "EndpointName", "Endpoints", checks)

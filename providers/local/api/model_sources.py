@@ -18,7 +18,7 @@ from typing import Any
 from providers.local import s3
 from providers.local.api.context import Context
 from providers.local.errors import validation
-from providers.local.registry import Kind, Record, key_of
+from providers.local.registry import Record, Table, key_of
 
 Container = dict[str, Any]
 
@@ -31,7 +31,7 @@ def artifact_url(container: Container) -> str | None:
 def package_record(ctx: Context, reference: str) -> Record:
     """A model package by ARN, `group/version` or name; SageMaker's error if there is none."""
     name = reference.split(":model-package/", 1)[-1]
-    record = ctx.registry.get(Kind.MODEL_PACKAGE, key_of(name))
+    record = ctx.registry.get(Table.MODEL_PACKAGE, key_of(name))
     if record is None:
         raise validation(f"ModelPackage {reference} does not exist.")
     return record

@@ -14,11 +14,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from providers.local import listing
 from providers.local.api import model_sources
-from providers.local.api.context import Context, Params, Response, present, readers, stored, tag_list
+from providers.local.api.context import Context, Params, Response, new_arn, present, readers, stored, tag_list
 from providers.local.errors import validation
-from providers.local.registry import Kind, key_of
+from providers.local.registry import Table, key_of
 
 _LOCAL_SCHEMES = ("s3://", "https://", "file://")
 
@@ -48,9 +47,7 @@ def _container(container: dict[str, Any], where: str) -> dict[str, Any]:
 
 async def create_model(ctx: Context, params: Params) -> Response:
     name = params["ModelName"]
-    model_arn = ctx.arn("model", name)
-    if ctx.registry.get(Kind.MODEL, key_of(name)) is not None:
-        raise validation(f'Cannot create already existing model "{model_arn}".')
+    model_arn = new_arn(ctx, Table.MODEL, name, "model")
     primary, containers = params.get("PrimaryContainer"), params.get("Containers")
     if primary is None and not containers:
         raise validation("Either PrimaryContainer or Containers must be specified.")
@@ -73,16 +70,16 @@ async def create_model(ctx: Context, params: Params) -> Response:
     record: dict[str, Any] = {"describe": describe, "tags": tag_list(params)}
     if resolved != given:
         record["resolved"] = resolved
-    ctx.registry.put(Kind.MODEL, key_of(name), record)
+    ctx.registry.put(Table.MODEL, key_of(name), record)
     return {"ModelArn": model_arn}
 
 
-describe_model, list_models = readers(Kind.MODEL, "ModelName", "ModelArn", "Models", missing)
+describe_model, list_models = readers(Table.MODEL, "ModelName", "ModelArn", "Models", missing)
 
 
 async def delete_model(ctx: Context, params: Params) -> Response:
-    stored(ctx, Kind.MODEL, params["ModelName"], missing)
-    ctx.registry.delete(Kind.MODEL, key_of(params["ModelName"]))
+    stored(ctx, Table.MODEL, params["ModelName"], missing)
+    ctx.registry.delete(Table.MODEL, key_of(params["ModelName"]))
     await ctx.endpoints.prune_artifacts()
     return {}
 

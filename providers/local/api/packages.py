@@ -14,25 +14,25 @@ from __future__ import annotations
 from typing import Any
 
 from providers.local import listing
-from providers.local.api.context import Context, Params, Response, tag_list
+from providers.local.api.context import Context, Params, Response, new_arn, tag_list
 from providers.local.api.model_sources import package_record
 from providers.local.api.models import check_model_data_url
 from providers.local.errors import conflict, validation
-from providers.local.registry import Kind, Record, key_of
+from providers.local.registry import Record, Table, key_of
 
 GROUP = "model-package-group"
 PACKAGE = "model-package"
 _NOT_ECHOED = {"Tags", "ClientToken", "ModelPackageName", "ModelPackageGroupName"}
 
 
-def _name_of(arn_or_name: str, kind: str) -> str:
-    marker = f":{kind}/"
+def _name_of(arn_or_name: str, resource_type: str) -> str:
+    marker = f":{resource_type}/"
     return arn_or_name.split(marker, 1)[1] if marker in arn_or_name else arn_or_name
 
 
 def _group(ctx: Context, arn_or_name: str) -> Record:
     name = _name_of(arn_or_name, GROUP)
-    record = ctx.registry.get(Kind.MODEL_PACKAGE_GROUP, key_of(name))
+    record = ctx.registry.get(Table.MODEL_PACKAGE_GROUP, key_of(name))
     if record is None:
         raise validation(f"ModelPackageGroup {name} does not exist.")
     return record
@@ -44,15 +44,13 @@ def _package(ctx: Context, arn_or_name: str) -> tuple[str, Record]:
 
 async def create_group(ctx: Context, params: Params) -> Response:
     name = params["ModelPackageGroupName"]
-    group_arn = ctx.arn(GROUP, name)
-    if ctx.registry.get(Kind.MODEL_PACKAGE_GROUP, key_of(name)) is not None:
-        raise validation(f'Cannot create already existing model package group "{group_arn}".')
+    group_arn = new_arn(ctx, Table.MODEL_PACKAGE_GROUP, name, "model package group")
     describe = {k: v for k, v in params.items() if k != "Tags"}
     describe.update(
         ModelPackageGroupArn=group_arn, CreationTime=ctx.now, CreatedBy={}, ModelPackageGroupStatus="Completed"
     )
     record = {"describe": describe, "tags": tag_list(params), "last_version": 0}
-    ctx.registry.put(Kind.MODEL_PACKAGE_GROUP, key_of(name), record)
+    ctx.registry.put(Table.MODEL_PACKAGE_GROUP, key_of(name), record)
     return {"ModelPackageGroupArn": group_arn}
 
 
@@ -65,7 +63,7 @@ async def list_groups(ctx: Context, params: Params) -> Response:
               "ModelPackageGroupStatus")  # fmt: skip
     summaries = (
         {k: r["describe"][k] for k in fields if k in r["describe"]}
-        for r in ctx.registry.values(Kind.MODEL_PACKAGE_GROUP)
+        for r in ctx.registry.values(Table.MODEL_PACKAGE_GROUP)
     )
     return listing.page(
         params, summaries, "ModelPackageGroupName", "ModelPackageGroupSummaryList", default_order="Ascending"
@@ -75,9 +73,9 @@ async def list_groups(ctx: Context, params: Params) -> Response:
 async def delete_group(ctx: Context, params: Params) -> Response:
     group = _group(ctx, params["ModelPackageGroupName"])
     name = group["describe"]["ModelPackageGroupName"]
-    if any(r["describe"].get("ModelPackageGroupName") == name for r in ctx.registry.values(Kind.MODEL_PACKAGE)):
+    if any(r["describe"].get("ModelPackageGroupName") == name for r in ctx.registry.values(Table.MODEL_PACKAGE)):
         raise conflict(f"ModelPackageGroup {name} still contains model packages; delete them first.")
-    ctx.registry.delete(Kind.MODEL_PACKAGE_GROUP, key_of(name))
+    ctx.registry.delete(Table.MODEL_PACKAGE_GROUP, key_of(name))
     return {}
 
 
@@ -103,18 +101,18 @@ async def create_package(ctx: Context, params: Params) -> Response:
         group = _group(ctx, group_ref)
         name = group["describe"]["ModelPackageGroupName"]
         if token:
-            for record in ctx.registry.values(Kind.MODEL_PACKAGE):
+            for record in ctx.registry.values(Table.MODEL_PACKAGE):
                 if record.get("client_token") == token and record["describe"].get("ModelPackageGroupName") == name:
                     return {"ModelPackageArn": record["describe"]["ModelPackageArn"]}
         group["last_version"] += 1
-        ctx.registry.put(Kind.MODEL_PACKAGE_GROUP, key_of(name), group)
+        ctx.registry.put(Table.MODEL_PACKAGE_GROUP, key_of(name), group)
         version = group["last_version"]
         key = f"{key_of(name)}/{version}"
         describe.update(ModelPackageGroupName=name, ModelPackageVersion=version)
         describe["ModelApprovalStatus"] = "PendingManualApproval"
     else:
         key = key_of(name)
-        existing = ctx.registry.get(Kind.MODEL_PACKAGE, key)
+        existing = ctx.registry.get(Table.MODEL_PACKAGE, key)
         if existing is not None:
             if token and existing.get("client_token") == token:
                 return {"ModelPackageArn": existing["describe"]["ModelPackageArn"]}
@@ -132,7 +130,7 @@ async def create_package(ctx: Context, params: Params) -> Response:
         CreatedBy={},
     )
     record = {"describe": describe, "tags": tag_list(params), "client_token": token}
-    ctx.registry.put(Kind.MODEL_PACKAGE, key, record)
+    ctx.registry.put(Table.MODEL_PACKAGE, key, record)
     return {"ModelPackageArn": package_arn}
 
 
@@ -144,7 +142,7 @@ async def list_packages(ctx: Context, params: Params) -> Response:
     fields = ("ModelPackageName", "ModelPackageGroupName", "ModelPackageVersion", "ModelPackageArn",
               "ModelPackageDescription", "CreationTime", "ModelPackageStatus", "ModelApprovalStatus")  # fmt: skip
     summaries = (
-        {k: r["describe"][k] for k in fields if k in r["describe"]} for r in ctx.registry.values(Kind.MODEL_PACKAGE)
+        {k: r["describe"][k] for k in fields if k in r["describe"]} for r in ctx.registry.values(Table.MODEL_PACKAGE)
     )
     checks = []
     if params.get("ModelPackageGroupName"):
@@ -161,15 +159,15 @@ async def list_packages(ctx: Context, params: Params) -> Response:
 def _of_type(params: Params) -> Any:
     """The ModelPackageType filter: unversioned packages by default, as on AWS; a
     group's versions when a group is named (unversioned packages belong to none)."""
-    kind = params.get("ModelPackageType") or ("Versioned" if params.get("ModelPackageGroupName") else "Unversioned")
-    if kind == "Both":
+    package_type = params.get("ModelPackageType") or ("Versioned" if params.get("ModelPackageGroupName") else "Unversioned")
+    if package_type == "Both":
         return lambda s: True
-    return lambda s: ("ModelPackageVersion" in s) == (kind == "Versioned")
+    return lambda s: ("ModelPackageVersion" in s) == (package_type == "Versioned")
 
 
 async def delete_package(ctx: Context, params: Params) -> Response:
     key, _ = _package(ctx, params["ModelPackageName"])
-    ctx.registry.delete(Kind.MODEL_PACKAGE, key)
+    ctx.registry.delete(Table.MODEL_PACKAGE, key)
     return {}
 
 
@@ -192,7 +190,7 @@ async def update_package(ctx: Context, params: Params) -> Response:
             describe.get("AdditionalInferenceSpecifications") or []
         ) + params["AdditionalInferenceSpecificationsToAdd"]
     describe.update(LastModifiedTime=ctx.now, LastModifiedBy={})
-    ctx.registry.put(Kind.MODEL_PACKAGE, key, record)
+    ctx.registry.put(Table.MODEL_PACKAGE, key, record)
     return {"ModelPackageArn": describe["ModelPackageArn"]}
 
 

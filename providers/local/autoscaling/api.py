@@ -82,18 +82,18 @@ class AutoScaling:
     async def put_policy(self, params: Params) -> dict[str, Any]:
         key = self.targets.key(params)
         self.targets.target(key)
-        kind = params.get("PolicyType") or "StepScaling"
-        config_member = f"{kind}PolicyConfiguration"
-        if kind not in ("TargetTrackingScaling", "StepScaling") or not params.get(config_member):
-            raise validation(f"{config_member} must be specified for the policy type {kind}.")
+        policy_type = params.get("PolicyType") or "StepScaling"
+        config_member = f"{policy_type}PolicyConfiguration"
+        if policy_type not in ("TargetTrackingScaling", "StepScaling") or not params.get(config_member):
+            raise validation(f"{config_member} must be specified for the policy type {policy_type}.")
         named = self.targets.policies.setdefault(key, {})
         name = params["PolicyName"]
         old = named.get(name)
         policy = {"PolicyName": name, "ServiceNamespace": key[0], "ResourceId": key[1], "ScalableDimension": key[2],
-                  "PolicyType": kind, config_member: params[config_member], "Alarms": [],
+                  "PolicyType": policy_type, config_member: params[config_member], "Alarms": [],
                   "PolicyARN": old["PolicyARN"] if old else self.targets.policy_arn(key, name),
                   "CreationTime": old["CreationTime"] if old else time.time()}  # fmt: skip
-        if kind == "TargetTrackingScaling":
+        if policy_type == "TargetTrackingScaling":
             self.scaler.attach_alarms(policy, key)
         if old is not None:
             self.scaler.detach_alarms(old)
@@ -101,10 +101,7 @@ class AutoScaling:
         return {"PolicyARN": policy["PolicyARN"], "Alarms": policy["Alarms"]}
 
     async def describe_policies(self, params: Params) -> dict[str, Any]:
-        names = params.get("PolicyNames")
-        found = [p for k, named in self.targets.policies.items() if _matches(k, params)
-                 for p in named.values() if not names or p["PolicyName"] in names]  # fmt: skip
-        return _page(params, found, "ScalingPolicies")
+        return _named_page(params, self.targets.policies, ("PolicyNames", "PolicyName"), "ScalingPolicies")
 
     async def delete_policy(self, params: Params) -> dict[str, Any]:
         key = self.targets.key(params)
@@ -142,10 +139,8 @@ class AutoScaling:
             self.due[(key, action["ScheduledActionName"])] = when
 
     async def describe_scheduled(self, params: Params) -> dict[str, Any]:
-        names = params.get("ScheduledActionNames")
-        found = [a for k, named in self.targets.scheduled.items() if _matches(k, params)
-                 for a in named.values() if not names or a["ScheduledActionName"] in names]  # fmt: skip
-        return _page(params, found, "ScheduledActions")
+        names = ("ScheduledActionNames", "ScheduledActionName")
+        return _named_page(params, self.targets.scheduled, names, "ScheduledActions")
 
     async def delete_scheduled(self, params: Params) -> dict[str, Any]:
         key = self.targets.key(params)
@@ -182,6 +177,16 @@ def _matches(key: Key, params: Params, resource_ids: list[str] | None = None) ->
     if resource_ids is not None:
         return key[1] in resource_ids
     return not params.get("ResourceId") or key[1] == params["ResourceId"]
+
+
+def _named_page(
+    params: Params, stored: dict[Key, dict[str, dict[str, Any]]], names: tuple[str, str], member: str
+) -> dict[str, Any]:
+    """A page of the items of the targets the request selects; of those named, when it names some."""
+    wanted = params.get(names[0])
+    found = [item for key, named in stored.items() if _matches(key, params)
+             for item in named.values() if not wanted or item[names[1]] in wanted]  # fmt: skip
+    return _page(params, found, member)
 
 
 def _page(params: Params, items: list[dict[str, Any]], member: str) -> dict[str, Any]:

@@ -48,10 +48,10 @@ def step_capacity(config: dict[str, Any], current: int, value: float, threshold:
 
 
 def _adjust(config: dict[str, Any], current: int, adjustment: int) -> int:
-    kind = config.get("AdjustmentType", "ChangeInCapacity")
-    if kind == "ExactCapacity":
+    adjustment_type = config.get("AdjustmentType", "ChangeInCapacity")
+    if adjustment_type == "ExactCapacity":
         return adjustment
-    if kind == "PercentChangeInCapacity":
+    if adjustment_type == "PercentChangeInCapacity":
         change = current * adjustment / 100.0
         change = math.floor(change) if change > 0 else math.ceil(change)
         magnitude = int(config.get("MinAdjustmentMagnitude") or 0)
@@ -66,10 +66,10 @@ def tracking_metric(config: dict[str, Any], dimension: str, dims: list[dict[str,
     target of the scalable `dimension` whose metrics carry the dimensions `dims`."""
     predefined = config.get("PredefinedMetricSpecification")
     if predefined:
-        kind = predefined["PredefinedMetricType"]
-        if kind not in PREDEFINED or PREDEFINED[kind][0] != dimension:
-            raise validation(f"The predefined metric type {kind} is not supported for this scalable target.")
-        _, namespace, name, statistic = PREDEFINED[kind]
+        metric_type = predefined["PredefinedMetricType"]
+        if metric_type not in PREDEFINED or PREDEFINED[metric_type][0] != dimension:
+            raise validation(f"The predefined metric type {metric_type} is not supported for this scalable target.")
+        _, namespace, name, statistic = PREDEFINED[metric_type]
         return {"Namespace": namespace, "MetricName": name, "Dimensions": dims, "Statistic": statistic, "Period": 60}
     custom = config.get("CustomizedMetricSpecification")
     if not custom:

@@ -94,7 +94,10 @@ def crash(
     with FaultProxy(target.api_url) as proxy:
         work = Workdir.create(base / target.name, target, proxy.url, s3=s3)
         calls = calls or _calibrate(work, proxy)
-        plan = [[max(1, int(c * share))] for c, share in zip(calls, at)] if at else [_points(c, rounds, t) for t, c in enumerate(calls)]
+        if at:
+            plan = [[max(1, int(c * share))] for c, share in zip(calls, at)]
+        else:
+            plan = [_points(c, rounds, t) for t, c in enumerate(calls)]
         for r in range(rounds):
             for t, (variant, command) in enumerate(TRANSITIONS):
                 work.use(variant)

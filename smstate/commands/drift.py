@@ -23,6 +23,7 @@ from ..health import reader, watched
 from ..resources import KINDS, Tagging
 from ..state import State
 from ..workers import Workers
+from .listing import listed_ids
 from .run import err, out
 
 FORMATS = ("text", "json", "markdown", "github")
@@ -66,22 +67,13 @@ def _append_summary(found: list[Drift]) -> bool:
     return True
 
 
-def _listed(provider: Provider, kind: str) -> list[tuple[str, str]]:
-    """(id, ARN) of every object of the kind; a kind the target cannot list is skipped with a warning."""
-    try:
-        return provider.list_ids(KINDS[kind])
-    except ProviderError as exc:
-        err.print(f"[yellow]Warning:[/yellow] cannot list {kind}, not checked for unmanaged objects: {exc}")
-        return []
-
-
 def _owned(provider: Provider, lineage: str, parallelism: int) -> list[drift_mod.Found]:
     """Every listed object with its tags; objects whose tags cannot be read are skipped with a warning."""
     listed = [
         (kind, object_id, arn)
         for kind in KINDS
         if KINDS[kind].tags is not Tagging.NONE  # untagged objects cannot say whose they are
-        for object_id, arn in _listed(provider, kind)
+        for object_id, arn in listed_ids(provider, KINDS[kind], "not checked for unmanaged objects")
     ]
     bulk: dict[str, dict[str, str]] = {}
     for kind in (k for k in KINDS if KINDS[k].tags_readable):

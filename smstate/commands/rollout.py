@@ -7,14 +7,15 @@ import sys
 from typing import Any
 
 from ..addresses import Address
-from ..errors import ProviderError, SmstateError
+from ..errors import SmstateError
 from ..pipeline import Inputs, load, provider_for, read_state
 from ..attached import attached
 from ..health import lines as health_lines
 from ..health import reader, watched
 from ..provider import Provider
 from ..resources import KINDS, Kind, rollout_kind
-from .run import err, out
+from .listing import listed_ids
+from .run import out
 
 
 def status(inputs: Inputs, endpoint: str, as_json: bool) -> int:
@@ -90,21 +91,12 @@ def summarize(description: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _listed(provider: Provider, kind: Kind) -> list[tuple[str, str]]:
-    """(id, ARN) of every object of the kind; none, with a warning, when the target cannot list them."""
-    try:
-        return provider.list_ids(kind)
-    except ProviderError as exc:
-        err.print(f"[yellow]Warning:[/yellow] cannot list {kind.type}, none shown: {exc}")
-        return []
-
-
 def components(provider: Provider, endpoint: str) -> list[dict[str, Any]]:
     """Each object hosted as copies on the endpoint: its status, copies (current/desired) and deployment."""
     found = []
     for kind in (k for k in KINDS.values() if k.copies is not None):
         assert kind.copies is not None and kind.statuses is not None
-        for object_id, _ in _listed(provider, kind):
+        for object_id, _ in listed_ids(provider, kind, "none shown"):
             live = provider.read(kind, object_id)
             if live is None or live.description.get(kind.copies.endpoint_member) != endpoint:
                 continue

@@ -144,9 +144,15 @@ def test_an_instance_type_change_of_a_scaled_variant_deregisters_updates_and_reg
         "DeregisterScalableTarget before that update, RegisterScalableTarget again once it is ready"
     )
     assert changes["endpoints.scorer"]["action"] == "update"
+    shown = example.run("plan")
+    assert "DeregisterScalableTarget before that update, RegisterScalableTarget again" in shown.out, str(shown)
 
     applied = example.run("apply", "--auto-approve")
     assert applied.code == 0, str(applied)
+    steps = [line for line in applied.out.splitlines() if line.startswith(("scaling.scorer: ", "endpoints.scorer: "))]
+    first, last = steps[0], steps[-1]
+    assert first.startswith("scaling.scorer: ") and last.startswith("scaling.scorer: "), steps  # around the update
+    assert any(line.startswith("endpoints.scorer: Modifications complete") for line in steps), steps
     described = sm.describe_endpoint(EndpointName="scorer")
     live_config = sm.describe_endpoint_config(EndpointConfigName=described["EndpointConfigName"])
     assert live_config["ProductionVariants"][0]["InstanceType"] == "ml.c5.xlarge"

@@ -20,7 +20,10 @@ cd "$here"
 export SMSTATE_LOCAL_HOME="$here/build/local"
 export SMSTATE_LOCAL_TIME_SCALE="${SMSTATE_LOCAL_TIME_SCALE:-0.05}"
 url=http://127.0.0.1:8767
-aws_local() { aws --endpoint-url "$url" --region us-east-1 "$@"; }
+aws_local() {  # the AWS CLI against the local server, which takes any credentials
+  AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-local}" AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-local}" \
+    aws --endpoint-url "$url" --region us-east-1 "$@"
+}
 
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 

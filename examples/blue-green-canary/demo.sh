@@ -3,9 +3,9 @@
 #
 #   ./demo.sh canary     v1 -> v2: 25% canary, bake, then all traffic; v2 serves
 #   ./demo.sh rollback   v1 -> bad (500s half the time): the CloudWatch alarm named in
-#                        auto_rollback_configuration (made by alarm.py: more than 10%
-#                        of a minute's invocations answered 5xx) fires during the
-#                        canary bake and the endpoint rolls back to v1
+#                        auto_rollback_configuration (`alarms:` in smstate.yaml: more
+#                        than 10% of a minute's invocations answered 5xx) fires during
+#                        the canary bake and the endpoint rolls back to v1
 #
 # Builds the artifacts, starts a local server on 127.0.0.1:8766 (its home under
 # build/), applies v1, invokes the endpoint continuously in the background (a line a
@@ -51,10 +51,7 @@ smstate local start
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-step "The alarm auto-rollback watches: scorer-5xx-rate (python alarm.py, boto3)"
-python alarm.py scorer --url "$url"
-
-step "smstate apply: v1"
+step "smstate apply: v1, and the alarm auto-rollback watches (scorer-5xx-rate)"
 smstate apply --auto-approve --var artifact=./build/v1.tar.gz
 
 step "Background traffic: the share of responses per model version, every second"

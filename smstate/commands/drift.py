@@ -23,6 +23,7 @@ from ..health import reader, watched
 from ..resources import KINDS, Tagging
 from ..state import State
 from ..workers import Workers
+from .listing import listed_ids
 from .run import err, out
 
 FORMATS = ("text", "json", "markdown", "github")
@@ -72,7 +73,7 @@ def _owned(provider: Provider, lineage: str, parallelism: int) -> list[drift_mod
         (type_name, object_id, arn)
         for type_name in KINDS
         if KINDS[type_name].tags is not Tagging.NONE  # untagged objects cannot say whose they are
-        for object_id, arn in _listed(provider, type_name)
+        for object_id, arn in listed_ids(provider, KINDS[type_name], "not checked for unmanaged objects")
     ]
     bulk: dict[str, dict[str, str]] = {}
     for type_name in (k for k in KINDS if KINDS[k].tags_readable):
@@ -90,15 +91,6 @@ def _owned(provider: Provider, lineage: str, parallelism: int) -> list[drift_mod
 
     with Workers(max_workers=max(1, parallelism)) as pool:
         return [found for found in pool.map(tags, listed) if found is not None]
-
-
-def _listed(provider: Provider, kind: str) -> list[tuple[str, str]]:
-    """(id, ARN) of every object of a kind; a kind that cannot be listed is left out with a warning."""
-    try:
-        return provider.list_ids(KINDS[kind])
-    except ProviderError as exc:
-        err.print(f"[yellow]Warning:[/yellow] cannot list {kind}, so unmanaged ones are not looked for: {exc}")
-        return []
 
 
 def _print(fmt: str, state: State, found: list[Drift], entries: list[dict[str, Any]]) -> None:

@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from ..addresses import Address
-from ..errors import ProviderError, SmstateError
+from ..errors import SmstateError
 from ..pipeline import Inputs, load, provider_for, read_state
 from ..attached import attached
 from ..health import lines as health_lines
@@ -15,7 +15,8 @@ from ..health import reader, watched
 from ..provider import Provider
 from ..resources import BY_STATE_TYPE, KINDS, Kind, rollout_kind
 from ..state import ObjectState
-from .run import err, out
+from .listing import listed_ids
+from .run import out
 
 
 def status(inputs: Inputs, endpoint: str, as_json: bool) -> int:
@@ -106,12 +107,7 @@ def components(provider: Provider, endpoint: str) -> list[dict[str, Any]]:
     found = []
     for kind in (k for k in KINDS.values() if k.copies is not None):
         assert kind.copies is not None and kind.statuses is not None
-        try:
-            listed = provider.list_ids(kind)
-        except ProviderError as exc:
-            err.print(f"[yellow]Warning:[/yellow] cannot list {kind.type}: {exc}")
-            continue
-        for object_id, _ in listed:
+        for object_id, _ in listed_ids(provider, kind, "none shown"):
             live = provider.read(kind, object_id)
             if live is None or live.description.get(kind.copies.endpoint_member) != endpoint:
                 continue

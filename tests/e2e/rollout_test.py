@@ -27,7 +27,6 @@ from tests.e2e.helpers import Result, assert_clean_failure, cli_env, read_state,
 from tests.local.server_harness import (
     BROKEN_CODE,
     ServerProcess,
-    alarm_on_5xx,
     clients,
     cloudwatch,
     model_tar,
@@ -76,7 +75,21 @@ endpoints:
 
 CANARY = "{type: CANARY, canary_size: {type: CAPACITY_PERCENT, value: 25}, wait_interval_in_seconds: %d}"
 LINEAR = "{type: LINEAR, linear_step_size: {type: CAPACITY_PERCENT, value: 25}, wait_interval_in_seconds: %d}"
-ALARMS = "      auto_rollback_configuration: {alarms: [{alarm_name: %s}]}\n"
+ALARMED = """\
+      auto_rollback_configuration: {{alarms: [{{alarm_name: "${{alarms.{name}-5xx.name}}"}}]}}
+alarms:
+  {name}-5xx:
+    namespace: AWS/SageMaker
+    metric_name: Invocation5XXErrors
+    dimensions: [{{name: EndpointName, value: "${{endpoints.{name}.name}}"}}, {{name: VariantName, value: primary}}]
+    statistic: Sum
+    period: 60
+    evaluation_periods: 1
+    threshold: 1
+    comparison_operator: GreaterThanOrEqualToThreshold
+    treat_missing_data: notBreaching
+"""
+"""The endpoint's rollback names an alarm on any 5xx of its variant within a minute, declared beside it."""
 CAPACITY = (
     "    retain_all_variant_properties: true\n"
     "    lifecycle:\n"
@@ -326,9 +339,11 @@ def test_model_that_cannot_load_rolls_back(tmp_path: Path, server: ServerProcess
 
 
 def test_named_5xx_alarm_rolls_back(tmp_path: Path, server: ServerProcess) -> None:
-    """The alarm is made with boto3: the config names it in auto_rollback_configuration."""
-    alarm = alarm_on_5xx(cloudwatch(server.url), "flaky")
-    project = deployed(tmp_path, server, "flaky", CANARY % 300, count=2, extra=ALARMS % alarm)
+    """The config declares the alarm and names it in auto_rollback_configuration."""
+    project = deployed(tmp_path, server, "flaky", CANARY % 300, count=2, extra=ALARMED.format(name="flaky"))
+    cw = cloudwatch(server.url)
+    assert project.resources()["alarms.flaky-5xx"]["physical_name"] == "flaky-5xx"
+    assert cw.describe_alarms(AlarmNames=["flaky-5xx"])["MetricAlarms"][0]["StateValue"] == "OK"
     old = {"config": project.physical("endpoint_configs"), "model": project.physical("models")}
     project.write("flaky", HALF_FAILING_CODE)
     with Load(server.url, "flaky") as load:
@@ -338,6 +353,7 @@ def test_named_5xx_alarm_rolls_back(tmp_path: Path, server: ServerProcess) -> No
     assert set(load.errors) == {"ModelError"}
     assert {s.label for s in load.samples if s.label} <= {"v1", "flaky"}
     destroy(project)
+    assert cw.describe_alarms(AlarmNames=["flaky-5xx"])["MetricAlarms"] == []
 
 
 def test_errors_without_a_named_alarm_complete(tmp_path: Path, server: ServerProcess) -> None:

@@ -252,3 +252,27 @@ def test_the_autoscaling_example_applies_re_plans_clean_and_destroys_on_moto(tmp
     assert destroyed.code == 0, str(destroyed)
     assert aws.endpoint_names() == [] and aws.model_names() == []
     assert stack.alarm("scorer-5xx") is None and stack.targets() == [] and stack.policies() == []
+
+
+def test_the_canary_example_creates_its_metric_math_alarm_before_the_endpoint_on_moto(tmp_path: Path, aws: Aws) -> None:
+    example = tmp_path / "blue-green-canary"
+    shutil.copytree(REPO / "examples" / "blue-green-canary", example, ignore=shutil.ignore_patterns("build", "state"))
+    subprocess.run([sys.executable, str(example / "build.py")], check=True, capture_output=True)
+    text = (example / "smstate.yaml").read_text()
+    local = "provider:\n  type: local\n  url: http://127.0.0.1:8766     # its own port: never collides with the quickstart's 8765\n"
+    assert text.count(local) == 1
+    stack = Stack(example, aws, text.replace(local, "provider: {type: aws, region: us-east-1, artifact_bucket: examples}\n"))
+    boto3.client("s3", endpoint_url=aws.url, region_name="us-east-1", aws_access_key_id="testing",
+                 aws_secret_access_key="testing").create_bucket(Bucket="examples")  # fmt: skip
+
+    applied = stack.run("apply", "--auto-approve")
+    assert applied.code == 0, str(applied)
+    assert applied.out.index("alarms.scorer-5xx-rate: Creation complete") < applied.out.index("endpoints.scorer: Creating")
+    alarm = stack.alarm("scorer-5xx-rate")
+    assert alarm is not None
+    assert [m["Id"] for m in alarm["Metrics"]] == ["errors", "invocations", "rate"]
+    assert alarm["Metrics"][2]["Expression"] == "errors / invocations * 100"
+    assert stack.run("plan", "--detailed-exitcode").code == 0
+    destroyed = stack.run("destroy", "--auto-approve")
+    assert destroyed.code == 0, str(destroyed)
+    assert stack.alarm("scorer-5xx-rate") is None and aws.endpoint_names() == []

@@ -12,6 +12,7 @@ from ..provider import Live, Provider
 from ..resources import KINDS, OWNER_ADDRESS_TAG, OWNER_LINEAGE_TAG, Kind
 from ..routing import using
 from ..workers import Workers
+from .listing import listed_ids
 from .run import out
 
 
@@ -74,7 +75,9 @@ def generate_config(inputs: Inputs, file: str, prefix: str, types: list[str]) ->
         known = {o.id for o in state.resources.values()} | {o.arn for o in state.resources.values() if o.arn}
         found: dict[str, list[Live]] = {}
         for kind_name in types or list(KINDS):
-            ids = [i for i, arn in provider.list_ids(KINDS[kind_name], prefix) if i not in known and arn not in known]
+            kind = KINDS[kind_name]  # a type asked for must be listed; of all types, those that can be
+            rows = provider.list_ids(kind, prefix) if types else listed_ids(provider, kind, "none written", prefix)
+            ids = [i for i, arn in rows if i not in known and arn not in known]
             with Workers(max_workers=max(1, inputs.parallelism)) as pool:
                 lives = list(pool.map(lambda i: provider.read(KINDS[kind_name], i), ids))
             found[kind_name] = [

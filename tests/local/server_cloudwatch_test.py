@@ -251,7 +251,7 @@ def test_requests_are_validated_against_botocores_model(server: ServerProcess) -
     """Raw requests, as a client other than boto3 could send them, in CBOR and in JSON 1.0."""
     cbor = {"smithy-protocol": "rpc-v2-cbor", "Content-Type": "application/cbor", "Accept": "application/cbor"}
     status, headers, body = raw(server, "/service/GraniteServiceVersion20100801/operation/DescribeAlarms",
-                                cbor2.dumps({"MaxRecords": "ten"}), cbor)  # fmt: skip
+                                cbor2.dumps({"MaxRecords": 0}), cbor)  # fmt: skip  # below the minimum of 1
     assert status == 400 and headers["smithy-protocol"] == "rpc-v2-cbor"
     assert cbor2.loads(body)["__type"] == "ValidationException"
     assert headers["x-amzn-query-error"] == "ValidationError;Sender"

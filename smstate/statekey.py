@@ -136,6 +136,8 @@ class KeyedBackend:
         self.inner = inner
         self.store = store
         self._key: StateKey | None = None
+        self._unsaved = False
+        """The key was created here and is stored with the first state written."""
         self._serial = 0
         """The highest serial read or written through this backend."""
 
@@ -150,9 +152,15 @@ class KeyedBackend:
         return self._key
 
     def _create(self) -> StateKey:
-        key = StateKey.generate()
-        self.store.save(key)
-        return key
+        """A new key, stored with the first state written: a command that writes nothing leaves none behind."""
+        self._unsaved = True
+        return StateKey.generate()
+
+    def keep_key(self) -> None:
+        """Store the key if it was created here and is not stored yet (before anything keyed with it is kept)."""
+        if self._unsaved and self._key is not None:
+            self.store.save(self._key)
+            self._unsaved = False
 
     def new_state(self, lineage: str | None = None) -> State:
         return State(lineage=lineage or str(uuid.uuid4()), key=self.key)
@@ -203,7 +211,8 @@ class KeyedBackend:
             if ENV in os.environ:
                 raise StateError(f"this state was keyed with another key than {ENV}; nothing was written")
             self.store.save(state.key)  # a state moved here (migration) brings its key
-            self._key = state.key
+            self._key, self._unsaved = state.key, False
+        self.keep_key()
         self.inner.write(state)
         self._serial = max(self._serial, state.serial)
 

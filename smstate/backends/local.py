@@ -22,6 +22,8 @@ class LocalBackend:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._made: list[Path] = []
+        """The directories `lock` created, deepest first: `unlock` removes those still empty."""
 
     @property
     def target(self) -> Path:
@@ -66,8 +68,10 @@ class LocalBackend:
 
     def lock(self, operation: str, timeout: float) -> LockInfo:
         info = LockInfo.new(operation)
+        missing = [d for d in (self.lock_path.parent, *self.lock_path.parent.parents) if not d.exists()]
         try:
             self.lock_path.parent.mkdir(parents=True, exist_ok=True)
+            self._made = missing
         except OSError as exc:
             raise LockError(f"cannot create the state directory {self.lock_path.parent}: {exc.strerror}") from None
         wait_for_lock(lambda: self._take(info), timeout, self._held_message, 0.1)
@@ -95,6 +99,12 @@ class LocalBackend:
         held = self._holder()
         if held is not None and held.id == info.id:
             self.lock_path.unlink(missing_ok=True)
+        for directory in self._made:  # a command that wrote nothing leaves no empty state directory behind
+            try:
+                directory.rmdir()
+            except OSError:
+                break  # not empty (the state was written) or not ours to remove
+        self._made = []
 
     def force_unlock(self, lock_id: str) -> None:
         held = self._holder()

@@ -33,6 +33,8 @@ def plan(inputs: Inputs, run: RunOptions, as_json: bool, out_file: str | None, d
         planning(loaded, state)
         provider = provider_for(loaded)
         result, _ = build_plan(loaded, provider, state, options, inputs.parallelism)
+        if out_file:
+            backend.keep_key()  # the saved plan's digests are keyed with it
     _warn(result)
     if as_json:
         sys.stdout.write(json.dumps(plan_json(result)) + "\n")

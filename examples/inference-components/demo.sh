@@ -7,7 +7,7 @@
 #   ./demo.sh rollback   roll it to a model that cannot load: the update rolls back and
 #                        smstate exits 1, saying why
 #
-# Builds the artifacts, starts a local server on 127.0.0.1:8767 (its home under build/),
+# Builds the artifacts, starts a local server on 127.0.0.1:8768 (its home under build/),
 # applies, invokes each component by name, runs the bounded traffic script on both
 # components while smstate rolls the sentiment component one copy at a time, shows
 # `smstate rollout status`, then destroys everything and stops the server it started.
@@ -24,7 +24,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 cd "$here"
 export SMSTATE_LOCAL_HOME="$here/build/local"
 export SMSTATE_LOCAL_TIME_SCALE="${SMSTATE_LOCAL_TIME_SCALE:-0.02}"
-url=http://127.0.0.1:8767
+url=http://127.0.0.1:8768
 traffic_pid=""
 
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
@@ -56,7 +56,7 @@ print([c["copies"] for c in json.load(sys.stdin)["components"] if c["name"] == "
 step "Build the model archives in build/"
 python build.py
 
-step "smstate local start (127.0.0.1:8767, home build/local, time scale $SMSTATE_LOCAL_TIME_SCALE)"
+step "smstate local start (127.0.0.1:8768, home build/local, time scale $SMSTATE_LOCAL_TIME_SCALE)"
 smstate local start
 trap cleanup EXIT
 trap 'exit 130' INT TERM

@@ -1,6 +1,6 @@
 """Invoke inference components for a bounded time and report every answer and failure.
 
-    python traffic.py ENDPOINT COMPONENT... [--url http://127.0.0.1:8767] [--seconds 60]
+    python traffic.py ENDPOINT COMPONENT... [--url http://127.0.0.1:8768] [--seconds 60]
 
 One client thread per component calls InvokeEndpoint with its InferenceComponentName
 (boto3 unchanged, against the local SageMaker) until `--seconds` pass or the script is
@@ -27,7 +27,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("endpoint")
     parser.add_argument("components", nargs="+")
-    parser.add_argument("--url", default="http://127.0.0.1:8767")
+    parser.add_argument("--url", default="http://127.0.0.1:8768")
     parser.add_argument("--seconds", type=float, default=60.0)
     args = parser.parse_args()
     runtime = boto3.client(

@@ -78,7 +78,7 @@ def test_the_example_answers_both_rolls_one_under_load_scales_and_destroys(tmp_p
     )
     subprocess.run([sys.executable, str(example / "build.py")], check=True, capture_output=True, cwd=example)
     config = example / "smstate.yaml"
-    config.write_text(config.read_text().replace("url: http://127.0.0.1:8767", f'url: "{server.url}"'))
+    config.write_text(config.read_text().replace("url: http://127.0.0.1:8768", f'url: "{server.url}"'))
     env = cli_env(None)
 
     applied = run_cli(["apply", "--auto-approve"], example, env, timeout=300)

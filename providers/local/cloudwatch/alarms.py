@@ -9,7 +9,7 @@ every evaluation that finds the alarm in ALARM, as CloudWatch keeps invoking
 scaling policies while an alarm stays in ALARM.
 
 Only actions the local server can perform are accepted: scaling policy ARNs
-(`arn:aws:autoscaling:`). Alarms live in memory with the server.
+(`arn:aws:autoscaling:`). Alarms are kept by `aws_services` in `<home>/services.json`, so they outlive a restart.
 """
 
 from __future__ import annotations

@@ -184,17 +184,20 @@ def test_concurrency_per_instance_is_honoured(sm: Any, rt: Any, s3: Any, tmp_pat
     assert all(earlier[1] <= later[0] for earlier, later in zip(spans, spans[1:]))  # never two at once
 
 
-def test_aws_cli_invokes_asynchronously(server: ServerProcess, s3: Any) -> None:
+def test_aws_cli_invokes_asynchronously(sm: Any, server: ServerProcess, s3: Any, tmp_path: Path) -> None:
+    deploy_async(sm, "cli", model_tar(tmp_path, "cli"))
+    s3.put_object(Bucket="async-io", Key="inputs/cli.json", Body=b'{"x": 2}')
     env = {**os.environ, "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "y", "AWS_DEFAULT_REGION": "us-east-1"}
     aws = Path(sys.executable).with_name("aws")
     result = subprocess.run(
-        [str(aws), "sagemaker-runtime", "invoke-endpoint-async", "--endpoint-name", "answers",
-         "--input-location", "s3://async-io/inputs/one.json", "--endpoint-url", server.url, "--output", "json"],
-        capture_output=True, text=True, env=env, timeout=60, check=True,
+        [str(aws), "sagemaker-runtime", "invoke-endpoint-async", "--endpoint-name", "cli",
+         "--input-location", "s3://async-io/inputs/cli.json", "--endpoint-url", server.url, "--output", "json"],
+        capture_output=True, text=True, env=env, timeout=60,
     )  # fmt: skip
+    assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
-    assert answer["OutputLocation"] == f"s3://async-io/answers/out/{answer['InferenceId']}.out"
-    assert json.loads(read_when_there(s3, answer["OutputLocation"]))["label"] == "answers"
+    assert answer["OutputLocation"] == f"s3://async-io/cli/out/{answer['InferenceId']}.out"
+    assert json.loads(read_when_there(s3, answer["OutputLocation"])) == {"label": "cli", "input": {"x": 2}}
 
 
 def test_invocation_timeout_and_ttl_bounds(sm: Any, rt: Any, s3: Any, tmp_path: Path) -> None:

@@ -113,9 +113,12 @@ def timed(command: list[str], cwd: Path | None, env: dict[str, str]) -> float:
 def own_cpu(cwd: Path, url: str) -> float:
     """CPU seconds of smstate's own work for one plan, network excluded (recorded answers)."""
     script = f"""
-import os, time, sys
+import gc, os, time, sys
 os.chdir({str(cwd)!r})
-from smstate.pipeline import Inputs, load, build_plan, read_state, provider_for
+from smstate import shapes
+shapes.service_model()
+gc.freeze()  # as the entry point does before a command that reads a config
+from smstate.pipeline import Inputs, load, build_plan, planning, read_state, provider_for
 from smstate.refresh import refresh_lives
 from smstate.plan import Options
 from smstate.render import plan_text
@@ -127,8 +130,9 @@ class Replay:
 import smstate.pipeline as p
 p.refresh_lives = lambda provider, state, parallelism: lives
 start = time.process_time()
-loaded = load(Inputs())
+loaded = load(Inputs(), check=False)  # the steps of `smstate plan`, without the lock
 state = read_state(loaded.workspace.backend(loaded.config))
+planning(loaded, state)
 plan, _ = build_plan(loaded, Replay(), state, Options(), 10)
 plan_text(plan)
 print(time.process_time() - start)

@@ -5,7 +5,6 @@ published per InferenceComponentName, and rolling updates rolled back by a named
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -18,7 +17,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from tests.local.server_harness import FAILING_CODE, ServerProcess, clients, cloudwatch, create_model, model_tar
+from tests.local.server_harness import FAILING_CODE, ServerProcess, Traffic, clients, cloudwatch, create_model, model_tar
 
 ROLE = "arn:aws:iam::000000000000:role/local"
 SMALL = {"NumberOfCpuCoresRequired": 0.5, "MinMemoryRequiredInMb": 512}
@@ -199,30 +198,6 @@ def test_metrics_per_component(local: tuple[Any, ...]) -> None:
     assert sum(p["Sum"] for p in variant) >= 9
 
 
-class Traffic:
-    """Invokes one component from a thread until stopped, recording labels and error codes."""
-
-    def __init__(self, rt: Any, name: str) -> None:
-        self.rt, self.name = rt, name
-        self.labels: list[str] = []
-        self.errors: list[str] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self) -> Traffic:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(30)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.labels.append(ask(self.rt, self.name))
-            except ClientError as error:
-                self.errors.append(error.response["Error"]["Code"])
 
 
 def update_to_failing(sm: Any, name: str, alarms: list[str]) -> None:
@@ -245,7 +220,7 @@ def test_update_rolls_back_when_a_named_alarm_on_the_component_fires(local: tupl
         EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanOrEqualToThreshold",
         TreatMissingData="notBreaching",
     )  # fmt: skip
-    with Traffic(rt, "alarmed") as traffic:
+    with Traffic(lambda: ask(rt, "alarmed")) as traffic:
         update_to_failing(sm, "alarmed", ["alarmed-5xx"])
         described = settle(sm, "alarmed")
     assert described["InferenceComponentStatus"] == "InService"
@@ -259,7 +234,7 @@ def test_update_rolls_back_when_a_named_alarm_on_the_component_fires(local: tupl
 def test_update_answering_errors_completes_without_a_named_alarm(local: tuple[Any, ...]) -> None:
     sm, rt, _, cw, _ = local
     component(sm, "unalarmed", "good", copies=2)
-    with Traffic(rt, "unalarmed") as traffic:
+    with Traffic(lambda: ask(rt, "unalarmed")) as traffic:
         update_to_failing(sm, "unalarmed", [])
         described = settle(sm, "unalarmed")
     assert described["InferenceComponentStatus"] == "InService"

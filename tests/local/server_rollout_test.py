@@ -4,7 +4,6 @@ linear), rolling, retained properties, and every kind of rollback."""
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +17,7 @@ from tests.local.server_harness import (
     BROKEN_CODE,
     FAILING_CODE,
     ServerProcess,
+    Traffic,
     alarm_on_5xx,
     cloudwatch,
     create_config,
@@ -51,36 +51,12 @@ def blue_green(kind: str, wait: int, *, size: dict[str, Any] | None = None, **ex
     return {"BlueGreenUpdatePolicy": {"TrafficRoutingConfiguration": routing, **extra}}
 
 
-class Traffic:
-    """Invokes an endpoint from a thread until stopped, recording every answer."""
-
-    def __init__(self, rt: Any, endpoint: str) -> None:
-        self.rt, self.endpoint = rt, endpoint
-        self.labels: list[str] = []
-        self.errors: list[str] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self) -> Traffic:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(30)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.labels.append(invoke_label(self.rt, self.endpoint))
-            except ClientError as error:
-                self.errors.append(error.response["Error"]["Code"])
 
 
 def test_update_switches_responses_without_dropping_requests(sm: Any, rt: Any, models: Path) -> None:
     deploy(sm, "switch", model_tar(models / "switch", "v1"), count=2)
     target = new_config(sm, models, "switch-v2", "v2", count=2)
-    with Traffic(rt, "switch") as traffic:
+    with Traffic(lambda: invoke_label(rt, "switch")) as traffic:
         time.sleep(0.2)
         config = blue_green("ALL_AT_ONCE", 50)
         sm.update_endpoint(EndpointName="switch", EndpointConfigName=target, DeploymentConfig=config)
@@ -178,7 +154,7 @@ def test_canary_rolls_back_when_a_named_alarm_fires(sm: Any, rt: Any, cw: Any, m
     config = blue_green("CANARY", 500, size={"Type": "CAPACITY_PERCENT", "Value": 50})
     config["AutoRollbackConfiguration"] = {"Alarms": [{"AlarmName": alarm_on_5xx(cw, "alarmed")}]}
     sm.update_endpoint(EndpointName="alarmed", EndpointConfigName=target, DeploymentConfig=config)
-    with Traffic(rt, "alarmed") as traffic:
+    with Traffic(lambda: invoke_label(rt, "alarmed")) as traffic:
         described = wait_settled(sm, "alarmed")
     assert described["EndpointConfigName"] == "alarmed"
     assert described["FailureReason"] == (
@@ -195,7 +171,7 @@ def test_canary_answering_errors_completes_without_a_named_alarm(sm: Any, rt: An
     target = new_config(sm, models, "unalarmed-bad", "bad", FAILING_CODE, count=2)
     config = blue_green("CANARY", 100, size={"Type": "CAPACITY_PERCENT", "Value": 50})
     sm.update_endpoint(EndpointName="unalarmed", EndpointConfigName=target, DeploymentConfig=config)
-    with Traffic(rt, "unalarmed") as traffic:
+    with Traffic(lambda: invoke_label(rt, "unalarmed")) as traffic:
         described = wait_settled(sm, "unalarmed")
     assert "ModelError" in traffic.errors
     assert described["EndpointConfigName"] == "unalarmed-bad"
@@ -211,7 +187,7 @@ def test_only_the_named_alarms_roll_back(sm: Any, rt: Any, cw: Any, models: Path
     config = blue_green("CANARY", 100, size={"Type": "CAPACITY_PERCENT", "Value": 50})
     config["AutoRollbackConfiguration"] = {"Alarms": [{"AlarmName": quiet}]}
     sm.update_endpoint(EndpointName="others", EndpointConfigName=target, DeploymentConfig=config)
-    with Traffic(rt, "others"):
+    with Traffic(lambda: invoke_label(rt, "others")):
         described = wait_settled(sm, "others")
     assert described["EndpointConfigName"] == "others-bad"
     assert cw.describe_alarms(AlarmNames=["others-5xx"])["MetricAlarms"][0]["StateValue"] == "ALARM"
@@ -238,7 +214,7 @@ def rolling(batch: int, wait: int, **extra: Any) -> dict[str, Any]:
 def test_rolling_update_in_batches(sm: Any, rt: Any, models: Path) -> None:
     deploy(sm, "rolling", model_tar(models / "rolling", "v1"), count=3)
     target = new_config(sm, models, "rolling-v2", "v2", count=3)
-    with Traffic(rt, "rolling") as traffic:
+    with Traffic(lambda: invoke_label(rt, "rolling")) as traffic:
         sm.update_endpoint(EndpointName="rolling", EndpointConfigName=target, DeploymentConfig=rolling(1, 50))
         messages = set()
         while (described := sm.describe_endpoint(EndpointName="rolling"))["EndpointStatus"] == "Updating":
@@ -259,7 +235,7 @@ def test_rolling_rollback_restores_the_old_fleet(sm: Any, rt: Any, cw: Any, mode
     config = rolling(1, 300, RollbackMaximumBatchSize={"Type": "INSTANCE_COUNT", "Value": 1})
     config["AutoRollbackConfiguration"] = {"Alarms": [{"AlarmName": alarm_on_5xx(cw, "rollingback")}]}
     sm.update_endpoint(EndpointName="rollingback", EndpointConfigName=target, DeploymentConfig=config)
-    with Traffic(rt, "rollingback"):
+    with Traffic(lambda: invoke_label(rt, "rollingback")):
         described = wait_settled(sm, "rollingback")
     assert described["EndpointConfigName"] == "rollingback"
     assert described["FailureReason"].startswith("Auto-rollback")

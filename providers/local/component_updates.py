@@ -24,7 +24,7 @@ from providers.local.components import Components, Hosted, startup_timeout
 from providers.local.errors import validation
 from providers.local.fleet import Fleet
 from providers.local.placement import need_of
-from providers.local.rollout import CHECK_EVERY, RolloutFailed, Watch
+from providers.local.rollout import RolloutFailed, Watch, bake
 from providers.local.settings import time_scale
 
 log = logging.getLogger("smstate.local")
@@ -102,23 +102,8 @@ async def _batches(hosted: Hosted, new: Fleet, pending: dict[str, Any], policy: 
         await new.grow(count, startup_timeout(pending["specification"]))
         started += count
         await old.shrink(old.size - math.floor(old_total * (1 - started / total)))
-        await _watch(new, wait, watch)
+        await bake(new, wait, watch, unit="A new copy", during="")
 
-
-async def _watch(new: Fleet, seconds: float, watch: Watch) -> None:
-    """Watch the new copies for `seconds` (scaled); raise `RolloutFailed` when they go bad."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds * time_scale()
-    while True:
-        if not new.healthy():
-            raise RolloutFailed("A new copy failed its health check.")
-        alarm = watch.firing()
-        if alarm is not None:
-            raise RolloutFailed(f"Auto-rollback: the CloudWatch alarm {alarm} went into ALARM.")
-        remaining = deadline - loop.time()
-        if remaining <= 0:
-            return
-        await asyncio.sleep(min(CHECK_EVERY, remaining))
 
 
 async def _roll_back(hosted: Hosted, new: Fleet, old_total: int, policy: dict[str, Any], startup: float) -> None:

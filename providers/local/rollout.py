@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from providers.local.deployment import Deployment
 from providers.local.policy import BlueGreen, Plan, Rolling
@@ -124,16 +125,22 @@ class Watch:
         return self.check(self.names) if self.names else None
 
 
-async def bake(new: Deployment, seconds: float, watch: Watch) -> None:
-    """Watch `new` for `seconds`; raise `RolloutFailed` when it goes bad."""
+class Healthy(Protocol):
+    def healthy(self) -> bool: ...
+
+
+async def bake(new: Healthy, seconds: float, watch: Watch, *, unit: str = "An instance of the new fleet",
+               during: str = " during the bake") -> None:
+    """Watch `new` for `seconds` (scaled); raise `RolloutFailed` when one of its `unit`s fails
+    its health check or a watched alarm fires."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds * time_scale()
     while True:
         if not new.healthy():
-            raise RolloutFailed("An instance of the new fleet failed its health check.")
+            raise RolloutFailed(f"{unit} failed its health check.")
         alarm = watch.firing()
         if alarm is not None:
-            raise RolloutFailed(f"Auto-rollback: the CloudWatch alarm {alarm} went into ALARM during the bake.")
+            raise RolloutFailed(f"Auto-rollback: the CloudWatch alarm {alarm} went into ALARM{during}.")
         remaining = deadline - loop.time()
         if remaining <= 0:
             return

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.e2e.helpers import cli_env, run_cli
 from tests.local.s3_harness import answers
 from tests.local.server_harness import REPO, free_port
@@ -34,7 +36,6 @@ class Demo:
     """What a demo printed (stdout and stderr together), by step."""
 
     output: str
-    url: str
 
     def steps(self, title: str) -> list[str]:
         """The output of each step whose header starts with `title`, in order."""
@@ -78,15 +79,15 @@ def run_demo(name: str, tmp_path: Path, s3_port: int | None = None) -> Demo:
                             stderr=subprocess.STDOUT, text=True, start_new_session=True)  # fmt: skip
     try:
         output, _ = demo.communicate(timeout=300)
-        still_running = answers(url + "/ping")
+    except subprocess.TimeoutExpired:
+        os.killpg(demo.pid, signal.SIGTERM)  # the demo's shell and the S3 it started
+        pytest.fail(f"demo.sh did not finish in 300 s:\n{demo.communicate()[0]}")
     finally:
-        if demo.poll() is None:
-            os.killpg(demo.pid, signal.SIGTERM)  # the demo's shell and the S3 it started
-            demo.communicate()
+        still_running = answers(url + "/ping")
         run_cli(["local", "stop"], work, env)  # whatever a failed demo left behind
     assert demo.returncode == 0, output
     assert not still_running, f"the demo left its local SageMaker running at {url}"
-    return Demo(output, url)
+    return Demo(output)
 
 
 def assert_destroyed(demo: Demo, count: int) -> None:

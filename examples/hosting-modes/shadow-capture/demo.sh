@@ -5,7 +5,6 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 cd "$here"
 export SMSTATE_LOCAL_HOME="${SMSTATE_LOCAL_HOME:-$here/build/local}"
-url="${SMSTATE_URL:-http://127.0.0.1:8765}"
 
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
@@ -18,6 +17,7 @@ python build.py
 
 step "smstate apply"
 smstate apply --auto-approve --var "capture_uri=$capture"
+url="$(smstate local status --json | python -c 'import json, sys; print(json.load(sys.stdin)["url"])')"
 
 step "DescribeEndpoint: the capture summary and the shadow variant"
 aws sagemaker describe-endpoint --endpoint-url "$url" --endpoint-name scorer \
@@ -29,15 +29,25 @@ for n in 1 2 3; do
 done
 
 step "The captured events, per variant (written within a second or so)"
-sleep 2
-python - "$capture" <<'PY'
-import json, sys, boto3
+python - "$capture" 6 <<'PY'
+import json, sys, time, boto3
 bucket, _, prefix = sys.argv[1].removeprefix("s3://").partition("/")
+expected = int(sys.argv[2])  # 3 requests, each captured for both variants
 s3 = boto3.client("s3")
-for obj in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", []):
-    print(obj["Key"])
-    for line in s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read().decode().splitlines():
-        event = json.loads(line)["captureData"]
+
+def captured():
+    found = {}
+    for obj in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", []):
+        lines = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read().decode().splitlines()
+        found[obj["Key"]] = [json.loads(line)["captureData"] for line in lines]
+    return found
+
+deadline = time.monotonic() + 30
+while sum(map(len, (found := captured()).values())) < expected and time.monotonic() < deadline:
+    time.sleep(0.5)
+for key, events in found.items():
+    print(key)
+    for event in events:
         print("   ", event["endpointInput"]["data"], "->", event["endpointOutput"]["data"])
 PY
 

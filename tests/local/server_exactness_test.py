@@ -107,7 +107,8 @@ def test_weights_only_update_shows_updating_then_in_service(sm: Any, tmp_path: P
         EndpointName="weights", DesiredWeightsAndCapacities=[{"VariantName": "primary", "DesiredWeight": 0.5}]
     )
     assert sm.describe_endpoint(EndpointName="weights")["EndpointStatus"] == "Updating"
-    # SageMaker refuses a delete while an update is in progress
+    # AWS: DeleteEndpoint on an endpoint with an operation in progress is refused with
+    # ValidationException "Cannot update in-progress endpoint ..."
     refused = error_of(sm.delete_endpoint, EndpointName="weights")
     assert refused["Code"] == "ValidationException"
     assert refused["Message"] == (
@@ -129,7 +130,9 @@ def test_delete_refused_while_system_updating(tmp_path: Path) -> None:
         assert sm.describe_endpoint(EndpointName="restarted")["EndpointStatus"] == "SystemUpdating"
         refused = error_of(sm.delete_endpoint, EndpointName="restarted")
         assert refused["Code"] == "ValidationException"
-        assert "Cannot update in-progress endpoint" in refused["Message"]
+        assert refused["Message"] == (
+            'Cannot update in-progress endpoint "arn:aws:sagemaker:us-east-1:000000000000:endpoint/restarted".'
+        )
         assert wait_settled(sm, "restarted")["EndpointStatus"] == "InService"
         sm.delete_endpoint(EndpointName="restarted")
     finally:

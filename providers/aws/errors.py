@@ -15,7 +15,7 @@ _RETRYABLE = ("ThrottlingException", "Throttling", "ServiceUnavailable", "Intern
 
 def is_not_found(exc: ClientError) -> bool:
     error = exc.response.get("Error", {})
-    return error.get("Code") in _NOT_FOUND_CODES and bool(_NOT_FOUND.search(error.get("Message", "")))
+    return error.get("Code") in _NOT_FOUND_CODES and bool(_NOT_FOUND.search(error.get("Message") or ""))
 
 
 def _one_line(message: str, limit: int = 300) -> str:
@@ -30,6 +30,6 @@ def translate(exc: ClientError, what: str) -> ProviderError:
     Transport failures never get here: every client turns them into one line naming the
     service and its URL (smstate.aws)."""
     error = exc.response.get("Error", {})
-    code, message = error.get("Code", "Error"), _one_line(error.get("Message", ""))
+    code, message = error.get("Code", "Error"), _one_line(error.get("Message") or "")
     cls = RetryableError if code in _RETRYABLE else ProviderError
-    return cls(f"{what}: {code}: {message}")
+    return cls(f"{what}: {code}: {message}" if message else f"{what}: {code}")  # a throttle has no message

@@ -26,10 +26,12 @@ REST_JSON = b"application/json"
 class ApiError(Exception):
     """A request the server refuses; never a crash."""
 
-    def __init__(self, code: str | None, message: str, status: int = 400, **extra: Any) -> None:
-        super().__init__(message)
+    def __init__(self, code: str | None, message: str | None, status: int = 400, **extra: Any) -> None:
+        """`message=None`: the body's message is null, as in some AWS refusals."""
+        super().__init__(message or code or "")
         self.code = code
-        self.message = message
+        self.message = message or ""
+        self.null_message = message is None
         self.status = status
         self.extra = extra
 
@@ -61,7 +63,7 @@ def internal(message: str) -> ApiError:
 
 
 def json11_body(error: ApiError) -> bytes:
-    payload: dict[str, Any] = {"message": error.message}
+    payload: dict[str, Any] = {"message": None if error.null_message else error.message}
     if error.code:
         payload["__type"] = error.code
     payload.update(error.extra)
@@ -69,7 +71,7 @@ def json11_body(error: ApiError) -> bytes:
 
 
 def rest_json_body(error: ApiError) -> bytes:
-    payload: dict[str, Any] = {"message": error.message}
+    payload: dict[str, Any] = {"message": None if error.null_message else error.message}
     if error.extra:
         payload["Message"] = error.message
         payload.update(error.extra)

@@ -45,10 +45,10 @@ async def stream_response(
                 instance, body, content_type, headers["accept"], attributes, INVOCATION_TIMEOUT_SECONDS
             )
         except Exception as exc:
-            raise _model_error(endpoint, fleet.variant, 500, f"The model server could not be reached: {exc}") from None
+            raise _model_error(endpoint, fleet, 500, f"The model server could not be reached: {exc}") from None
         if not 200 <= streamed.status < 300:
             answer = await streamed.read()
-            raise _model_error(endpoint, fleet.variant, streamed.status, answer.decode("utf-8", "replace"))
+            raise _model_error(endpoint, fleet, streamed.status, answer.decode("utf-8", "replace"))
         head = [
             (b"content-type", eventstream.CONTENT_TYPE),
             (b"x-amzn-sagemaker-content-type", streamed.content_type.encode("latin-1")),

@@ -74,12 +74,12 @@ class Gateway:
             raise
         except Exception as exc:
             self._publish(endpoint, fleet, 0, started, model_started, component)
-            unreachable = _model_error(endpoint, fleet.variant, 500, f"The model server could not be reached: {exc}")
+            unreachable = _model_error(endpoint, fleet, 500, f"The model server could not be reached: {exc}")
             raise target_model_error(exc) or unreachable from None
         status = result.status
         self._publish(endpoint, fleet, status, started, model_started, component)
         if status < 200 or status > 299:
-            raise _model_error(endpoint, fleet.variant, status, result.body.decode("utf-8", "replace"))
+            raise _model_error(endpoint, fleet, status, result.body.decode("utf-8", "replace"))
         response_type = result.content_type or accept or DEFAULT_CONTENT_TYPE
         headers = [
             (b"content-type", response_type.encode()),
@@ -164,15 +164,22 @@ class Gateway:
         return runtime_validation(f"Endpoint {endpoint} of account {ACCOUNT_ID} is not in service (status {status}).")
 
 
-def _model_error(endpoint: str, variant: str, status: int, message: str) -> ApiError:
-    """SageMaker's ModelError, with the log group its model servers write to
-    (`LogStreamArn`); here their logs are the local server's."""
+def _model_error(endpoint: str, fleet: Fleet, status: int, message: str) -> ApiError:
+    """SageMaker's ModelError, worded as SageMaker words it: the container that answered
+    (`primary` for a model's PrimaryContainer) and where its logs are in CloudWatch, with
+    the log group its model servers write to (`LogStreamArn`); here their logs are the
+    local server's."""
     side = "client" if 400 <= status < 500 else "server"
+    source = "primary" if "PrimaryContainer" in fleet.model else fleet.variant
     log_group = f"arn:aws:logs:{DEFAULT_REGION}:{ACCOUNT_ID}:log-group:/aws/sagemaker/Endpoints/{endpoint}"
+    logs = (
+        f"https://{DEFAULT_REGION}.console.aws.amazon.com/cloudwatch/home?region={DEFAULT_REGION}"
+        f"#logEventViewer:group=/aws/sagemaker/Endpoints/{endpoint}"
+    )
     return ApiError(
         "ModelError",
-        f'Received {side} error ({status}) from {variant} with message "{message}". '
-        "See the local server's log for more information.",
+        f'Received {side} error ({status}) from {source} with message "{message}". '
+        f"See {logs} in account {ACCOUNT_ID} for more information.",
         status=424,
         ErrorCode=f"{side.upper()}_ERROR_FROM_MODEL",
         OriginalStatusCode=status,

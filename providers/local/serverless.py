@@ -4,8 +4,8 @@ A variant with a `ServerlessConfig` is served by one instance (its memory is
 `MemorySizeInMB`), behind a `Gate` that does what SageMaker Serverless Inference
 does:
 
-- at most `MaxConcurrency` requests run at once; one more is refused at once with a
-  `ThrottlingException` (HTTP 429), never queued;
+- at most `MaxConcurrency` requests run at once; one more is refused at once, never
+  queued, as sagemaker-runtime throttles: `ThrottlingException`, HTTP 400, no message;
 - after `IDLE_SECONDS` without a request (times `SMSTATE_LOCAL_TIME_SCALE`) the
   instance is stopped: the variant scales to zero and stays routable; the next
   request starts it again first (a cold start) and is then served;
@@ -33,11 +33,8 @@ COLD_START_TIMEOUT = 180.0
 
 
 def throttled(variant: str, limit: int) -> ApiError:
-    return ApiError(
-        "ThrottlingException",
-        f"Rate exceeded: variant {variant} is already serving its MaxConcurrency of {limit} concurrent requests.",
-        status=429,
-    )
+    log.info("serverless variant %s throttled a request: %d already running", variant, limit)
+    return ApiError("ThrottlingException", None)
 
 
 class Gate:

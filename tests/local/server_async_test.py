@@ -165,6 +165,7 @@ def test_async_invoke_of_a_real_time_endpoint_is_refused(sm: Any, rt: Any, tmp_p
     assert "InvokeEndpoint." in caught.value.response["Error"]["Message"]
     with pytest.raises(ClientError) as caught:
         rt.invoke_endpoint_async(EndpointName="nowhere", InputLocation="s3://async-io/inputs/one.json")
+    # AWS: "Endpoint <name> of account <account> not found." (sagemaker-runtime, ValidationError)
     assert caught.value.response["Error"] == {
         "Code": "ValidationError", "Message": "Endpoint nowhere of account 000000000000 not found."
     }

@@ -19,9 +19,11 @@ from tests.local.server_harness import (
     FAILING_CODE,
     ServerProcess,
     clients,
+    create_config,
     create_model,
     deploy,
     model_tar,
+    wait_in_service,
     wait_settled,
 )
 
@@ -105,7 +107,8 @@ def test_weights_only_update_shows_updating_then_in_service(sm: Any, tmp_path: P
         EndpointName="weights", DesiredWeightsAndCapacities=[{"VariantName": "primary", "DesiredWeight": 0.5}]
     )
     assert sm.describe_endpoint(EndpointName="weights")["EndpointStatus"] == "Updating"
-    # SageMaker refuses a delete while an update is in progress
+    # AWS: DeleteEndpoint on an endpoint with an operation in progress is refused with
+    # ValidationException "Cannot update in-progress endpoint ..."
     refused = error_of(sm.delete_endpoint, EndpointName="weights")
     assert refused["Code"] == "ValidationException"
     assert refused["Message"] == (
@@ -127,7 +130,9 @@ def test_delete_refused_while_system_updating(tmp_path: Path) -> None:
         assert sm.describe_endpoint(EndpointName="restarted")["EndpointStatus"] == "SystemUpdating"
         refused = error_of(sm.delete_endpoint, EndpointName="restarted")
         assert refused["Code"] == "ValidationException"
-        assert "Cannot update in-progress endpoint" in refused["Message"]
+        assert refused["Message"] == (
+            'Cannot update in-progress endpoint "arn:aws:sagemaker:us-east-1:000000000000:endpoint/restarted".'
+        )
         assert wait_settled(sm, "restarted")["EndpointStatus"] == "InService"
         sm.delete_endpoint(EndpointName="restarted")
     finally:
@@ -135,11 +140,22 @@ def test_delete_refused_while_system_updating(tmp_path: Path) -> None:
 
 
 def test_model_error_names_its_log_stream_and_every_answer_a_request_id(sm: Any, rt: Any, tmp_path: Path) -> None:
-    deploy(sm, "failing", model_tar(tmp_path, "failing", FAILING_CODE))
+    create_model(sm, "failing", model_tar(tmp_path, "failing", FAILING_CODE))
+    create_config(sm, "failing", "failing", variant="AllTraffic")  # the SageMaker SDK's variant name
+    sm.create_endpoint(EndpointName="failing", EndpointConfigName="failing")
+    wait_in_service(sm, "failing")
     with pytest.raises(ClientError) as caught:
         rt.invoke_endpoint(EndpointName="failing", Body=b"1", ContentType="application/json")
     response = caught.value.response
     assert response["Error"]["Code"] == "ModelError"
+    # AWS: 'Received server error (500) from primary with message "...". See https://<region>.console.aws.amazon.com/
+    # cloudwatch/home?region=<region>#logEventViewer:group=/aws/sagemaker/Endpoints/<endpoint> in account <account>
+    # for more information.' ("primary" is the model's primary container, whatever the variant is called)
+    assert response["Error"]["Message"] == (
+        f'Received server error (500) from primary with message "{response["OriginalMessage"]}". '
+        "See https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1"
+        "#logEventViewer:group=/aws/sagemaker/Endpoints/failing in account 000000000000 for more information."
+    )
     assert response["LogStreamArn"] == (
         "arn:aws:logs:us-east-1:000000000000:log-group:/aws/sagemaker/Endpoints/failing"
     )

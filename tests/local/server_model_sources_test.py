@@ -58,6 +58,7 @@ def container(url: str) -> dict[str, Any]:
 def test_missing_s3_artifact_is_refused(sm: Any) -> None:
     url = "s3://models/absent/model.tar.gz"
     refused = error_of(sm.create_model, ModelName="absent", PrimaryContainer=container(url), ExecutionRoleArn=ROLE)
+    # AWS: "Could not find model data at <url>." (CreateModel, ValidationException, HTTP 400)
     assert refused == {"Code": "ValidationException", "Message": f"Could not find model data at {url}."}
     assert error_of(sm.describe_model, ModelName="absent")["Code"] == "ValidationException"
 

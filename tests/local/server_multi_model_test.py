@@ -6,6 +6,7 @@ is unloaded to make room; the refusals are sagemaker-runtime's."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,9 @@ from botocore.exceptions import ClientError
 from tests.e2e.helpers import cli_env, run_cli
 from tests.local.modes_harness import BUCKET, bucket, moto_url, start_server  # noqa: F401
 from tests.local.server_harness import ServerProcess, clients, deploy, model_tar, wait_in_service
+
+#: sagemaker-runtime's refusal of a multi-model request without TargetModel (with the request id).
+MISSING_TARGET = r"Request [0-9a-f-]{36} is missing a target model header\."
 
 #: Appends its label to $LOAD_LOG on every load and answers how often it was loaded.
 COUNTING_CODE = '''
@@ -129,7 +133,8 @@ def test_a_multi_model_endpoint_refuses_a_request_without_a_target_model(
     with pytest.raises(ClientError) as refused:
         rt.invoke_endpoint(EndpointName="mme-untargeted", Body=b"[1]", ContentType="application/json")
     assert refused.value.response["Error"]["Code"] == "ValidationError"
-    assert refused.value.response["Error"]["Message"].endswith("is missing a target model header.")
+    # AWS: "Request <request id> is missing a target model header." (InvokeEndpoint without TargetModel)
+    assert re.fullmatch(MISSING_TARGET, refused.value.response["Error"]["Message"])
     assert ask(rt, "mme-untargeted", "a.tar.gz")["label"] == "a"
 
 
@@ -139,6 +144,7 @@ def test_a_single_model_endpoint_refuses_a_target_model(sm_rt: tuple[Any, Any], 
     with pytest.raises(ClientError) as refused:
         ask(rt, "single", "a.tar.gz")
     assert refused.value.response["Error"]["Code"] == "ValidationError"
+    # AWS: "Endpoint <name> is not a multi-model endpoint and does not support target model header."
     assert refused.value.response["Error"]["Message"] == (
         "Endpoint single is not a multi-model endpoint and does not support target model header."
     )
@@ -170,4 +176,4 @@ def test_a_response_stream_from_a_multi_model_endpoint_lacks_its_target_model(
     with pytest.raises(ClientError) as refused:  # InvokeEndpointWithResponseStream has no TargetModel
         rt.invoke_endpoint_with_response_stream(EndpointName="mme-stream", Body=b"[1]", ContentType="application/json")
     assert refused.value.response["Error"]["Code"] == "ValidationError"
-    assert refused.value.response["Error"]["Message"].endswith("is missing a target model header.")
+    assert re.fullmatch(MISSING_TARGET, refused.value.response["Error"]["Message"])

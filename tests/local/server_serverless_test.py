@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.e2e.helpers import cli_env, run_cli
 from tests.local.server_harness import ServerProcess, clients, create_model, model_servers, model_tar, wait_in_service
 
 #: Idle time here: 300 s x 0.005 = 1.5 s.
@@ -28,6 +29,8 @@ def model_fn(model_dir):
 def predict_fn(data, model):
     if data == "slow":
         time.sleep(2)
+    if data == "slower":
+        time.sleep(8)
     return {"pid": os.getpid()}
 '''
 
@@ -74,7 +77,8 @@ def test_max_concurrency_throttles_the_next_request(sm: Any, rt: Any, tmp_path: 
             pid_of(rt, "limited", "slow")
             return "served"
         except ClientError as exc:
-            return str(exc.response["Error"]["Code"]) + f" {exc.response['ResponseMetadata']['HTTPStatusCode']}"
+            error, status = exc.response["Error"], exc.response["ResponseMetadata"]["HTTPStatusCode"]
+            return f"{error['Code']} {status} {error['Message']}"
 
     with ThreadPoolExecutor(3) as pool:
         first = [pool.submit(call, i) for i in range(2)]
@@ -82,10 +86,28 @@ def test_max_concurrency_throttles_the_next_request(sm: Any, rt: Any, tmp_path: 
         third = pool.submit(call, 2).result()
         results = [f.result() for f in first]
     assert results == ["served", "served"]
-    assert third == "ThrottlingException 429"
+    # AWS: sagemaker-runtime throttles with ThrottlingException, HTTP 400 and a null message
+    # (boto3 prints "... when calling the InvokeEndpoint operation: None")
+    assert third == "ThrottlingException 400 None"
     assert pid_of(rt, "limited")  # once they finished, requests are served again
     described = sm.describe_endpoint(EndpointName="limited")["ProductionVariants"][0]
     assert described["CurrentServerlessConfig"] == {"MemorySizeInMB": 2048, "MaxConcurrency": 2}
+
+
+def test_smstate_invoke_reports_a_throttle_in_one_line(
+    sm: Any, rt: Any, server: ServerProcess, tmp_path: Path
+) -> None:
+    """A throttle has no message on AWS: the CLI still says what happened, in one Error line."""
+    deploy_serverless(sm, "single", model_tar(tmp_path, "single", PID_CODE), MaxConcurrency=1)
+    (tmp_path / "smstate.yaml").write_text(f'provider: {{type: local, url: "{server.url}", max_attempts: 1}}\n')
+    with ThreadPoolExecutor(1) as pool:
+        busy = pool.submit(pid_of, rt, "single", "slower")
+        time.sleep(0.5)  # the one request the variant takes is in the model now
+        result = run_cli(["invoke", "single", "--body", '"fast"'], tmp_path, cli_env(None))
+        assert busy.result()
+    assert result.code == 1, str(result)
+    assert result.errors == ["Error: InvokeEndpoint single: ThrottlingException"], str(result)
+    assert len(result.err.strip().splitlines()) == 1
 
 
 def test_cold_start_after_idle_and_provisioned_concurrency_stays_warm(

@@ -138,4 +138,5 @@ def test_an_unknown_endpoint_is_refused(sm_rt: tuple[Any, Any]) -> None:
     with pytest.raises(ClientError) as refused:
         stream(rt, "nowhere", [1])
     assert refused.value.response["Error"]["Code"] == "ValidationError"
+    # AWS: "Endpoint <name> of account <account> not found." (sagemaker-runtime, ValidationError)
     assert refused.value.response["Error"]["Message"] == "Endpoint nowhere of account 000000000000 not found."

@@ -19,7 +19,7 @@ import pytest
 from tests.e2e.conftest import moto_url  # noqa: F401  (the session's moto server, as a fixture)
 from tests.local.conftest import quickstart_model  # noqa: F401  (the quickstart model, as a fixture)
 from tests.local.modes_harness import s3_env, start_server
-from tests.local.server_harness import REPO, ServerProcess, clients
+from tests.local.server_harness import REPO, ServerProcess, clients, free_port
 
 SDK_PYTHON = REPO / ".venv-sdk" / "bin" / "python"
 SCRIPTS = Path(__file__).parent / "scripts"
@@ -49,11 +49,14 @@ def sm(server: ServerProcess) -> Any:
 def run_sdk(sdk_python: Path, server: ServerProcess, moto_url: str, tmp_path: Path) -> RunSdk:  # noqa: F811
     def run(script: str, bucket: str, **env: str) -> dict[str, Any]:
         observed = tmp_path / "observed.json"
+        unreachable = f"http://127.0.0.1:{free_port()}"
         environment = {
             **s3_env(moto_url),
             "PATH": "/usr/bin:/bin",
             "HOME": str(tmp_path),  # no ~/.aws, no ~/.config/sagemaker of the user's
             "AWS_EC2_METADATA_DISABLED": "true",
+            # Nothing but loopback is reachable: a call to AWS itself (STS, telemetry) fails the test.
+            "HTTP_PROXY": unreachable, "HTTPS_PROXY": unreachable, "NO_PROXY": "127.0.0.1,localhost",
             "SAGEMAKER_USER_CONFIG_OVERRIDE": str(SCRIPTS / "sagemaker-config.yaml"),
             "SAGEMAKER_SUPPRESS_V2_WARNING": "1",
             "SMSTATE_URL": server.url,

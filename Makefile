@@ -2,6 +2,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
+SDK_VENV := .venv-sdk
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: setup demo demo-canary demo-rollback test test-all lint bench clean
@@ -18,6 +19,13 @@ $(VENV)/.demo: pyproject.toml | $(BIN)/python
 ## What the suite needs on top: moto, hypothesis, the AWS CLI, docker, mypy...
 $(VENV)/.test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test,examples]'
+	touch $@
+
+## The SageMaker Python SDK v2 for tests/sdk, in a venv of its own: its pins would move the suite's numpy and boto3.
+$(SDK_VENV)/.sdk: tests/sdk/requirements.txt
+	$(PYTHON) -m venv $(SDK_VENV)
+	$(SDK_VENV)/bin/pip install --quiet --upgrade pip
+	$(SDK_VENV)/bin/pip install --quiet -r tests/sdk/requirements.txt
 	touch $@
 
 setup: $(VENV)/.test
@@ -44,11 +52,11 @@ demo-components-rollback: $(VENV)/.demo
 	bash examples/inference-components/demo.sh rollback
 
 ## The test suite (what CI runs), spread over the machine's cores; long variants are marked slow and left out.
-test: $(VENV)/.test
+test: $(VENV)/.test $(SDK_VENV)/.sdk
 	$(BIN)/python -m pytest -q -n $(JOBS)
 
 ## Including the long variants.
-test-all: $(VENV)/.test
+test-all: $(VENV)/.test $(SDK_VENV)/.sdk
 	$(BIN)/python -m pytest -q -n $(JOBS) -m ''
 
 lint: $(VENV)/.test
@@ -61,4 +69,4 @@ bench: $(VENV)/.test
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) build .pytest_cache .mypy_cache
+	rm -rf $(VENV) $(SDK_VENV) build .pytest_cache .mypy_cache

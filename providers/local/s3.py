@@ -83,6 +83,19 @@ def exists(uri: str) -> bool:
         raise error from None
 
 
+def bucket_exists(uri: str) -> bool:
+    """Whether the bucket of `uri` exists and can be listed (a prefix may still be empty)."""
+    bucket, key = split(uri)
+    try:
+        client().list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1)
+        return True
+    except (ClientError, BotoCoreError) as exc:
+        error = _error(uri, exc, "read")
+        if isinstance(error, NotFound):
+            return False
+        raise error from None
+
+
 def _error(uri: str, exc: Exception, verb: str) -> S3Error:
     if isinstance(exc, ClientError):
         code = str(exc.response.get("Error", {}).get("Code", ""))

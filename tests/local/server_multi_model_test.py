@@ -177,3 +177,12 @@ def test_a_response_stream_from_a_multi_model_endpoint_lacks_its_target_model(
         rt.invoke_endpoint_with_response_stream(EndpointName="mme-stream", Body=b"[1]", ContentType="application/json")
     assert refused.value.response["Error"]["Code"] == "ValidationError"
     assert re.fullmatch(MISSING_TARGET, refused.value.response["Error"]["Message"])
+
+
+def test_an_empty_s3_prefix_is_accepted_and_models_added_later_are_served(
+    sm_rt: tuple[Any, Any], bucket: Any, tmp_path: Path
+) -> None:
+    sm, rt = sm_rt  # as on SageMaker, where a multi-model endpoint is often created before its first model
+    create_mme(sm, "mme-later", f"s3://{BUCKET}/mme-later/", tmp_path / "loads.log")
+    bucket.upload_file(str(model_tar(tmp_path, "later", COUNTING_CODE)), BUCKET, "mme-later/later.tar.gz")
+    assert ask(rt, "mme-later", "later.tar.gz") == {"label": "later", "loads": 1}

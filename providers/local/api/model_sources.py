@@ -4,7 +4,9 @@ CreateModel checks both as SageMaker does. A container naming a `ModelPackageNam
 (an ARN, `group/version` or an unversioned package's name) takes its image and
 artifact from the package's `InferenceSpecification`; a missing package, or a
 version whose approval status is not `Approved`, is refused. An `s3://` artifact
-that does not exist is refused with SageMaker's "Could not find model data".
+that does not exist is refused with SageMaker's "Could not find model data". A
+multi-model container's artifact is a prefix that models are added to later, so
+only its bucket must exist.
 
 DescribeModel answers the containers as they were given; the endpoint hosts the
 resolved ones (`hosted`).
@@ -67,8 +69,9 @@ async def check_artifacts(containers: list[Container]) -> None:
         url = artifact_url(container)
         if not url or not url.startswith("s3://"):
             continue
+        check = s3.bucket_exists if container.get("Mode") == "MultiModel" else s3.exists
         try:
-            found = await asyncio.to_thread(s3.exists, url)
+            found = await asyncio.to_thread(check, url)
         except s3.S3Error as exc:
             raise validation(f"Could not access model data at {url}. {exc}.") from None
         if not found:

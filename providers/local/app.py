@@ -154,8 +154,8 @@ class App:
         try:
             if scope["method"] != "POST":
                 raise ApiError("ValidationError", "InvokeEndpointAsync takes POST.", 405)
-            await _read(receive, CONTROL_LIMIT, _length(fields.get("content-length", "").encode()))
-            answer = self.gateway.invoke_async(from_headers(name, fields))
+            body = await _read(receive, CONTROL_LIMIT, _length(fields.get("content-length", "").encode()))
+            answer = self.gateway.invoke_async(from_headers(name, fields, body))
         except ClientGone:
             return
         except ApiError as error:

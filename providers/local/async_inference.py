@@ -2,7 +2,8 @@
 
 As on SageMaker: the call answers 202 at once with the InferenceId and the S3
 locations its result will be written to; the request is queued; the input is read
-from `InputLocation` in S3; the model's answer is written to
+from `InputLocation` in S3 (or sent inline as the request's `Body`, at most
+`INLINE_LIMIT` bytes); the model's answer is written to
 `<S3OutputPath>[/<S3OutputPathExtension>]/<InferenceId>.out` (or `Filename`), and a
 failure (the model's error, an unreadable input, an expired request) to
 `<S3FailurePath>/<InferenceId>-error.out` (the output path when there is no failure
@@ -40,6 +41,8 @@ from providers.local.settings import ACCOUNT_ID, DEFAULT_REGION
 log = logging.getLogger("smstate.local")
 
 DEFAULT_CONCURRENCY = 4
+#: Largest inline `Body` (botocore's model: AsyncBodyBlob).
+INLINE_LIMIT = 128_000
 #: Largest response a notification includes (`IncludeInferenceResponseIn`), as on SageMaker.
 INCLUDED_RESPONSE_LIMIT = 128 * 1024
 #: RequestTTLSeconds and InvocationTimeoutSeconds when the request names none (SageMaker's defaults).
@@ -52,7 +55,8 @@ class AsyncRequest:
     """One InvokeEndpointAsync call, as its headers gave it."""
 
     endpoint: str
-    input_location: str
+    input_location: str | None
+    body: bytes | None = None
     content_type: str | None = None
     accept: str | None = None
     custom_attributes: str | None = None
@@ -63,16 +67,23 @@ class AsyncRequest:
     timeout: float = DEFAULT_TIMEOUT
 
 
-def from_headers(endpoint: str, headers: dict[str, str]) -> AsyncRequest:
-    """The request InvokeEndpointAsync's headers describe (names lower-cased)."""
+def from_headers(endpoint: str, headers: dict[str, str], body: bytes = b"") -> AsyncRequest:
+    """The request InvokeEndpointAsync's headers (names lower-cased) and body describe: the input
+    is either in S3 (`InputLocation`) or inline (`Body`), exactly one of them."""
     prefix = "x-amzn-sagemaker-"
     location = headers.get(prefix + "inputlocation")
-    if not location:
+    if location and body:
+        raise runtime_validation("Body and InputLocation are mutually exclusive. Provide exactly one of them.")
+    if not location and not body:
         raise runtime_validation("1 validation error detected: Value null at 'inputLocation' failed to satisfy "
                                  "constraint: Member must not be null")  # fmt: skip
+    if len(body) > INLINE_LIMIT:
+        raise runtime_validation("1 validation error detected: Value at 'body' failed to satisfy constraint: "
+                                 f"Member must have length less than or equal to {INLINE_LIMIT}")  # fmt: skip
     return AsyncRequest(
         endpoint=endpoint,
-        input_location=location,
+        input_location=location or None,
+        body=body or None,
         content_type=headers.get(prefix + "content-type"),
         accept=headers.get(prefix + "accept"),
         custom_attributes=headers.get(prefix + "custom-attributes"),
@@ -141,7 +152,7 @@ class AsyncInference:
                 f"Endpoint {request.endpoint} of account {ACCOUNT_ID} is not an asynchronous inference endpoint; "
                 "invoke it with InvokeEndpoint."
             )
-        if not request.input_location.startswith("s3://"):
+        if request.input_location is not None and not request.input_location.startswith("s3://"):
             raise runtime_validation(f"InputLocation must be an s3:// URI, got {request.input_location!r}.")
         inference_id = request.inference_id or str(uuid.uuid4())
         output, failure = _locations(config["OutputConfig"], request, inference_id)
@@ -190,7 +201,9 @@ class AsyncInference:
 
     async def _invoke(self, request: AsyncRequest) -> tuple[str, bytes]:
         """The model's answer (content type, body), or an ApiError saying why there is none."""
-        body = await asyncio.to_thread(s3.get_object, request.input_location)
+        body = request.body
+        if body is None:
+            body = await asyncio.to_thread(s3.get_object, str(request.input_location))
         router = self.endpoints.routers.get(key_of(request.endpoint))
         fleet = router.select(None) if router is not None else None
         if fleet is None:
@@ -239,16 +252,15 @@ def notification(
     response: dict[str, Any] = {"contentType": request.accept or request.content_type or "application/json"}
     if output is not None:
         response["outputLocation"] = output
+    parameters = {"contentType": request.content_type or "application/json", "endpointName": request.endpoint}
+    if request.input_location is not None:
+        parameters["inputLocation"] = request.input_location
     message: dict[str, Any] = {
         "awsRegion": DEFAULT_REGION,
         "eventTime": _iso(time.time()),
         "receivedTime": _iso(received),
         "invocationStatus": "Completed" if error is None else "Failed",
-        "requestParameters": {
-            "contentType": request.content_type or "application/json",
-            "endpointName": request.endpoint,
-            "inputLocation": request.input_location,
-        },
+        "requestParameters": parameters,
         "responseParameters": response,
         "inferenceId": inference_id,
         "eventVersion": "1.0",

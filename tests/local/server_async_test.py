@@ -217,3 +217,30 @@ def test_invocation_timeout_and_ttl_bounds(sm: Any, rt: Any, s3: Any, tmp_path: 
         "Message": "1 validation error detected: Value '30000' at 'requestTTLSeconds' failed to satisfy "
         "constraint: Member must have value less than or equal to 21600",
     }
+
+
+def test_inline_body_instead_of_an_input_location(sm: Any, rt: Any, s3: Any, server: ServerProcess, tmp_path: Path) -> None:
+    # botocore's model: "Body and InputLocation are mutually exclusive. Provide exactly one of them." (at most 128,000 bytes)
+    deploy_async(sm, "inline", model_tar(tmp_path, "inline"))
+    answer = rt.invoke_endpoint_async(EndpointName="inline", Body=b'{"x": 3}', ContentType="application/json",
+                                      InferenceId="inline-1")  # fmt: skip
+    assert answer["OutputLocation"] == "s3://async-io/inline/out/inline-1.out"
+    assert json.loads(read_when_there(s3, answer["OutputLocation"])) == {"label": "inline", "input": {"x": 3}}
+    sent = [n["Message"] for n in notifications(server) if n["Message"]["inferenceId"] == "inline-1"]
+    assert sent and "inputLocation" not in sent[0]["requestParameters"]
+
+    s3.put_object(Bucket="async-io", Key="inputs/inline.json", Body=b"{}")
+    with pytest.raises(ClientError) as both:
+        rt.invoke_endpoint_async(EndpointName="inline", Body=b"{}", InputLocation="s3://async-io/inputs/inline.json")
+    assert both.value.response["Error"]["Code"] == "ValidationError"
+    assert "mutually exclusive" in both.value.response["Error"]["Message"]
+    with pytest.raises(ClientError) as large:
+        rt.invoke_endpoint_async(EndpointName="inline", Body=b"1" * 128_001, ContentType="application/json")
+    assert large.value.response["Error"] == {
+        "Code": "ValidationError",
+        "Message": "1 validation error detected: Value at 'body' failed to satisfy constraint: "
+        "Member must have length less than or equal to 128000",
+    }
+    with pytest.raises(ClientError) as neither:
+        rt.invoke_endpoint_async(EndpointName="inline", ContentType="application/json")
+    assert "Value null at 'inputLocation'" in neither.value.response["Error"]["Message"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.e2e.helpers import Result, cli_env, read_state, run_cli
-from tests.local.server_harness import ServerProcess, clients, model_tar
+from tests.local.server_harness import ServerProcess, clients, model_tar, wait_for
 
 TIME_SCALE = "0.01"
 RESOURCE = "inference-component/scaled-c"
@@ -81,14 +81,6 @@ def copies(directory: Path) -> tuple[int, int]:
     return shown["copies"], shown["desired_copies"]
 
 
-def wait_for(check: Callable[[], bool], what: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
-
 
 def load(runtime: Any, deadline: float) -> int:
     """Invoke the component until `deadline` (a bounded client loop); the answers counted."""
@@ -118,7 +110,7 @@ def test_copy_count_scaling_applies_follows_load_and_is_destroyed_first(tmp_path
     with ThreadPoolExecutor(4) as pool:
         deadline = time.monotonic() + 25
         answered = [pool.submit(load, runtime, deadline) for _ in range(4)]
-        wait_for(lambda: copies(tmp_path)[0] >= 2, "a scale-out under load", timeout=15)
+        wait_for(lambda: copies(tmp_path)[0] >= 2, "a scale-out under load", timeout=15, every=0.3)
         status = json.loads(run(tmp_path, "rollout", "status", "scaled", "--json").out)
         [watched] = status["watched"]
         assert watched["address"] == "scaling.scaled-c" and (watched["min_capacity"], watched["max_capacity"]) == (1, 3)
@@ -129,7 +121,7 @@ def test_copy_count_scaling_applies_follows_load_and_is_destroyed_first(tmp_path
         assert "runtime_config.copy_count" in run(tmp_path, "plan").out  # without it, apply would reset the count
         (tmp_path / "smstate.yaml").write_text(CONFIG.format(url=server.url))
     assert sum(f.result() for f in answered) > 0
-    wait_for(lambda: copies(tmp_path) == (1, 1), "the scale-in after the load", timeout=60)
+    wait_for(lambda: copies(tmp_path) == (1, 1), "the scale-in after the load", timeout=60, every=0.3)
     shown = run(tmp_path, "rollout", "status", "scaled").out
     assert "scaled-c: InService, 1/1 copies" in shown and "scaling.scaled-c" in shown
 

@@ -8,8 +8,7 @@ import json
 import shutil
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ import boto3
 import pytest
 
 from tests.e2e.helpers import Result, cli_env, run_cli
-from tests.local.server_harness import REPO, clients, free_port
+from tests.local.server_harness import REPO, clients, free_port, wait_for
 
 #: A policy minute takes 3 s: the example's 60 s periods and 60/120 s cooldowns run in seconds.
 TIME_SCALE = "0.05"
@@ -63,12 +62,6 @@ def example(tmp_path: Path) -> Iterator[Example]:
     run_cli(["local", "stop"], work.dir, work.env)
 
 
-def wait_for(check: Callable[[], bool], what: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.5)
-
 
 def instances(report: dict[str, Any]) -> int:
     return int(report["traffic"][0]["instances"])
@@ -86,11 +79,11 @@ def test_the_autoscaling_example_scales_out_under_traffic_and_back_in(example: E
     traffic = [sys.executable, "traffic.py", "scorer", "--url", example.url, "--requests", "1500", "--threads", "8"]
     load = subprocess.Popen(traffic, cwd=example.dir, env=example.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        wait_for(lambda: instances(example.status()) >= 2, "a scale-out under the traffic script", timeout=240)
+        wait_for(lambda: instances(example.status()) >= 2, "a scale-out under the traffic script", timeout=240, every=0.5)
     finally:
         out, err = load.communicate(timeout=300)
     assert load.returncode == 0, (out, err)
-    wait_for(lambda: instances(example.status()) == 1, "the scale-in once the traffic stopped", timeout=240)
+    wait_for(lambda: instances(example.status()) == 1, "the scale-in once the traffic stopped", timeout=240, every=0.5)
 
     scaled = {w["address"]: w for w in example.status()["watched"]}["scaling.scorer"]
     assert (scaled["current_capacity"], scaled["desired_capacity"]) == (1, 1)
@@ -132,7 +125,7 @@ def test_an_instance_type_change_of_a_scaled_variant_deregisters_updates_and_reg
     applied = example.run("apply", "--auto-approve")
     assert applied.code == 0, str(applied)
     sm, _ = clients(example.url)
-    wait_for(lambda: instances(example.status()) == 2, "the variant brought within the target's bounds", timeout=60)
+    wait_for(lambda: instances(example.status()) == 2, "the variant brought within the target's bounds", timeout=60, every=0.5)
 
     config.write_text(config.read_text().replace("instance_type: ml.m5.large", "instance_type: ml.c5.xlarge", 1))
     planned = example.run("plan", "--json")

@@ -28,6 +28,7 @@ from tests.local.server_harness import (
     deploy,
     invoke_label,
     model_tar,
+    wait_for,
     wait_settled,
 )
 
@@ -75,14 +76,6 @@ def instances(sm: Any, endpoint: str) -> tuple[int, int]:
     variant = sm.describe_endpoint(EndpointName=endpoint)["ProductionVariants"][0]
     return variant["CurrentInstanceCount"], variant["DesiredInstanceCount"]
 
-
-def wait_for(check: Callable[[], bool], what: str, timeout: float = 40.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def activities(aas: Any, endpoint: str) -> list[dict[str, Any]]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -17,7 +17,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from tests.local.server_harness import FAILING_CODE, ServerProcess, Traffic, clients, cloudwatch, create_model, model_tar
+from tests.local.server_harness import FAILING_CODE, ServerProcess, Traffic, clients, cloudwatch, create_model, model_tar, settle, wait_for
 
 ROLE = "arn:aws:iam::000000000000:role/local"
 SMALL = {"NumberOfCpuCoresRequired": 0.5, "MinMemoryRequiredInMb": 512}
@@ -48,15 +48,6 @@ def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Any, 
         server.close()
 
 
-def settle(sm: Any, name: str, timeout: float = 60.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        described = sm.describe_inference_component(InferenceComponentName=name)
-        if described["InferenceComponentStatus"] not in ("Creating", "Updating", "Deleting"):
-            return dict(described)
-        time.sleep(0.05)
-    raise AssertionError(f"{name} still {described['InferenceComponentStatus']}")
-
 
 def component(sm: Any, name: str, model: str, copies: int = 1) -> dict[str, Any]:
     sm.create_inference_component(
@@ -85,14 +76,6 @@ def load(rt: Any, name: str, deadline: float) -> None:
     while time.monotonic() < deadline:
         ask(rt, name)
 
-
-def wait_for(check: Callable[[], bool], what: str, timeout: float = 40.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def activities(aas: Any, name: str) -> list[dict[str, Any]]:

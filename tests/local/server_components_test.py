@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.local.server_harness import BROKEN_CODE, ServerProcess, clients, create_model, invoke_label, model_tar
+from tests.local.server_harness import BROKEN_CODE, ServerProcess, clients, create_model, invoke_label, model_tar, settle
 
 ROLE = "arn:aws:iam::000000000000:role/local"
 SMALL = {"NumberOfCpuCoresRequired": 0.5, "MinMemoryRequiredInMb": 1024}
@@ -54,16 +54,6 @@ def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Any, 
     finally:
         server.close()
 
-
-def settle(sm: Any, name: str, timeout: float = 60.0) -> dict[str, Any]:
-    """DescribeInferenceComponent once it is out of Creating/Updating/Deleting."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        described = sm.describe_inference_component(InferenceComponentName=name)
-        if described["InferenceComponentStatus"] not in ("Creating", "Updating", "Deleting"):
-            return dict(described)
-        time.sleep(0.05)
-    raise AssertionError(f"{name} still {described['InferenceComponentStatus']}")
 
 
 def component(sm: Any, name: str, model: str, copies: int = 1, compute: dict[str, Any] = SMALL) -> dict[str, Any]:

@@ -267,3 +267,24 @@ class Traffic:
                 self.labels.append(self.ask())
             except ClientError as error:
                 self.errors.append(error.response["Error"]["Code"])
+
+
+def wait_for(check: Callable[[], bool], what: str, timeout: float = 40.0, every: float = 0.1) -> None:
+    """Call `check` every `every` seconds until it is true; fail naming `what` after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(every)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def settle(sm: Any, name: str, timeout: float = 60.0) -> dict[str, Any]:
+    """DescribeInferenceComponent once it is out of Creating/Updating/Deleting."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        described = sm.describe_inference_component(InferenceComponentName=name)
+        if described["InferenceComponentStatus"] not in ("Creating", "Updating", "Deleting"):
+            return dict(described)
+        time.sleep(0.05)
+    raise AssertionError(f"{name} still {described['InferenceComponentStatus']}")
